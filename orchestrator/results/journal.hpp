@@ -1,0 +1,71 @@
+// Journal: the results ledger's append-only write-ahead log. One JSON record per
+// line, each prefixed by the CRC32 of its JSON text, appended with group commit
+// (append() buffers, sync() writes and fdatasyncs), guarded by an exclusive flock.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace ablate {
+
+// "<crc32 of json, 8 lowercase hex digits> <json>\n"
+std::string encode_journal_line(const nlohmann::json& record);
+// The record of one line (without its '\n'), or nothing when the CRC or the JSON is wrong.
+std::optional<nlohmann::json> decode_journal_line(std::string_view line);
+
+struct JournalReplay {
+  struct Entry {
+    nlohmann::json record;
+    size_t line;  // 1-based, for messages
+  };
+  std::vector<Entry> entries;
+  std::vector<std::string> warnings;  // damaged lines skipped, torn tail cut
+};
+
+class Journal {
+ public:
+  // Opens `path` (creating it when absent) and takes an exclusive lock on it.
+  // Throws ResultsRefusedError when another process holds the lock, ResultsIoError
+  // when the file cannot be opened.
+  explicit Journal(std::string path);
+  ~Journal();
+  Journal(const Journal&) = delete;
+  Journal& operator=(const Journal&) = delete;
+
+  // Reads every intact record. A damaged tail (a line torn by a kill, or
+  // garbage after the last good line) is cut off the file, with a warning; a
+  // damaged line between good ones is skipped, with a warning.
+  JournalReplay replay();
+
+  void append(const nlohmann::json& record);  // buffered until sync()
+  // Writes the buffered records and fdatasyncs. On failure the unsynced records
+  // are dropped, the file is cut back to its last durable size, and every later
+  // call throws: the ledger must be reopened, which resumes from the durable records.
+  void sync();
+  void close();  // sync(), then release the lock
+  // Throws the error that broke the journal (or ResultsUsageError once closed).
+  void check_writable() const;
+
+  const std::string& path() const { return path_; }
+  bool created() const { return created_; }          // the file did not exist (or was empty) at open
+  uint64_t durable_bytes() const { return durable_bytes_; }
+  bool has_unsynced_records() const { return !buffer_.empty(); }
+
+ private:
+  [[noreturn]] void fail(const std::string& what, int error_number);
+
+  std::string path_;
+  int fd_ = -1;
+  bool created_ = false;
+  uint64_t durable_bytes_ = 0;
+  std::string buffer_;
+  std::string lock_warning_;
+  std::string broken_;  // why the journal stopped accepting writes ("" while healthy)
+};
+
+}  // namespace ablate

@@ -1,0 +1,162 @@
+// The rules of the ledger: how each journal record changes a point.
+#include "orchestrator/results/ledger_state.hpp"
+
+#include "orchestrator/results/journal_records.hpp"
+#include "orchestrator/results/results_error.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+
+namespace ablate {
+namespace {
+
+std::vector<int64_t> int_list(const nlohmann::json& values, size_t expected, const char* name) {
+  if (!values.is_array() || values.size() != expected)
+    throw std::invalid_argument(fmt::format("{} must hold {} values, got {}", name, expected,
+                                            values.is_array() ? values.size() : 0));
+  return values.get<std::vector<int64_t>>();
+}
+
+std::vector<double> number_list(const nlohmann::json& values, size_t expected, const char* name) {
+  if (!values.is_array() || values.size() != expected)
+    throw std::invalid_argument(fmt::format("{} must hold {} values, got {}", name, expected,
+                                            values.is_array() ? values.size() : 0));
+  std::vector<double> out;
+  for (const auto& v : values) out.push_back(number_from_json(v));
+  return out;
+}
+
+void put_epoch(std::vector<EpochMetrics>& curves, const EpochMetrics& row) {
+  if (row.epoch < 1) throw std::invalid_argument(fmt::format("epoch numbers start at 1, got {}", row.epoch));
+  auto at = std::lower_bound(curves.begin(), curves.end(), row.epoch,
+                             [](const EpochMetrics& m, int epoch) { return m.epoch < epoch; });
+  if (at != curves.end() && at->epoch == row.epoch)
+    *at = row;  // a repeated report of the same epoch replaces it
+  else
+    curves.insert(at, row);
+}
+
+}  // namespace
+
+const LedgerPoint& LedgerState::point(const std::string& id, const std::string& path) const {
+  auto it = index_.find(id);
+  if (it == index_.end())
+    throw ResultsUsageError(path, fmt::format("point '{}' is not in results file '{}': plan() it first", id, path));
+  return points_[it->second];
+}
+
+LedgerPoint& LedgerState::point_to_change(const nlohmann::json& record, const std::string& path) {
+  const std::string id = record.at("id").get<std::string>();
+  point(id, path);  // throws for an unknown ID
+  return points_[index_.at(id)];
+}
+
+size_t LedgerState::end_session() {
+  size_t changed = 0;
+  for (auto& p : points_)
+    if (p.status == PointStatus::running) p.status = PointStatus::pending, ++changed;
+  return changed;
+}
+
+void LedgerState::apply(const nlohmann::json& record, const std::string& path) {
+  try {
+    apply_checked(record, path);
+  } catch (const ResultsError&) {
+    throw;
+  } catch (const std::exception& e) {  // missing field, wrong type, wrong size
+    throw ResultsUsageError(path, fmt::format("malformed results record {}: {}", record.dump().substr(0, 200),
+                                              e.what()));
+  }
+}
+
+void LedgerState::apply_checked(const nlohmann::json& record, const std::string& path) {
+  const std::string type = record.at("t").get<std::string>();
+  auto refuse = [&](const LedgerPoint& p, const char* action, const char* allowed) {
+    return ResultsUsageError(path, fmt::format("cannot {} point '{}': it is {} (allowed only when {})", action,
+                                               p.planned.id, to_string(p.status), allowed));
+  };
+
+  if (type == "ledger") {
+    if (has_header()) throw std::invalid_argument("a second ledger header");
+    if (record.at("format") != kJournalFormat || record.at("version").get<int>() > kJournalVersion)
+      throw std::invalid_argument(fmt::format("unsupported journal format {} version {}",
+                                              record.at("format").dump(), record.at("version").dump()));
+    ledger_id_ = record.at("ledger_id").get<std::string>();
+    created_ = record.at("created").get<std::string>();
+    sweeps_.push_back(sweep_from_json(record.at("sweep")));
+    return;
+  }
+  if (!has_header()) throw std::invalid_argument("a record before the ledger header");
+
+  if (type == "sweep") {
+    sweeps_.push_back(sweep_from_json(record.at("sweep")));
+  } else if (type == "plan") {
+    const std::string id = record.at("id").get<std::string>();
+    if (contains(id)) return;  // planned before: never overwritten
+    LedgerPoint p;
+    p.planned = {id, record.at("config").get<std::string>(), record.at("case").get<std::string>(),
+                 record.at("seed").get<int>()};
+    p.config = nlohmann::json::parse(p.planned.config_text);
+    if (!p.config.is_object())
+      throw std::invalid_argument(fmt::format("the config of point '{}' is not a JSON object", id));
+    index_.emplace(id, points_.size());
+    points_.push_back(std::move(p));
+  } else if (type == "start") {
+    LedgerPoint& p = point_to_change(record, path);
+    if (p.status != PointStatus::pending && p.status != PointStatus::failed)
+      throw refuse(p, "start", "pending or failed");
+    p.status = PointStatus::running;
+    ++p.attempts;
+    p.error.clear();
+    p.curves.clear();
+    p.result.reset();
+    p.run = {record.at("host").get<std::string>(), record.at("device").get<std::string>(),
+             record.at("torch").get<std::string>()};
+    p.started = record.at("at").get<std::string>();
+    p.finished.clear();
+  } else if (type == "epoch") {
+    LedgerPoint& p = point_to_change(record, path);
+    if (p.status != PointStatus::running) throw refuse(p, "record an epoch of", "running");
+    put_epoch(p.curves, epoch_from_json(record.at("m")));
+  } else if (type == "done") {
+    LedgerPoint& p = point_to_change(record, path);
+    if (p.status != PointStatus::running) throw refuse(p, "finish", "running");
+    TrainResult result;
+    result.best_epoch = record.at("best_epoch").get<int>();
+    result.best_val_acc = number_from_json(record.at("best_val_acc"));
+    result.final_test_acc = number_from_json(record.at("final_test_acc"));
+    result.test_acc_at_best_val = number_from_json(record.at("test_acc_at_best_val"));
+    result.parameter_count = record.at("parameter_count").get<int64_t>();
+    result.train_seconds = number_from_json(record.at("train_seconds"));
+    result.device = record.at("device").get<std::string>();
+    result.confusion_test = int_list(record.at("confusion_test"), kNumClasses * kNumClasses, "confusion_test");
+    result.confusion_val = int_list(record.at("confusion_val"), kNumClasses * kNumClasses, "confusion_val");
+    result.per_class_acc = number_list(record.at("per_class_acc"), kNumClasses, "per_class_acc");
+    if (record.contains("curves")) {
+      std::vector<EpochMetrics> curves;
+      for (const auto& row : record.at("curves")) put_epoch(curves, epoch_from_json(row));
+      p.curves = std::move(curves);
+    }
+    if (!result.device.empty()) p.run.device = result.device;
+    p.status = PointStatus::done;
+    p.finished = record.at("at").get<std::string>();
+    p.result = std::move(result);
+  } else if (type == "fail") {
+    LedgerPoint& p = point_to_change(record, path);
+    if (p.status != PointStatus::running && p.status != PointStatus::pending)
+      throw refuse(p, "fail", "running or pending");
+    p.status = PointStatus::failed;
+    p.error = record.at("error").get<std::string>();
+    p.finished = record.at("at").get<std::string>();
+  } else if (type == "reset") {
+    LedgerPoint& p = point_to_change(record, path);
+    if (p.status != PointStatus::failed) throw refuse(p, "reset", "failed");
+    p.status = PointStatus::pending;
+    p.error.clear();
+  } else {
+    throw std::invalid_argument(fmt::format("unknown record type '{}'", type));
+  }
+}
+
+}  // namespace ablate

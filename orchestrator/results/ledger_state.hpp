@@ -1,0 +1,60 @@
+// LedgerState: what the journal says, folded record by record. The live ledger
+// and the replay at open both go through apply(), so they cannot disagree.
+#pragma once
+
+#include "orchestrator/results/ledger_types.hpp"
+#include "trainer/metrics.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+namespace ablate {
+
+struct LedgerPoint {
+  PlannedPoint planned;
+  nlohmann::json config;  // planned.config_text, parsed once
+  PointStatus status = PointStatus::pending;
+  std::string error;      // "" unless failed
+  int attempts = 0;       // start records seen, interrupted attempts included
+  PointRunInfo run;       // of the latest attempt
+  std::string started, finished;
+  std::vector<EpochMetrics> curves;   // of the latest attempt, sorted by epoch
+  std::optional<TrainResult> result;  // done points only; its curves are left empty (see `curves`)
+};
+
+class LedgerState {
+ public:
+  // Folds one record into the state. Throws ResultsUsageError (naming `path`, the
+  // journal) when the record is malformed or breaks the rules: unknown point,
+  // epoch of a point that is not running, finishing a point twice, ...
+  void apply(const nlohmann::json& record, const std::string& path);
+
+  // At open no attempt survives: running points become pending again.
+  // Returns how many points changed.
+  size_t end_session();
+
+  bool contains(const std::string& id) const { return index_.count(id) > 0; }
+  const LedgerPoint& point(const std::string& id, const std::string& path) const;
+  const std::vector<LedgerPoint>& points() const { return points_; }  // in plan order
+
+  bool has_header() const { return !ledger_id_.empty(); }
+  const std::string& ledger_id() const { return ledger_id_; }
+  const std::string& created() const { return created_; }
+  // Every sweep that has written to this ledger; the first one created it.
+  const std::vector<SweepIdentity>& sweeps() const { return sweeps_; }
+
+ private:
+  LedgerPoint& point_to_change(const nlohmann::json& record, const std::string& path);
+  void apply_checked(const nlohmann::json& record, const std::string& path);
+
+  std::string ledger_id_, created_;
+  std::vector<SweepIdentity> sweeps_;
+  std::vector<LedgerPoint> points_;
+  std::unordered_map<std::string, size_t> index_;
+};
+
+}  // namespace ablate

@@ -1,0 +1,311 @@
+// The results ledger: journal first, HDF5 view second, reconciled at open.
+#include "orchestrator/results/results_file.hpp"
+
+#include "orchestrator/results/atomic_file.hpp"
+#include "orchestrator/results/curve_fields.hpp"
+#include "orchestrator/results/hdf5_check.hpp"
+#include "orchestrator/results/journal_records.hpp"
+#include "orchestrator/results/results_error.hpp"
+#include "orchestrator/results/results_layout.hpp"
+#include "orchestrator/results/results_probe.hpp"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <iostream>
+#include <random>
+
+namespace ablate {
+namespace {
+
+constexpr double kRewriteCostFactor = 20;
+
+std::string new_ledger_id() {
+  std::random_device entropy;
+  const uint64_t high = entropy(), low = entropy();
+  return fmt::format("{:016x}", (high << 32) ^ low);
+}
+
+bool same_rows(const std::vector<EpochMetrics>& a, const std::vector<EpochMetrics>& b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (a[i].epoch != b[i].epoch) return false;
+    for (const auto& field : kCurveFields)  // bitwise, so NaN rows compare equal
+      if (std::memcmp(&(a[i].*field.member), &(b[i].*field.member), sizeof(double)) != 0) return false;
+  }
+  return true;
+}
+
+void check_directory(const std::string& path) {
+  const std::string directory = parent_directory(path);
+  struct stat info {};
+  if (::stat(directory.c_str(), &info) != 0)
+    throw ResultsIoError(path, fmt::format("cannot use results file '{}': its directory '{}' is not accessible ({}); "
+                                           "create it or choose another results path",
+                                           path, directory, errno_text(errno)));
+  if (!S_ISDIR(info.st_mode))
+    throw ResultsIoError(path, fmt::format("cannot use results file '{}': '{}' is not a directory", path, directory));
+  if (::access(directory.c_str(), W_OK | X_OK) != 0)
+    throw ResultsIoError(path, fmt::format("cannot write in directory '{}' ({}): results file '{}', its journal and "
+                                           "its temporary file are written there; choose a results path in a "
+                                           "writable directory or fix its permissions",
+                                           directory, errno_text(errno), path));
+  if (::stat(path.c_str(), &info) == 0 && S_ISDIR(info.st_mode))
+    throw ResultsRefusedError(path, fmt::format("results path '{}' is a directory: give a file name such as "
+                                                "'{}/results.h5'",
+                                                path, path));
+}
+
+bool journal_has_content(const std::string& journal_path) {
+  struct stat info {};
+  return ::stat(journal_path.c_str(), &info) == 0 && info.st_size > 0;
+}
+
+// A results path that holds something the ledger must not overwrite.
+[[noreturn]] void refuse_existing(const std::string& path, const std::string& journal_path,
+                                  const ResultsProbe& probe) {
+  if (probe.kind == ResultsProbe::Kind::ablate)
+    throw ResultsRefusedError(path, fmt::format("results file '{}' has no journal '{}' next to it, so it cannot be "
+                                                "resumed: copy the journal alongside it, or choose a new results "
+                                                "path (the file itself stays readable for analysis)",
+                                                path, journal_path));
+  throw ResultsRefusedError(path, fmt::format("'{}' exists but is not an ablate results file ({}); ablate will not "
+                                              "overwrite it: choose another results path or move the file away",
+                                              path, probe.detail));
+}
+
+}  // namespace
+
+ResultsFile::ResultsFile(const std::string& path, const SweepIdentity& sweep, Options options)
+    : path_(path), journal_path_(path + ".journal"), temporary_path_(path + ".tmp"), options_(std::move(options)) {
+  silence_hdf5_error_printing();
+  if (path_.empty()) throw ResultsUsageError(path_, "the results path is empty: give a file name such as results.h5");
+  if (!(options_.flush_interval_seconds >= 0))
+    throw ResultsUsageError(path_, fmt::format("flush_interval_seconds = {} must be >= 0",
+                                               options_.flush_interval_seconds));
+  check_directory(path_);
+  open_ledger(sweep);
+}
+
+ResultsFile::~ResultsFile() {
+  try {
+    close();
+  } catch (const std::exception& e) {
+    warn(fmt::format("closing results file '{}' failed: {}", path_, e.what()));
+  }
+}
+
+void ResultsFile::warn(const std::string& message) {
+  warnings_.push_back(message);
+  if (options_.on_warning) options_.on_warning(message);
+  else std::cerr << "ablate: warning: " << message << "\n";
+}
+
+void ResultsFile::open_ledger(const SweepIdentity& sweep) {
+  // Before touching anything: is the path someone else's file, or a results file without its journal?
+  const ResultsProbe first_probe = probe_results_file(path_);
+  if (first_probe.kind != ResultsProbe::Kind::missing && !journal_has_content(journal_path_))
+    refuse_existing(path_, journal_path_, first_probe);
+
+  journal_ = std::make_unique<Journal>(journal_path_);
+  JournalReplay replay = journal_->replay();
+  for (const auto& w : replay.warnings) warn(w);
+  ::unlink(temporary_path_.c_str());  // left by a crash mid-write; we hold the lock
+
+  if (replay.entries.empty()) {  // a new ledger (or one whose header write was torn)
+    if (first_probe.kind != ResultsProbe::Kind::missing) refuse_existing(path_, journal_path_, first_probe);
+    record(ledger_record(new_ledger_id(), sweep, iso8601_utc_now()));
+    journal_->sync();
+    materialise();
+    return;
+  }
+
+  const auto& header = replay.entries.front();
+  if (header.record.value("t", "") != "ledger" || header.record.value("format", "") != kJournalFormat)
+    throw ResultsRefusedError(journal_path_, fmt::format("'{}' does not start with an ablate journal header; it is not "
+                                                         "the journal of results file '{}': move it away or choose "
+                                                         "another results path",
+                                                         journal_path_, path_));
+  for (const auto& entry : replay.entries) {
+    try {
+      state_.apply(entry.record, journal_path_);
+    } catch (const ResultsUsageError& e) {
+      if (&entry == &replay.entries.front())
+        throw ResultsRefusedError(journal_path_, fmt::format("cannot read the header of results journal '{}': {}",
+                                                             journal_path_, e.what()));
+      warn(fmt::format("results journal '{}' line {}: {} (record ignored)", journal_path_, entry.line, e.what()));
+    }
+  }
+  const size_t interrupted = state_.end_session();
+  if (interrupted > 0)
+    warn(fmt::format("{} point(s) of '{}' were running when the previous run stopped; they are pending again",
+                     interrupted, path_));
+  check_sweep(sweep);
+  reconcile_results_file(interrupted > 0);
+}
+
+void ResultsFile::check_sweep(const SweepIdentity& sweep) {
+  for (const auto& known : state_.sweeps())
+    if (known.name == sweep.name && known.spec_text == sweep.spec_text) return;
+  const SweepIdentity& original = state_.sweeps().front();
+  if (!options_.allow_different_sweep) {
+    const std::string what =
+        original.name == sweep.name
+            ? fmt::format("the spec of sweep '{}' ('{}') differs from the spec recorded in it (read from '{}')",
+                          sweep.name, sweep.path, original.path)
+            : fmt::format("it belongs to sweep '{}' (spec '{}'), not to sweep '{}' ('{}')", original.name,
+                          original.path, sweep.name, sweep.path);
+    throw ResultsRefusedError(path_, fmt::format("refusing results file '{}': {}. Choose another results path, or "
+                                                 "allow a different sweep (--allow-different-sweep) to add this "
+                                                 "sweep's points to the file; existing points are never overwritten",
+                                                 path_, what));
+  }
+  record(sweep_record(sweep, iso8601_utc_now()));
+  journal_->sync();
+}
+
+void ResultsFile::reconcile_results_file(bool statuses_changed) {
+  const ResultsProbe probe = probe_results_file(path_);
+  switch (probe.kind) {
+    case ResultsProbe::Kind::missing:
+      warn(fmt::format("results file '{}' is missing; rebuilding it from its journal '{}'", path_, journal_path_));
+      break;
+    case ResultsProbe::Kind::not_hdf5:
+      warn(fmt::format("results file '{}' is unreadable ({}); rebuilding it from its journal '{}'", path_,
+                       probe.detail, journal_path_));
+      break;
+    case ResultsProbe::Kind::foreign:
+      throw ResultsRefusedError(path_, fmt::format("'{}' is an HDF5 file but not an ablate results file ({}), yet "
+                                                   "an ablate journal '{}' lies next to it; ablate will not overwrite "
+                                                   "it: move one of them away",
+                                                   path_, probe.detail, journal_path_));
+    case ResultsProbe::Kind::ablate:
+      if (probe.ledger_id != state_.ledger_id())
+        throw ResultsRefusedError(path_, fmt::format("results file '{}' (ledger {}) and journal '{}' (ledger {}) "
+                                                     "belong to different runs: put the matching journal next to "
+                                                     "the file, or move one of them away",
+                                                     path_, probe.ledger_id, journal_path_, state_.ledger_id()));
+      if (!statuses_changed && journal_->durable_bytes() == static_cast<uint64_t>(probe.journal_bytes) &&
+          !journal_->has_unsynced_records())
+        return;  // current
+      break;
+  }
+  materialise();
+}
+
+void ResultsFile::record(const nlohmann::json& record) {
+  if (closed_) throw ResultsUsageError(path_, fmt::format("results file '{}' is closed", path_));
+  journal_->check_writable();  // after a failed write the state is ahead of the journal: stop here
+  state_.apply(record, path_);
+  journal_->append(record);
+  behind_ = true;
+}
+
+void ResultsFile::materialise() {
+  journal_->sync();  // the file never shows a record the journal could lose
+  const auto begin = std::chrono::steady_clock::now();
+  const std::string image = render_results_image(state_, path_, journal_->durable_bytes());
+  replace_file_atomically(path_, temporary_path_, image);
+  last_write_ = std::chrono::steady_clock::now();
+  last_write_seconds_ = std::chrono::duration<double>(last_write_ - begin).count();
+  behind_ = false;
+}
+
+void ResultsFile::materialise_if_due() {
+  if (!behind_) return;
+  // A rewrite costs time in proportion to the file; a big sweep stretches the
+  // interval so that rewriting takes at most 1/kRewriteCostFactor of the time.
+  double interval = options_.flush_interval_seconds;
+  if (interval > 0) interval = std::max(interval, kRewriteCostFactor * last_write_seconds_);
+  const std::chrono::duration<double> since = std::chrono::steady_clock::now() - last_write_;
+  if (since.count() >= interval) materialise();
+}
+
+void ResultsFile::plan(const std::vector<PlannedPoint>& points) {
+  bool added = false;
+  for (const auto& p : points) {
+    if (p.id.empty()) throw ResultsUsageError(path_, "plan(): a point has an empty id");
+    if (state_.contains(p.id)) continue;
+    const auto config = nlohmann::json::parse(p.config_text, nullptr, /*allow_exceptions=*/false);
+    if (config.is_discarded() || !config.is_object())
+      throw ResultsUsageError(path_, fmt::format("plan(): the config of point '{}' is not a JSON object: {}", p.id,
+                                                 p.config_text.substr(0, 200)));
+    record(plan_record(p));
+    added = true;
+  }
+  if (added) materialise();
+}
+
+PointStatus ResultsFile::status(const std::string& id) const { return state_.point(id, path_).status; }
+
+int ResultsFile::attempts(const std::string& id) const { return state_.point(id, path_).attempts; }
+
+std::vector<std::string> ResultsFile::ids_with(PointStatus status) const {
+  std::vector<std::string> ids;
+  for (const auto& p : state_.points())
+    if (p.status == status) ids.push_back(p.planned.id);
+  return ids;
+}
+
+void ResultsFile::start_point(const std::string& id, const PointRunInfo& info) {
+  record(start_record(id, info, iso8601_utc_now()));
+  materialise_if_due();
+}
+
+void ResultsFile::record_epoch(const std::string& id, const EpochMetrics& metrics) {
+  record(epoch_record(id, metrics));
+  materialise_if_due();
+}
+
+void ResultsFile::finish_point(const std::string& id, const TrainResult& result) {
+  const size_t cells = kNumClasses * kNumClasses;
+  auto check_size = [&](const char* name, size_t size, size_t expected) {
+    if (size != expected)
+      throw ResultsUsageError(path_, fmt::format("finish_point('{}'): {} has {} values, expected {}", id, name, size,
+                                                 expected));
+  };
+  check_size("confusion_test", result.confusion_test.size(), cells);
+  check_size("confusion_val", result.confusion_val.size(), cells);
+  check_size("per_class_acc", result.per_class_acc.size(), kNumClasses);
+  const LedgerPoint& point = state_.point(id, path_);
+  const bool curves_differ = !result.curves.empty() && !same_rows(result.curves, point.curves);
+  record(done_record(id, result, iso8601_utc_now(), curves_differ));
+  journal_->sync();
+  materialise_if_due();
+}
+
+void ResultsFile::fail_point(const std::string& id, const std::string& error) {
+  record(fail_record(id, error, iso8601_utc_now()));
+  journal_->sync();
+  materialise_if_due();
+}
+
+void ResultsFile::reset_failed() {
+  const auto failed = ids_with(PointStatus::failed);
+  for (const auto& id : failed) record(reset_record(id));
+  if (!failed.empty()) materialise();
+}
+
+void ResultsFile::flush_if_due() {
+  if (closed_) return;
+  materialise_if_due();
+}
+
+void ResultsFile::flush() {
+  if (closed_) throw ResultsUsageError(path_, fmt::format("results file '{}' is closed", path_));
+  materialise();
+}
+
+void ResultsFile::close() {
+  if (closed_) return;
+  closed_ = true;
+  if (behind_) materialise();
+  journal_->close();
+}
+
+}  // namespace ablate

@@ -1,0 +1,98 @@
+// ResultsFile: the sweep's results ledger. Every event is appended to an fsync'd
+// journal (<path>.journal) first, then reflected in the HDF5 file <path>, which is
+// a materialised view of the journal, always replaced atomically. One writer (rank 0).
+#pragma once
+
+#include "orchestrator/results/journal.hpp"
+#include "orchestrator/results/ledger_state.hpp"
+#include "orchestrator/results/ledger_types.hpp"
+#include "orchestrator/results/results_error.hpp"
+#include "trainer/metrics.hpp"
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace ablate {
+
+struct ResultsFileOptions {
+  // Accept a file made by another sweep (or an edited spec): its points stay
+  // as they are, the new sweep's points are added.
+  bool allow_different_sweep = false;
+  // Events rewrite the HDF5 file when its last write is older than this (plan,
+  // reset_failed and close() always do). The interval stretches to 20 times the
+  // duration of the last rewrite, so a huge file costs at most ~5% of the time.
+  // 0 = on every event, no stretching (tests, debugging).
+  double flush_interval_seconds = 5;
+  // Where replay and reconciliation warnings go; empty = "ablate: warning: ..." on stderr.
+  std::function<void(const std::string&)> on_warning = {};
+};
+
+class ResultsFile {
+ public:
+  using Options = ResultsFileOptions;
+
+  // Opens or creates `path` and `path`.journal, replays the journal and rebuilds
+  // the HDF5 file when it is missing, stale or unreadable. Refuses (ResultsRefusedError,
+  // the message says what to do) a file that is not an ablate results file, one made by
+  // a different sweep unless options.allow_different_sweep, and a ledger another
+  // process is writing; an unwritable directory is a ResultsIoError naming it.
+  ResultsFile(const std::string& path, const SweepIdentity& sweep, Options options = {});
+  ~ResultsFile();  // close(); never throws (a failure goes to the warning sink)
+  ResultsFile(const ResultsFile&) = delete;
+  ResultsFile& operator=(const ResultsFile&) = delete;
+
+  // Registers points; new ones become pending, known IDs are left as they are.
+  void plan(const std::vector<PlannedPoint>& points);
+
+  PointStatus status(const std::string& id) const;
+  int attempts(const std::string& id) const;  // starts so far, interrupted ones included
+  std::vector<std::string> ids_with(PointStatus status) const;  // in plan order
+
+  // pending/failed -> running; attempts + 1; forgets the curves of earlier attempts.
+  void start_point(const std::string& id, const PointRunInfo& info);
+  // Adds (or replaces, for a repeated epoch number) one row of a running point's curve.
+  void record_epoch(const std::string& id, const EpochMetrics& metrics);
+  // running -> done; durable in the journal before it returns.
+  void finish_point(const std::string& id, const TrainResult& result);
+  // running/pending -> failed; durable in the journal before it returns.
+  void fail_point(const std::string& id, const std::string& error);
+  // Every failed point -> pending (for --retry-failed); durable before it returns.
+  void reset_failed();
+
+  // Rewrites the HDF5 file if it is behind and the flush interval has passed
+  // (for the scheduler's idle loop), or now.
+  void flush_if_due();
+  void flush();
+  // Final materialisation; releases the journal lock. Idempotent.
+  void close();
+
+  const std::string& path() const { return path_; }
+  const std::string& journal_path() const { return journal_path_; }
+  // Warnings from opening (torn journal end, rebuilt file, ...), also sent to on_warning.
+  const std::vector<std::string>& warnings() const { return warnings_; }
+
+ private:
+  void open_ledger(const SweepIdentity& sweep);
+  void check_sweep(const SweepIdentity& sweep);
+  void reconcile_results_file(bool statuses_changed);
+  void warn(const std::string& message);
+  // Applies a record to the state, then journals it (buffered).
+  void record(const nlohmann::json& record);
+  void materialise();
+  void materialise_if_due();
+
+  std::string path_, journal_path_, temporary_path_;
+  Options options_;
+  std::unique_ptr<Journal> journal_;
+  LedgerState state_;
+  std::vector<std::string> warnings_;
+  bool behind_ = false;  // the HDF5 file lacks some journaled records
+  bool closed_ = false;
+  std::chrono::steady_clock::time_point last_write_{};
+  double last_write_seconds_ = 0;  // duration of the last rewrite
+};
+
+}  // namespace ablate

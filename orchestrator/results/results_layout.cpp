@@ -1,0 +1,224 @@
+// The HDF5 layout of a results file: root attributes, /points/<id>, /index.
+#include "orchestrator/results/results_layout.hpp"
+
+#include "orchestrator/results/curve_fields.hpp"
+#include "orchestrator/results/hdf5_check.hpp"
+#include "orchestrator/results/hdf5_write.hpp"
+#include "orchestrator/results/journal_records.hpp"
+
+#include <ablate/version.hpp>
+
+#include <fmt/format.h>
+
+#include <cmath>
+#include <map>
+
+namespace ablate {
+namespace {
+
+constexpr size_t kCoreIncrement = 4 << 20;  // the in-memory file grows in 4 MiB steps
+constexpr double kNotDone = std::numeric_limits<double>::quiet_NaN();
+
+// How a config value is typed in the file: hp.<key> attributes and /index columns.
+enum class ValueKind { int64, float64, boolean, string, int_list, json_text };
+
+ValueKind kind_of(const nlohmann::json& value) {
+  if (value.is_number_integer()) return ValueKind::int64;
+  if (value.is_number_float()) return ValueKind::float64;
+  if (value.is_boolean()) return ValueKind::boolean;
+  if (value.is_string()) return ValueKind::string;
+  if (value.is_array()) {
+    for (const auto& e : value)
+      if (!e.is_number_integer()) return ValueKind::json_text;
+    return ValueKind::int_list;
+  }
+  return ValueKind::json_text;
+}
+
+void write_hyperparameters(const H5Writer& writer, hid_t group, const nlohmann::json& config) {
+  for (const auto& [key, value] : config.items()) {
+    const std::string name = "hp." + key;
+    switch (kind_of(value)) {
+      case ValueKind::int64: writer.attr_int64(group, name, value.get<int64_t>()); break;
+      case ValueKind::float64: writer.attr_float64(group, name, value.get<double>()); break;
+      case ValueKind::boolean: writer.attr_int8(group, name, value.get<bool>() ? 1 : 0); break;
+      case ValueKind::string: writer.attr_string(group, name, value.get<std::string>()); break;
+      case ValueKind::int_list: writer.attr_int64_array(group, name, value.get<std::vector<int64_t>>()); break;
+      case ValueKind::json_text: writer.attr_string(group, name, value.dump()); break;
+    }
+  }
+}
+
+void write_curves(const H5Writer& writer, hid_t group, const std::vector<EpochMetrics>& curves) {
+  std::vector<H5Column> columns;
+  columns.push_back({"epoch", H5Column::Kind::int32});
+  for (const auto& field : kCurveFields) columns.push_back({field.name, H5Column::Kind::float64});
+  for (const auto& row : curves) {
+    columns[0].ints.push_back(row.epoch);
+    for (size_t i = 0; i < kCurveFields.size(); ++i) columns[i + 1].floats.push_back(row.*kCurveFields[i].member);
+  }
+  writer.table(group, "curves", columns);
+}
+
+void write_point(const H5Writer& writer, hid_t points_group, const LedgerPoint& p) {
+  H5Id group = writer.create_group(points_group, p.planned.id);
+  const TrainResult* result = p.result ? &*p.result : nullptr;
+  writer.attr_string(group, "config_json", p.planned.config_text);
+  writer.attr_string(group, "case", p.planned.case_name);
+  writer.attr_int64(group, "seed", p.planned.seed);
+  writer.attr_string(group, "status", to_string(p.status));
+  writer.attr_string(group, "error", p.error);
+  writer.attr_int64(group, "attempts", p.attempts);
+  writer.attr_string(group, "host", p.run.host);
+  writer.attr_string(group, "device", p.run.device);
+  writer.attr_string(group, "torch_version", p.run.torch_version);
+  writer.attr_string(group, "started", p.started);
+  writer.attr_string(group, "finished", p.finished);
+  writer.attr_float64(group, "train_seconds", result ? result->train_seconds : kNotDone);
+  writer.attr_int64(group, "parameter_count", result ? result->parameter_count : 0);
+  writer.attr_int64(group, "best_epoch", result ? result->best_epoch : 0);
+  writer.attr_float64(group, "best_val_acc", result ? result->best_val_acc : kNotDone);
+  writer.attr_float64(group, "final_test_acc", result ? result->final_test_acc : kNotDone);
+  writer.attr_float64(group, "test_acc_at_best_val", result ? result->test_acc_at_best_val : kNotDone);
+  write_hyperparameters(writer, group, p.config);
+
+  if (p.status != PointStatus::pending || !p.curves.empty()) write_curves(writer, group, p.curves);
+  if (result) {
+    writer.dataset_int64(group, "confusion_test", result->confusion_test, kNumClasses, kNumClasses);
+    writer.dataset_int64(group, "confusion_val", result->confusion_val, kNumClasses, kNumClasses);
+    writer.dataset_float64(group, "per_class_acc", result->per_class_acc);
+  }
+}
+
+// A config key whose value is not the same in every point becomes an /index column.
+H5Column swept_column(const std::string& key, const std::vector<LedgerPoint>& points) {
+  bool all_present = true, all_same_kind = true;
+  const nlohmann::json* first = nullptr;
+  for (const auto& p : points) {
+    auto it = p.config.find(key);
+    if (it == p.config.end()) {
+      all_present = false;
+      continue;
+    }
+    if (!first) first = &*it;
+    else if (kind_of(*it) != kind_of(*first)) all_same_kind = false;
+  }
+  ValueKind kind = all_present && all_same_kind && first ? kind_of(*first) : ValueKind::json_text;
+  H5Column column{"hp." + key, H5Column::Kind::string};
+  if (kind == ValueKind::int64) column.kind = H5Column::Kind::int64;
+  if (kind == ValueKind::float64) column.kind = H5Column::Kind::float64;
+  if (kind == ValueKind::boolean) column.kind = H5Column::Kind::int8;
+  for (const auto& p : points) {
+    auto it = p.config.find(key);
+    switch (column.kind) {
+      case H5Column::Kind::int64: column.ints.push_back(it->get<int64_t>()); break;
+      case H5Column::Kind::float64: column.floats.push_back(it->get<double>()); break;
+      case H5Column::Kind::int8: column.ints.push_back(it->get<bool>() ? 1 : 0); break;
+      default:
+        if (it == p.config.end()) column.strings.emplace_back();
+        else column.strings.push_back(it->is_string() ? it->get<std::string>() : it->dump());
+    }
+  }
+  return column;
+}
+
+std::vector<std::string> swept_keys(const std::vector<LedgerPoint>& points) {
+  std::map<std::string, const nlohmann::json*> first_value;  // sorted: stable column order
+  std::map<std::string, size_t> seen;
+  std::vector<std::string> swept;
+  for (const auto& p : points)
+    for (const auto& [key, value] : p.config.items()) {
+      ++seen[key];
+      if (!first_value.count(key)) first_value[key] = &value;
+    }
+  for (const auto& [key, count] : seen) {
+    bool differs = count != points.size();
+    for (const auto& p : points) {
+      if (differs) break;
+      differs = p.config.at(key) != *first_value[key];
+    }
+    if (differs) swept.push_back(key);
+  }
+  return swept;
+}
+
+void write_index(const H5Writer& writer, hid_t root, const std::vector<LedgerPoint>& points) {
+  std::vector<H5Column> columns = {{"id", H5Column::Kind::string},
+                                   {"case", H5Column::Kind::string},
+                                   {"status", H5Column::Kind::string},
+                                   {"seed", H5Column::Kind::int32}};
+  for (const auto& p : points) {
+    columns[0].strings.push_back(p.planned.id);
+    columns[1].strings.push_back(p.planned.case_name);
+    columns[2].strings.push_back(to_string(p.status));
+    columns[3].ints.push_back(p.planned.seed);
+  }
+  for (const auto& key : swept_keys(points)) columns.push_back(swept_column(key, points));
+
+  H5Column best_val{"best_val_acc", H5Column::Kind::float64}, final_test{"final_test_acc", H5Column::Kind::float64},
+      test_at_best{"test_acc_at_best_val", H5Column::Kind::float64},
+      seconds{"train_seconds", H5Column::Kind::float64}, parameters{"parameter_count", H5Column::Kind::int64},
+      best_epoch{"best_epoch", H5Column::Kind::int32}, epochs_done{"epochs_done", H5Column::Kind::int32};
+  for (const auto& p : points) {
+    const TrainResult* r = p.result ? &*p.result : nullptr;
+    best_val.floats.push_back(r ? r->best_val_acc : kNotDone);
+    final_test.floats.push_back(r ? r->final_test_acc : kNotDone);
+    test_at_best.floats.push_back(r ? r->test_acc_at_best_val : kNotDone);
+    seconds.floats.push_back(r ? r->train_seconds : kNotDone);
+    parameters.ints.push_back(r ? r->parameter_count : 0);
+    best_epoch.ints.push_back(r ? r->best_epoch : 0);
+    epochs_done.ints.push_back(static_cast<int64_t>(p.curves.size()));
+  }
+  for (auto* c : {&best_val, &final_test, &test_at_best, &seconds, &parameters, &best_epoch, &epochs_done})
+    columns.push_back(std::move(*c));
+  writer.table(root, "index", columns);
+}
+
+void write_root_attributes(const H5Writer& writer, hid_t root, const LedgerState& state, uint64_t journal_bytes) {
+  const SweepIdentity& sweep = state.sweeps().front();
+  nlohmann::json history = nlohmann::json::array();
+  for (const auto& s : state.sweeps()) history.push_back(sweep_to_json(s));
+  writer.attr_string(root, "format", kResultsFormat);
+  writer.attr_int64(root, "format_version", kResultsFormatVersion);
+  writer.attr_string(root, "ablate_version", kVersion);
+  writer.attr_string(root, "git_commit", kGitCommit);
+  writer.attr_string(root, "created", state.created());
+  writer.attr_string(root, "updated", iso8601_utc_now());
+  writer.attr_string(root, "sweep_name", sweep.name);
+  writer.attr_string(root, "sweep_path", sweep.path);
+  writer.attr_string(root, "sweep_spec", sweep.spec_text);
+  writer.attr_string(root, "sweep_history", history.dump());
+  writer.attr_string(root, "ledger_id", state.ledger_id());
+  writer.attr_int64(root, "journal_bytes", static_cast<int64_t>(journal_bytes));
+}
+
+}  // namespace
+
+std::string render_results_image(const LedgerState& state, const std::string& path, uint64_t journal_bytes) {
+  silence_hdf5_error_printing();
+  const std::string hint = "Rendering the results file in memory";
+  H5Id access(ABLATE_H5_CHECK(H5Pcreate(H5P_FILE_ACCESS), path, hint), H5Pclose);
+  ABLATE_H5_CHECK(H5Pset_fapl_core(access, kCoreIncrement, /*backing_store=*/false), path, hint);
+  // A name of its own, so HDF5 never mistakes it for the file on disk if that is open too.
+  const std::string memory_name = path + " (in memory)";
+  H5Id file(ABLATE_H5_CHECK(H5Fcreate(memory_name.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, access), path, hint),
+            H5Fclose);
+
+  const H5Writer writer(path);
+  H5Id root(ABLATE_H5_CHECK(H5Gopen2(file, "/", H5P_DEFAULT), path, hint), H5Gclose);
+  write_root_attributes(writer, root, state, journal_bytes);
+  H5Id points = writer.create_group(root, "points");
+  for (const auto& p : state.points()) write_point(writer, points, p);
+  points.close();
+  write_index(writer, root, state.points());
+  root.close();
+
+  ABLATE_H5_CHECK(H5Fflush(file, H5F_SCOPE_GLOBAL), path, hint);
+  const ssize_t size = ABLATE_H5_CHECK(H5Fget_file_image(file, nullptr, 0), path, hint);
+  std::string image(static_cast<size_t>(size), '\0');
+  ABLATE_H5_CHECK(H5Fget_file_image(file, image.data(), image.size()), path, hint);
+  ABLATE_H5_CHECK(file.close(), path, hint);
+  return image;
+}
+
+}  // namespace ablate

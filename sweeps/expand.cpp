@@ -1,0 +1,189 @@
+// Expands cases x grid x random samples x seeds into canonical sweep points.
+#include "sweeps/expand.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <limits>
+#include <map>
+#include <unordered_set>
+
+#include "trainer/config.hpp"
+
+namespace ablate::sweeps {
+namespace {
+
+using nlohmann::json;
+
+uint64_t saturating_multiply(uint64_t a, uint64_t b) {
+  uint64_t product;
+  if (__builtin_mul_overflow(a, b, &product)) return std::numeric_limits<uint64_t>::max();
+  return product;
+}
+
+// Counts points from the spec's sizes alone, so a runaway grid is refused before
+// anything is allocated.
+void check_size(const SweepSpec& spec) {
+  uint64_t total = std::max<size_t>(1, spec.cases.size());
+  std::vector<std::string> factors;
+  if (!spec.cases.empty())
+    factors.push_back(fmt::format("{} case{}", spec.cases.size(), spec.cases.size() == 1 ? "" : "s"));
+  const GridAxis* longest = nullptr;
+  std::vector<std::string> axis_sizes;
+  for (const auto& axis : spec.grid) {
+    total = saturating_multiply(total, axis.values.size());
+    axis_sizes.push_back(fmt::format("{} {}", axis.values.size(), axis.key));
+    if (!longest || axis.values.size() > longest->values.size()) longest = &axis;
+  }
+  if (!axis_sizes.empty()) factors.push_back(fmt::format("grid {}", fmt::join(axis_sizes, " x ")));
+  if (spec.random) {
+    total = saturating_multiply(total, static_cast<uint64_t>(spec.random->samples));
+    factors.push_back(fmt::format("{} random sample{}", spec.random->samples, spec.random->samples == 1 ? "" : "s"));
+  }
+  total = saturating_multiply(total, spec.seeds.size());
+  factors.push_back(fmt::format("{} seed{}", spec.seeds.size(), spec.seeds.size() == 1 ? "" : "s"));
+  if (total <= static_cast<uint64_t>(kMaxSweepPoints)) return;
+
+  const std::string count =
+      total == std::numeric_limits<uint64_t>::max() ? std::string("more than 10^19") : fmt::format("{}", total);
+  const SourcePos at = longest ? longest->pos : spec.random ? spec.random->pos : spec.seeds_pos;
+  throw SpecError(spec.source_name, at,
+                  fmt::format("this sweep would have {} points ({}), more than the limit of {}: shorten the "
+                              "longest grid axes, replace the grid by [random] with fewer samples, use fewer "
+                              "seeds, or split the study into several files",
+                              count, fmt::join(factors, " x "), kMaxSweepPoints));
+}
+
+// The values one point takes from each layer, merged in order, with where each came from.
+struct MergedPoint {
+  json partial = json::object();
+  std::map<std::string, SourcePos> origin;
+  std::vector<std::string> context;  // what distinguishes this point, for messages
+
+  void apply(const std::vector<SpecValue>& values) {
+    for (const auto& v : values) {
+      partial[v.key] = v.value;
+      origin[v.key] = v.pos;
+    }
+  }
+};
+
+json canonical_or_throw(const SweepSpec& spec, const MergedPoint& point, SourcePos fallback) {
+  try {
+    return canonicalize_config(point.partial);
+  } catch (const ConfigError& e) {
+    auto it = point.origin.find(e.key());
+    const SourcePos at = it != point.origin.end() ? it->second : fallback;
+    const std::string where =
+        point.context.empty() ? "" : fmt::format(" (in the point with {})", fmt::join(point.context, ", "));
+    throw SpecError(spec.source_name, at, std::string(e.what()) + where);
+  }
+}
+
+// Keys that differ between points, in the order the spec introduces them.
+std::vector<std::string> find_varied_keys(const SweepSpec& spec, const std::vector<SweepPoint>& points) {
+  std::vector<std::string> candidates;
+  auto add = [&](const std::string& key) {
+    if (std::find(candidates.begin(), candidates.end(), key) == candidates.end()) candidates.push_back(key);
+  };
+  for (const auto& c : spec.cases)
+    for (const auto& v : c.overrides) add(v.key);
+  for (const auto& axis : spec.grid) add(axis.key);
+  if (spec.random)
+    for (const auto& k : spec.random->keys) add(k.key);
+
+  std::vector<std::string> varied;
+  for (const auto& key : candidates) {
+    if (key == "seed") continue;
+    for (const auto& point : points)
+      if (point.config.at(key) != points.front().config.at(key)) {
+        varied.push_back(key);
+        break;
+      }
+  }
+  return varied;
+}
+
+}  // namespace
+
+Sweep expand_spec(const SweepSpec& spec) {
+  check_size(spec);
+
+  std::vector<std::vector<SpecValue>> samples(1);
+  if (spec.random) {
+    samples.assign(spec.random->samples, {});
+    for (int s = 0; s < spec.random->samples; ++s)
+      for (const auto& k : spec.random->keys)
+        samples[s].push_back({k.key, draw_value(k.dist, spec.random->seed, s, k.key), k.pos});
+  }
+  std::vector<CaseSpec> cases = spec.cases;
+  if (cases.empty()) cases.push_back(CaseSpec{});
+
+  Sweep sweep;
+  sweep.name = spec.name;
+  sweep.description = spec.description;
+  sweep.source_path = spec.source_name;
+  sweep.spec_text = spec.text;
+  sweep.seeds = spec.seeds;
+  std::unordered_set<std::string> seen_ids;
+
+  for (const auto& c : cases) {
+    std::vector<size_t> odometer(spec.grid.size(), 0);
+    for (bool more_grid = true; more_grid;) {
+      for (size_t s = 0; s < samples.size(); ++s) {
+        MergedPoint merged;
+        merged.apply(spec.base);
+        merged.apply(c.overrides);
+        if (!c.name.empty()) merged.context.push_back(fmt::format("case '{}'", c.name));
+        // Where a cross-key error points when the key it names was left at its
+        // default: the case, else the first grid value, else [random], else [base].
+        SourcePos fallback = !c.name.empty()      ? c.pos
+                             : spec.random        ? spec.random->pos
+                             : !spec.base.empty() ? spec.base.front().pos
+                                                  : SourcePos{1, 1};
+        for (size_t a = 0; a < spec.grid.size(); ++a) {
+          const SpecValue& value = spec.grid[a].values[odometer[a]];
+          merged.apply({value});
+          merged.context.push_back(fmt::format("{} = {}", value.key, value.value.dump()));
+          if (c.name.empty() && a == 0) fallback = value.pos;
+        }
+        merged.apply(samples[s]);
+        if (spec.random) merged.context.push_back(fmt::format("random sample {}", s));
+
+        const json canonical = canonical_or_throw(spec, merged, fallback);
+        for (int seed : spec.seeds) {
+          SweepPoint point;
+          point.config = canonical;
+          point.config["seed"] = seed;  // seeds were range-checked when parsed
+          point.id = config_id(point.config);
+          if (!seen_ids.insert(point.id).second) {
+            ++sweep.collapsed_duplicates;
+            continue;
+          }
+          point.config_text = canonical_text(point.config);
+          point.seed = seed;
+          point.case_name = c.name;
+          sweep.points.push_back(std::move(point));
+        }
+      }
+      // Advance the grid odometer, last axis fastest.
+      more_grid = false;
+      for (size_t a = spec.grid.size(); a-- > 0;) {
+        if (++odometer[a] < spec.grid[a].values.size()) {
+          more_grid = true;
+          break;
+        }
+        odometer[a] = 0;
+      }
+    }
+  }
+
+  sweep.varied_keys = find_varied_keys(spec, sweep.points);
+  for (auto& point : sweep.points) {
+    point.varied = json::object();
+    for (const auto& key : sweep.varied_keys) point.varied[key] = point.config.at(key);
+  }
+  return sweep;
+}
+
+}  // namespace ablate::sweeps

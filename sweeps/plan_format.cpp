@@ -1,0 +1,123 @@
+// format_plan: the table `ablate plan` prints before anything trains.
+#include <fmt/format.h>
+
+#include <map>
+#include <set>
+
+#include "sweeps/sweep.hpp"
+#include "trainer/config.hpp"
+
+namespace ablate::sweeps {
+namespace {
+
+using nlohmann::json;
+
+// An assumption, stated in the output: roughly what LibTorch sustains on a few
+// CPU cores for these small models. GPUs are one to two orders of magnitude faster.
+constexpr double kAssumedFlopsPerSecond = 20e9;
+
+// Wider than this, the varied column lists only where a point departs from the
+// sweep's most common values: a row of 15 unchanged settings hides the one that matters.
+constexpr size_t kFullVariedWidth = 100;
+
+std::string shown(const json& value) { return value.is_string() ? value.get<std::string>() : value.dump(); }
+
+std::string count_of(size_t n, const std::string& noun) { return fmt::format("{} {}{}", n, noun, n == 1 ? "" : "s"); }
+
+std::string duration_text(double seconds) {
+  if (seconds < 120) return fmt::format("{:.0f} s", seconds);
+  if (seconds < 120 * 60) return fmt::format("{:.0f} min", seconds / 60);
+  if (seconds < 48 * 3600) return fmt::format("{:.1f} h", seconds / 3600);
+  return fmt::format("{:.1f} days", seconds / 86400);
+}
+
+std::string gflop_text(double flops) {
+  const double gflop = flops / 1e9;
+  return gflop < 10 ? fmt::format("{:.2f}", gflop) : fmt::format("{:.0f}", gflop);
+}
+
+// key=value for each varied key, skipping those equal to `common` (when given).
+std::string varied_text(const Sweep& sweep, const SweepPoint& point, const json* common) {
+  std::vector<std::string> parts;
+  for (const auto& key : sweep.varied_keys) {
+    const json& value = point.varied.at(key);
+    if (common && common->at(key) == value) continue;
+    parts.push_back(key + "=" + shown(value));
+  }
+  return fmt::format("{}", fmt::join(parts, " "));
+}
+
+// The most common value of each varied key (the earliest one on ties).
+json most_common_values(const Sweep& sweep) {
+  json common = json::object();
+  for (const auto& key : sweep.varied_keys) {
+    std::map<std::string, int> counts;
+    int best = 0;
+    for (const auto& point : sweep.points) {
+      const json& value = point.varied.at(key);
+      if (++counts[value.dump()] > best) best = counts[value.dump()], common[key] = value;
+    }
+  }
+  return common;
+}
+
+}  // namespace
+
+std::string format_plan(const Sweep& sweep) {
+  std::set<std::string> configurations;  // distinct configs, seed aside
+  double total_flops = 0;
+  bool has_cases = false;
+  size_t case_width = 4, full_width = 0;
+  for (const auto& point : sweep.points) {
+    json unseeded = point.config;
+    unseeded["seed"] = 0;
+    configurations.insert(config_id(unseeded));
+    total_flops += estimate_point_cost(point.config);
+    has_cases = has_cases || !point.case_name.empty();
+    case_width = std::max(case_width, point.case_name.size());
+    full_width = std::max(full_width, varied_text(sweep, point, nullptr).size());
+  }
+  const bool compact = full_width > kFullVariedWidth;
+  const json common = compact ? most_common_values(sweep) : json::object();
+  std::vector<std::string> varied_column;
+  size_t varied_width = 6;
+  for (const auto& point : sweep.points) {
+    varied_column.push_back(varied_text(sweep, point, compact ? &common : nullptr));
+    varied_width = std::max(varied_width, varied_column.back().size());
+  }
+
+  std::string out = fmt::format("Sweep '{}' ({})\n", sweep.name, sweep.source_path);
+  if (!sweep.description.empty()) out += sweep.description + "\n";
+  if (compact) {
+    std::vector<std::string> parts;
+    for (const auto& key : sweep.varied_keys) parts.push_back(key + "=" + shown(common.at(key)));
+    out += fmt::format("Most points use {}; 'varied' shows where a point differs.\n", fmt::join(parts, " "));
+  }
+  out += "\n";
+  auto row = [&](const std::string& id, const std::string& case_name, const std::string& varied,
+                 const std::string& seed) {
+    std::string line = fmt::format("{:<16}  ", id);
+    if (has_cases) line += fmt::format("{:<{}}  ", case_name, case_width);
+    if (!sweep.varied_keys.empty()) line += fmt::format("{:<{}}  ", varied, varied_width);
+    line += fmt::format("{:>4}", seed);
+    out += line + "\n";
+  };
+  row("ID", "case", "varied", "seed");
+  for (size_t i = 0; i < sweep.points.size(); ++i) {
+    const auto& point = sweep.points[i];
+    row(point.id, point.case_name, varied_column[i], std::to_string(point.seed));
+  }
+
+  out += fmt::format("\n{}: {} x {}", count_of(sweep.points.size(), "point"),
+                     count_of(configurations.size(), "configuration"), count_of(sweep.seeds.size(), "seed"));
+  if (sweep.collapsed_duplicates > 0)
+    out += fmt::format(" ({} collapsed: same config and seed as an earlier point)",
+                       count_of(sweep.collapsed_duplicates, "duplicate point"));
+  out += fmt::format(
+      ".\nEstimated compute: {} GFLOP, about {} at an assumed {:.0f} GFLOP/s (a few CPU cores; a GPU is much "
+      "faster). Rough: matrix products only, training plus per-epoch evaluation.\n",
+      gflop_text(total_flops), duration_text(total_flops / kAssumedFlopsPerSecond), kAssumedFlopsPerSecond / 1e9);
+  return out;
+}
+
+}  // namespace ablate::sweeps

@@ -1,0 +1,67 @@
+// SweepSpec: a spec file read and checked value by value, still unexpanded, with
+// the source position of every value so later errors can point back into the file.
+#pragma once
+
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "sweeps/random_search.hpp"
+#include "sweeps/spec_error.hpp"
+
+namespace ablate::sweeps {
+
+// One training key set somewhere in the spec; pos is where its value is written.
+struct SpecValue {
+  std::string key;
+  nlohmann::json value;
+  SourcePos pos;
+};
+
+struct CaseSpec {
+  std::string name;
+  SourcePos pos;                     // the `name = ...` value
+  std::vector<SpecValue> overrides;  // file order
+};
+
+struct GridAxis {
+  std::string key;
+  SourcePos pos;                  // the axis array
+  std::vector<SpecValue> values;  // one per grid value, each with its own position
+};
+
+struct RandomKey {
+  std::string key;
+  SourcePos pos;  // the distribution table
+  Distribution dist;
+};
+
+struct RandomSpec {
+  SourcePos pos;  // the [random] table
+  int samples = 0;
+  uint64_t seed = 0;
+  std::vector<RandomKey> keys;  // file order
+};
+
+struct SweepSpec {
+  std::string source_name;  // file path or a caller-chosen name, used in messages
+  std::string text;         // the spec as written
+  std::string name;
+  std::string description;
+  std::vector<int> seeds;
+  SourcePos seeds_pos;  // `seeds` or `repeats`; line 0 when defaulted
+  std::vector<SpecValue> base;
+  std::vector<CaseSpec> cases;  // empty: one unnamed case
+  SourcePos grid_pos;
+  std::vector<GridAxis> grid;  // file order; the last axis varies fastest
+  std::optional<RandomSpec> random;
+};
+
+// Parses and checks the TOML text; every problem throws SpecError with a position.
+// Cross-key problems that only show in a merged point are left to expansion.
+SweepSpec parse_spec(std::string_view text, const std::string& source_name);
+
+}  // namespace ablate::sweeps

@@ -1,0 +1,51 @@
+// The public face of sweeps/: a spec file in, validated canonical sweep points out.
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "sweeps/spec_error.hpp"
+
+namespace ablate::sweeps {
+
+// Sweeps larger than this are refused before expansion: such a file is almost
+// always a grid written by mistake, and expanding it would exhaust memory.
+inline constexpr long long kMaxSweepPoints = 100000;
+
+struct SweepPoint {
+  std::string id;           // config_id(config): the point's name everywhere
+  nlohmann::json config;    // canonical and complete, seed included
+  std::string config_text;  // canonical_text(config): what is hashed, stored and trained
+  int seed = 0;
+  std::string case_name;  // "" when the spec has no [[cases]]
+  nlohmann::json varied;  // this point's values of Sweep::varied_keys
+};
+
+struct Sweep {
+  std::string name;
+  std::string description;
+  std::string source_path;
+  std::string spec_text;  // the file as written, kept with the results
+  std::vector<int> seeds;
+  std::vector<SweepPoint> points;        // file order: case, then grid (last axis fastest), sample, seed
+  std::vector<std::string> varied_keys;  // keys that differ between points (seed excluded), spec order
+  int collapsed_duplicates = 0;          // points dropped because an earlier point had the same ID
+};
+
+// Reads and expands a spec file. Throws SpecError (file:line:column: message).
+Sweep load_sweep(const std::string& path);
+
+// The same, for text already in memory; source_name labels messages and gives the
+// default sweep name (its file stem).
+Sweep parse_sweep(std::string_view text, const std::string& source_name);
+
+// Rough training cost of one point in FLOPs: forward FLOPs per image times
+// epochs x (3 x training images + evaluated images); see cost.cpp.
+double estimate_point_cost(const nlohmann::json& canonical_config);
+
+// The table `ablate plan` prints: one row per point, then totals and a cost estimate.
+std::string format_plan(const Sweep& sweep);
+
+}  // namespace ablate::sweeps

@@ -1,0 +1,162 @@
+// Tests of the results journal (orchestrator/results/journal): CRC framing,
+// group commit, torn and damaged lines, the writer lock, and replay by the ledger.
+#include "orchestrator/results/journal.hpp"
+#include "orchestrator/results/results_error.hpp"
+#include "test_journal_support.hpp"
+
+#include <sys/stat.h>
+
+using namespace ablate;
+using namespace ablate::test;
+
+namespace {
+
+uint64_t file_size(const std::string& path) { return std::filesystem::file_size(path); }
+
+void append_raw(const std::string& path, const std::string& bytes) {
+  std::ofstream(path, std::ios::binary | std::ios::app) << bytes;
+}
+
+}  // namespace
+
+TEST_CASE("a journal line is the CRC32 of its JSON text, a space, the JSON and a newline", "[results][journal]") {
+  // zlib.crc32(b'{"a":1}') == 0x561bacaf
+  CHECK(encode_journal_line({{"a", 1}}) == "561bacaf {\"a\":1}\n");
+  const auto record = decode_journal_line("561bacaf {\"a\":1}");
+  REQUIRE(record);
+  CHECK((*record)["a"] == 1);
+
+  CHECK_FALSE(decode_journal_line("561bacaf {\"a\":2}"));   // payload changed
+  CHECK_FALSE(decode_journal_line("561bacae {\"a\":1}"));   // checksum changed
+  CHECK_FALSE(decode_journal_line("561BACAF {\"a\":1}"));   // the digits are lowercase
+  CHECK_FALSE(decode_journal_line("561bacaf{\"a\":1}"));    // no separator
+  CHECK_FALSE(decode_journal_line("561bacaf {\"a\":"));     // torn
+  CHECK_FALSE(decode_journal_line(""));
+  const std::string array_line = encode_journal_line(nlohmann::json::array({1, 2}));
+  CHECK_FALSE(decode_journal_line(array_line.substr(0, array_line.size() - 1)));  // records are objects
+}
+
+TEST_CASE("append buffers, sync writes; replay returns the records in order", "[results][journal]") {
+  ScratchDir dir;
+  const std::string path = dir.file("j.journal");
+  {
+    Journal journal(path);
+    CHECK(journal.created());
+    CHECK(journal.replay().entries.empty());
+    journal.append({{"t", "a"}, {"n", 1}});
+    journal.append({{"t", "b"}, {"n", 2}});
+    CHECK(file_size(path) == 0);  // group commit: nothing written yet
+    CHECK(journal.has_unsynced_records());
+    journal.sync();
+    CHECK(file_size(path) == journal.durable_bytes());
+    CHECK(journal.durable_bytes() == encode_journal_line({{"t", "a"}, {"n", 1}}).size() +
+                                         encode_journal_line({{"t", "b"}, {"n", 2}}).size());
+    journal.append({{"t", "c"}, {"n", 3}});
+  }  // the destructor syncs what is buffered
+  Journal journal(path);
+  CHECK_FALSE(journal.created());
+  const auto replay = journal.replay();
+  CHECK(replay.warnings.empty());
+  REQUIRE(replay.entries.size() == 3);
+  CHECK(replay.entries[2].record["n"] == 3);
+  CHECK(replay.entries[2].line == 3);
+}
+
+TEST_CASE("a torn last line is cut off with a warning, and appends continue on a clean line",
+          "[results][journal]") {
+  ScratchDir dir;
+  const std::string path = dir.file("j.journal");
+  {
+    Journal journal(path);
+    for (int n = 1; n <= 3; ++n) journal.append({{"n", n}});
+  }
+  const uint64_t intact = file_size(path);
+  SECTION("cut before its newline") { append_raw(path, encode_journal_line({{"n", 4}}).substr(0, 12)); }
+  SECTION("garbage with a newline (a block of zeros after a power cut)") {
+    append_raw(path, std::string(100, '\0') + "\n" + std::string(20, '\0'));
+  }
+  {
+    Journal journal(path);
+    const auto replay = journal.replay();
+    REQUIRE(replay.entries.size() == 3);
+    REQUIRE(replay.warnings.size() == 1);
+    CHECK(replay.warnings[0].find("torn or damaged end") != std::string::npos);
+    CHECK(replay.warnings[0].find("from line 4") != std::string::npos);
+    CHECK(file_size(path) == intact);
+    journal.append({{"n", 5}});
+  }
+  Journal journal(path);
+  const auto replay = journal.replay();
+  CHECK(replay.warnings.empty());
+  REQUIRE(replay.entries.size() == 4);
+  CHECK(replay.entries[3].record["n"] == 5);
+}
+
+TEST_CASE("a damaged line between good ones is skipped with a warning naming it", "[results][journal]") {
+  ScratchDir dir;
+  const std::string path = dir.file("j.journal");
+  {
+    Journal journal(path);
+    for (int n = 1; n <= 3; ++n) journal.append({{"n", n}});
+  }
+  std::string text = read_text(path);
+  const size_t second_line = text.find('\n') + 1;
+  text[second_line + 14] = '7';  // {"n":2} -> {"n":7}: the CRC no longer matches
+  std::ofstream(path, std::ios::binary | std::ios::trunc) << text;
+
+  Journal journal(path);
+  const auto replay = journal.replay();
+  REQUIRE(replay.entries.size() == 2);
+  CHECK(replay.entries[0].record["n"] == 1);
+  CHECK(replay.entries[1].record["n"] == 3);
+  CHECK(replay.entries[1].line == 3);
+  REQUIRE(replay.warnings.size() == 1);
+  CHECK(replay.warnings[0].find("line 2 is damaged") != std::string::npos);
+  CHECK(file_size(path) == text.size());  // kept as evidence, not cut
+}
+
+TEST_CASE("only one process writes a journal", "[results][journal]") {
+  ScratchDir dir;
+  const std::string path = dir.file("j.journal");
+  Journal first(path);
+  CHECK_THROWS_AS(Journal(path), ResultsRefusedError);
+  first.close();
+  Journal second(path);  // the lock went with the close
+}
+
+TEST_CASE("the ledger ignores a torn journal line and keeps every complete record", "[hdf5][results][journal]") {
+  ScratchDir dir;
+  const std::string path = dir.file("results.h5");
+  const auto points = test_points(2);
+  {
+    ResultsFile results(path, test_sweep(), quiet_options());
+    results.plan(points);
+    run_point(results, points[0], 0, 2);
+  }
+  // A done record for p0001 whose write was cut short by a kill.
+  const std::string torn = encode_journal_line({{"t", "done"}, {"id", "p0001"}, {"at", "x"}});
+  append_raw(path + ".journal", torn.substr(0, torn.size() / 2));
+
+  std::vector<std::string> warnings;
+  ResultsFile results(path, test_sweep(), quiet_options(&warnings));
+  REQUIRE(warnings.size() == 1);
+  CHECK(warnings[0].find("torn or damaged end") != std::string::npos);
+  CHECK(results.status("p0000") == PointStatus::done);
+  CHECK(results.status("p0001") == PointStatus::pending);
+  run_point(results, points[1], 1, 2);
+  results.close();
+
+  std::vector<std::string> again;
+  ResultsFile reopened(path, test_sweep(), quiet_options(&again));
+  CHECK(again.empty());
+  CHECK(reopened.status("p0001") == PointStatus::done);
+}
+
+TEST_CASE("a journal that is not an ablate journal is refused", "[hdf5][results][journal]") {
+  ScratchDir dir;
+  const std::string path = dir.file("results.h5");
+  append_raw(path + ".journal", encode_journal_line({{"t", "something"}, {"else", 1}}));
+  CHECK_THROWS_WITH(ResultsFile(path, test_sweep(), quiet_options()),
+                    Catch::Contains("does not start with an ablate journal header"));
+  CHECK_FALSE(file_exists(path));
+}

@@ -1,0 +1,35 @@
+// Where a training runs: device choice, per-process threads, seeded generators.
+#pragma once
+
+#include <torch/torch.h>
+
+#include <string>
+
+namespace ablate {
+
+// True when this build has Torch's CUDA path compiled in (ABLATE_CUDA), GPU or not.
+bool cuda_compiled_in();
+// True when a CUDA device is usable right now.
+bool cuda_available();
+int cuda_device_count();
+
+// "auto" (a GPU when present, else the CPU), "cpu", or "cuda". With CUDA, the
+// process takes GPU `gpu_index % device_count` (ranks spread round-robin).
+// Throws std::invalid_argument for "cuda" on a machine without one.
+torch::Device select_device(const std::string& request, int gpu_index = 0);
+
+// Sets LibTorch's intra-op threads (and a single inter-op thread, set once):
+// several ranks on one node must split its cores, not fight over them.
+void set_torch_threads(int threads);
+
+// A generator on `device` seeded with `seed`: shuffling and augmentation draw
+// from it, so one seed fixes them and nothing else perturbs them.
+torch::Generator make_generator(torch::Device device, uint64_t seed);
+
+// Seeds Torch's global generators (initialisation, dropout) on every device.
+void seed_everything(uint64_t seed);
+
+// Human-readable name for the results file, e.g. "cpu" or "cuda:0 (NVIDIA H100)".
+std::string describe_device(torch::Device device);
+
+}  // namespace ablate

@@ -1,0 +1,230 @@
+// The training loop: batch -> augment -> forward -> loss -> backward -> sync -> step.
+#include "trainer/train.hpp"
+
+#include <chrono>
+
+#include "trainer/augment.hpp"
+#include "trainer/dataset.hpp"
+#include "trainer/device.hpp"
+#include "trainer/models.hpp"
+#include "trainer/optim.hpp"
+
+namespace ablate {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+constexpr int64_t kEvalBatch = 1000;
+
+double seconds_since(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+// This rank's contiguous share [begin, end) of n items split over `size` ranks.
+std::pair<int64_t, int64_t> shard_of(int64_t n, int rank, int size) {
+  const int64_t base = n / size, extra = n % size;
+  const int64_t begin = rank * base + std::min<int64_t>(rank, extra);
+  return {begin, begin + base + (rank < extra ? 1 : 0)};
+}
+
+std::vector<torch::Tensor> float_buffers(const torch::nn::Module& model) {
+  std::vector<torch::Tensor> buffers;
+  for (const auto& b : model.buffers())
+    if (b.is_floating_point()) buffers.push_back(b);
+  return buffers;
+}
+
+std::vector<torch::Tensor> parameters_and_buffers(const torch::nn::Module& model) {
+  auto tensors = model.parameters();
+  for (const auto& b : model.buffers()) tensors.push_back(b);
+  return tensors;
+}
+
+std::vector<torch::Tensor> gradients(const std::vector<torch::Tensor>& parameters) {
+  std::vector<torch::Tensor> grads;
+  for (const auto& p : parameters)
+    if (p.grad().defined()) grads.push_back(p.grad());
+  return grads;
+}
+
+struct Evaluation {
+  double loss = 0, accuracy = 0;
+  std::vector<int64_t> confusion;  // 10x10, row = true class
+};
+
+// Loss, accuracy and confusion matrix of `split`, each rank taking its shard and
+// the counts summed over the group; one device-to-host copy at the end.
+Evaluation evaluate(torch::nn::Sequential& model, const TensorSplit& split, GradientReducer& reducer) {
+  torch::NoGradGuard no_grad;
+  model->eval();
+  const auto [begin, end] = shard_of(split.size(), reducer.rank(), reducer.size());
+  auto options = torch::TensorOptions().dtype(torch::kFloat64).device(split.images.device());
+  auto loss_sum = torch::zeros({1}, options);
+  auto confusion = torch::zeros({kNumClasses * kNumClasses}, options);
+  for (int64_t first = begin; first < end; first += kEvalBatch) {
+    const int64_t last = std::min(first + kEvalBatch, end);
+    auto images = split.images.slice(0, first, last);
+    auto labels = split.labels.slice(0, first, last);
+    auto logits = model->forward(images);
+    loss_sum += torch::nn::functional::cross_entropy(
+                    logits, labels, torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum))
+                    .to(torch::kFloat64);
+    auto cells = labels * kNumClasses + logits.argmax(1);
+    confusion += torch::bincount(cells, /*weights=*/{}, kNumClasses * kNumClasses).to(torch::kFloat64);
+  }
+  std::vector<torch::Tensor> counters{torch::cat({loss_sum, confusion})};
+  reducer.allreduce_sum(counters);
+  auto host = counters[0].to(torch::kCPU);
+  const double* values = host.data_ptr<double>();
+
+  Evaluation result;
+  double correct = 0, total = 0;
+  for (int cell = 0; cell < kNumClasses * kNumClasses; ++cell) {
+    const auto count = static_cast<int64_t>(values[1 + cell]);
+    result.confusion.push_back(count);
+    total += count;
+    if (cell / kNumClasses == cell % kNumClasses) correct += count;
+  }
+  result.loss = total > 0 ? values[0] / total : 0;
+  result.accuracy = total > 0 ? correct / total : 0;
+  return result;
+}
+
+std::vector<double> per_class_accuracy(const std::vector<int64_t>& confusion) {
+  std::vector<double> accuracy(kNumClasses, 0.0);
+  for (int row = 0; row < kNumClasses; ++row) {
+    int64_t total = 0;
+    for (int col = 0; col < kNumClasses; ++col) total += confusion[row * kNumClasses + col];
+    if (total > 0) accuracy[row] = static_cast<double>(confusion[row * kNumClasses + row]) / total;
+  }
+  return accuracy;
+}
+
+}  // namespace
+
+TrainResult train(const TrainConfig& config, const FashionMnist& data, const TrainContext& context,
+                  const EpochCallback& on_epoch) {
+  const auto run_start = Clock::now();
+  SingleRankReducer single_rank;
+  GradientReducer& reducer = context.reducer ? *context.reducer : single_rank;
+  const torch::Device device = context.device;
+
+  // One seed fixes everything: initialisation and dropout (Torch's global
+  // generators), the split, shuffling (identical on every rank) and
+  // augmentation (its own stream per rank).
+  seed_everything(static_cast<uint64_t>(config.seed));
+  const DataSplits splits = make_splits(data, config, device);
+  torch::nn::Sequential model = build_model(config);
+  model->to(device);
+  auto replica_state = parameters_and_buffers(*model);
+  reducer.broadcast(replica_state);  // every replica starts from the first rank's weights
+
+  const auto parameters = model->parameters();
+  const auto weights = penalised_weights(*model);
+  auto optimizer = make_optimizer(parameters, config);
+  auto shuffle_generator = make_generator(device, static_cast<uint64_t>(config.seed));
+  auto augment_generator = make_generator(device, static_cast<uint64_t>(config.seed) * 1000003u + 17u + reducer.rank());
+  const AugmentOptions augment = augment_options(config, splits.background);
+  const auto cross_entropy_options = torch::nn::functional::CrossEntropyFuncOptions()
+                                         .reduction(torch::kSum)
+                                         .label_smoothing(config.label_smoothing);
+
+  const int64_t train_size = splits.train.size();
+  const int64_t batch_size = config.batch_size;
+  const int64_t steps_per_epoch = (train_size + batch_size - 1) / batch_size;
+  auto scalar_options = torch::TensorOptions().dtype(torch::kFloat64).device(device);
+
+  TrainResult result;
+  result.parameter_count = count_parameters(*model);
+  result.device = describe_device(device);
+  int64_t step = 0;
+
+  for (int epoch = 1; epoch <= config.epochs; ++epoch) {
+    const auto epoch_start = Clock::now();
+    model->train();
+    const double epoch_lr = learning_rate_at(config, step, steps_per_epoch);
+    auto order = torch::randperm(train_size, shuffle_generator, torch::TensorOptions().dtype(torch::kInt64).device(device));
+    // Running sums stay on the device: no host round trip inside the epoch.
+    auto loss_sum = torch::zeros({}, scalar_options);
+    auto correct = torch::zeros({}, scalar_options);
+    auto seen_nonfinite = torch::zeros({}, torch::TensorOptions().dtype(torch::kBool).device(device));
+    auto clean_steps = torch::zeros({}, scalar_options);
+
+    for (int64_t epoch_step = 0; epoch_step < steps_per_epoch; ++epoch_step, ++step) {
+      // Batch: this rank's shard of the global batch, gathered by index.
+      const int64_t first = epoch_step * batch_size;
+      const int64_t global_n = std::min(batch_size, train_size - first);
+      const auto [begin, end] = shard_of(global_n, reducer.rank(), reducer.size());
+      auto index = order.slice(0, first + begin, first + end);
+      auto images = splits.train.images.index_select(0, index);
+      auto labels = splits.train.labels.index_select(0, index);
+      if (augment.any()) images = augment_batch(images, augment, augment_generator);
+
+      // Forward and loss. The loss is scaled so that the mean over replicas of
+      // their gradients is the gradient of the global batch's mean loss.
+      auto logits = model->forward(images);
+      auto batch_loss_sum = torch::nn::functional::cross_entropy(logits, labels, cross_entropy_options);
+      auto loss = batch_loss_sum * (static_cast<double>(reducer.size()) / static_cast<double>(global_n));
+      if (auto penalty = weight_penalty(weights, config.l1, config.l2); penalty.defined()) loss = loss + penalty;
+
+      // Backward, gradient sync, step.
+      optimizer->zero_grad();
+      loss.backward();
+      if (reducer.size() > 1) {
+        auto grads = gradients(parameters);
+        reducer.allreduce_mean(grads);
+      }
+      set_learning_rate(*optimizer, learning_rate_at(config, step, steps_per_epoch));
+      optimizer->step();
+
+      // Bookkeeping, on the device.
+      auto detached = batch_loss_sum.detach();
+      loss_sum += detached;
+      correct += (logits.detach().argmax(1) == labels).sum();
+      seen_nonfinite |= ~torch::isfinite(detached);
+      clean_steps += (~seen_nonfinite).to(torch::kFloat64);
+    }
+
+    // Every epoch: agree on BatchNorm statistics, then measure.
+    auto statistics = float_buffers(*model);
+    if (reducer.size() > 1 && !statistics.empty()) reducer.allreduce_mean(statistics);
+    std::vector<torch::Tensor> train_counters{torch::stack({loss_sum, correct, clean_steps})};
+    reducer.allreduce_sum(train_counters);
+    auto train_host = train_counters[0].to(torch::kCPU);  // waits for the device: the epoch's time is real
+    const double epoch_seconds = seconds_since(epoch_start);
+    const double* train_values = train_host.data_ptr<double>();
+    const int64_t clean = static_cast<int64_t>(train_values[2]) / reducer.size();
+    if (clean < steps_per_epoch) throw DivergedError(epoch, clean + 1);
+
+    const Evaluation val = evaluate(model, splits.val, reducer);
+    const Evaluation test = evaluate(model, splits.test, reducer);
+
+    EpochMetrics row;
+    row.epoch = epoch;
+    row.train_loss = train_values[0] / static_cast<double>(train_size);
+    row.train_acc = train_values[1] / static_cast<double>(train_size);
+    row.val_loss = val.loss, row.val_acc = val.accuracy;
+    row.test_loss = test.loss, row.test_acc = test.accuracy;
+    row.lr = epoch_lr;
+    row.epoch_seconds = epoch_seconds;
+    row.images_per_second = static_cast<double>(train_size) / epoch_seconds;
+    result.curves.push_back(row);
+    if (splits.val.size() > 0 ? val.accuracy > result.best_val_acc || result.best_epoch == 0 : true) {
+      result.best_epoch = epoch;
+      result.best_val_acc = val.accuracy;
+      result.test_acc_at_best_val = test.accuracy;
+    }
+    if (epoch == config.epochs) {
+      result.confusion_test = test.confusion;
+      result.confusion_val = val.confusion;
+      result.per_class_acc = per_class_accuracy(test.confusion);
+      result.final_test_acc = test.accuracy;
+    }
+    if (on_epoch) on_epoch(row);
+  }
+
+  result.train_seconds = seconds_since(run_start);
+  if (context.trained_model) *context.trained_model = model;
+  return result;
+}
+
+}  // namespace ablate

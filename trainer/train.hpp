@@ -1,0 +1,46 @@
+// trainer::train: one config in, a trained model and its metrics out.
+#pragma once
+
+#include <torch/torch.h>
+
+#include <stdexcept>
+#include <string>
+
+#include "trainer/config.hpp"
+#include "trainer/idx.hpp"
+#include "trainer/metrics.hpp"
+#include "trainer/reducer.hpp"
+
+namespace ablate {
+
+// The loss became NaN or infinite: the point failed, the sweep goes on.
+class DivergedError : public std::runtime_error {
+ public:
+  DivergedError(int epoch, int64_t step)
+      : std::runtime_error("diverged at epoch " + std::to_string(epoch) + ", step " + std::to_string(step) +
+                           ": the loss is NaN or infinite (try a lower lr, normalize = \"standard\", or "
+                           "gradient-friendly init)"),
+        epoch_(epoch),
+        step_(step) {}
+  int epoch() const { return epoch_; }
+  int64_t step() const { return step_; }
+
+ private:
+  int epoch_;
+  int64_t step_;
+};
+
+struct TrainContext {
+  torch::Device device = torch::kCPU;
+  GradientReducer* reducer = nullptr;  // nullptr: a single replica
+  // Optional: filled with the trained model, for callers that keep it (tests, export).
+  torch::nn::Sequential* trained_model = nullptr;
+};
+
+// Trains `config` on `data`, calling `on_epoch` after each epoch (on every
+// rank; the orchestrator reports from the group leader only). Throws
+// DivergedError, DataError, ConfigError.
+TrainResult train(const TrainConfig& config, const FashionMnist& data, const TrainContext& context,
+                  const EpochCallback& on_epoch = {});
+
+}  // namespace ablate

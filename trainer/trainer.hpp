@@ -1,0 +1,38 @@
+// The trainer as the rest of ablate sees it: plain types only, no torch headers,
+// so the orchestrator and its tests build in seconds.
+#pragma once
+
+#include <string>
+
+#include "trainer/config.hpp"
+#include "trainer/idx.hpp"
+#include "trainer/metrics.hpp"
+
+namespace ablate {
+
+struct DeviceRequest {
+  std::string kind = "auto";  // auto | cpu | cuda
+  int gpu_index = 0;          // which GPU of the node (taken modulo the GPU count)
+  int threads = 0;            // LibTorch intra-op threads; 0 = leave as is
+};
+
+struct TrainerInfo {
+  std::string torch_version;
+  bool cuda_compiled_in = false;
+  bool cuda_available = false;
+  int cuda_devices = 0;
+  int threads = 0;  // current intra-op threads
+};
+
+TrainerInfo trainer_info();
+
+// Applies the request's thread count and resolves the device ("cpu", "cuda:0").
+// Throws std::invalid_argument with a fix when the request cannot be met.
+std::string prepare_device(const DeviceRequest& request);
+
+// Trains one config on this process alone. Throws DivergedError (a
+// std::runtime_error), DataError, ConfigError.
+TrainResult train_config(const TrainConfig& config, const FashionMnist& data, const DeviceRequest& request,
+                         const EpochCallback& on_epoch = {});
+
+}  // namespace ablate
