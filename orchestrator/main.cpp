@@ -1,11 +1,19 @@
 // ablate's command line: parses options, calls the command, turns errors into exit codes.
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
+#include <unistd.h>
 
 #include <iostream>
 
 #include "ablate/version.hpp"
+#include "orchestrator/exit_codes.hpp"
+#include "orchestrator/mpi_check.hpp"
+#include "orchestrator/mpi_communicator.hpp"
+#include "orchestrator/plan_command.hpp"
+#include "orchestrator/results/results_error.hpp"
+#include "orchestrator/run_command.hpp"
 #include "orchestrator/train_command.hpp"
+#include "orchestrator/trainer_work.hpp"
 #include "sweeps/sweep.hpp"
 #include "trainer/config.hpp"
 #include "trainer/idx.hpp"
@@ -13,8 +21,8 @@
 
 namespace {
 
-// Exit codes: 0 success, 1 bad input or an error, 2 usage, 3 a training failed.
-constexpr int kExitError = 1;
+// Exit codes (orchestrator/exit_codes.hpp): 0 success, 1 bad input or an error,
+// 2 usage, 3 finished but a training failed, 4 a sweep stopped early (rerun resumes).
 
 std::string version_text() {
   const ablate::TrainerInfo info = ablate::trainer_info();
@@ -29,6 +37,28 @@ std::string keys_help() {
   std::string text = "training keys (key=value):\n";
   for (const auto& key : ablate::config_keys()) text += fmt::format("  {:<24} {}\n", key.name, key.help);
   return text;
+}
+
+const char* const kRunFooter =
+    "Runs every point of the sweep and records it in RESULTS.h5 (and RESULTS.h5.journal). Running the same\n"
+    "command again resumes: done points are kept, unfinished ones restart, failed ones are skipped unless\n"
+    "--retry-failed. Under mpirun (mpirun -np N ablate run ...) rank 0 schedules and the other ranks train.\n"
+    "Exit codes: 0 every point done, 1 error, 2 usage, 3 finished but some points failed,\n"
+    "4 incomplete (stopped by a signal, a stall or failures): rerun to resume.";
+
+// `ablate run`: MPI only when a launcher started us; otherwise everything in this process.
+int run_sweep_command(ablate::RunOptions options, bool quiet, int* argc, char*** argv) {
+  options.progress = quiet                      ? ablate::ProgressStyle::quiet
+                     : ::isatty(STDOUT_FILENO) ? ablate::ProgressStyle::live_line
+                                               : ablate::ProgressStyle::lines;
+  ablate::TrainerWork work(options.data_dir);
+  if (!ablate::launched_by_mpi()) {
+    ablate::SingleRankCommunicator local;
+    return ablate::run_sweep(options, local, work, std::cout);
+  }
+  const ablate::MpiSession session(argc, argv);
+  ablate::MpiCommunicator world(MPI_COMM_WORLD);
+  return ablate::run_sweep(options, world, work, std::cout);
 }
 
 }  // namespace
@@ -50,10 +80,57 @@ int main(int argc, char** argv) {
   train_cmd->add_option("--json", train.json_out, "also write the result (curves, confusion matrices) as JSON");
   train_cmd->footer(keys_help());
 
+  ablate::RunOptions run;
+  bool quiet = false;
+  auto* run_cmd = app.add_subcommand("run", "run (or resume) a sweep: every point, recorded in one results file");
+  run_cmd->add_option("sweep", run.spec_path, "the sweep spec (TOML)")->required();
+  run_cmd->add_option("-o,--output", run.results_path, "the results file (HDF5); an existing one is resumed")
+      ->required();
+  run_cmd->add_option("--data", run.data_dir, "Fashion-MNIST directory (else $ABLATE_DATA, then the Debian package)");
+  run_cmd->add_option("--device", run.device, "auto | cpu | cuda")->capture_default_str()->check(CLI::IsMember({"auto", "cpu", "cuda"}));
+  run_cmd->add_option("--threads", run.threads,
+                      "LibTorch threads per worker (default: the node's cores shared among its workers)")
+      ->check(CLI::NonNegativeNumber);
+  run_cmd->add_flag("--retry-failed", run.retry_failed, "run the points that failed before again");
+  run_cmd->add_flag("--allow-different-sweep", run.allow_different_sweep,
+                    "add this sweep's points to a results file made by another (or an edited) spec; "
+                    "existing points are kept");
+  run_cmd->add_option("--max-consecutive-failures", run.max_consecutive_failures,
+                      "stop the sweep after this many failures in a row (0: never)")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
+  run_cmd->add_option("--stall-timeout", run.stall_timeout_seconds,
+                      "seconds a worker may go without reporting an epoch before the sweep is aborted (0: never)")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
+  run_cmd->add_option("--ranks-per-point", run.ranks_per_point, "ranks that train one point together (only 1 so far)")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  run_cmd->add_option("--workers-per-gpu", run.workers_per_gpu, "worker ranks that share one GPU")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  run_cmd->add_flag("-q,--quiet", quiet, "print only the summary, stops and warnings");
+  run_cmd->footer(kRunFooter);
+
+  std::string plan_spec;
+  auto* plan_cmd = app.add_subcommand("plan", "print a sweep's points, their count and cost; trains nothing");
+  plan_cmd->add_option("sweep", plan_spec, "the sweep spec (TOML)")->required();
+
+  std::string status_path;
+  int status_top = 5;
+  auto* status_cmd = app.add_subcommand("status", "counts per status and the best points of a results file");
+  status_cmd->add_option("results", status_path, "the results file (HDF5)")->required();
+  status_cmd->add_option("--top", status_top, "how many of the best points to list")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& error) {
-    return app.exit(error);
+    // Under mpirun every rank parses the same line: one message is enough.
+    if (ablate::launcher_rank() != 0) return error.get_exit_code() == 0 ? 0 : ablate::kExitUsage;
+    const int code = app.exit(error);
+    return code == 0 ? 0 : ablate::kExitUsage;
   }
 
   try {
@@ -62,16 +139,24 @@ int main(int argc, char** argv) {
       return 0;
     }
     if (*train_cmd) return ablate::run_train_command(train);
+    if (*run_cmd) return run_sweep_command(run, quiet, &argc, &argv);
+    if (*plan_cmd) return ablate::run_plan_command(plan_spec, std::cout);
+    if (*status_cmd) return ablate::run_status_command(status_path, status_top, std::cout);
     std::cout << app.help();
     return 0;
+  } catch (const ablate::OptionError& error) {
+    std::cerr << "ablate: " << error.what() << "\n";
+    return ablate::kExitUsage;
   } catch (const ablate::ConfigError& error) {
     std::cerr << "ablate: " << error.what() << "\n";
   } catch (const ablate::DataError& error) {
     std::cerr << "ablate: " << error.what() << "\n";
   } catch (const ablate::sweeps::SpecError& error) {
     std::cerr << "ablate: " << error.what() << "\n";
+  } catch (const ablate::ResultsError& error) {
+    std::cerr << "ablate: " << error.what() << "\n";
   } catch (const std::exception& error) {
     std::cerr << "ablate: error: " << error.what() << "\n";
   }
-  return kExitError;
+  return ablate::kExitError;
 }

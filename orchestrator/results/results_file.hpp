@@ -1,6 +1,7 @@
 // ResultsFile: the sweep's results ledger. Every event is appended to an fsync'd
 // journal (<path>.journal) first, then reflected in the HDF5 file <path>, which is
-// a materialised view of the journal, always replaced atomically. One writer (rank 0).
+// a materialised view of the journal, always replaced atomically. One writer (rank 0):
+// another process is locked out; within the process, call it from one thread.
 #pragma once
 
 #include "orchestrator/results/journal.hpp"

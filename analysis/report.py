@@ -1,0 +1,354 @@
+"""`python -m analysis report`: one results file in, a Markdown report with PNG figures out."""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from analysis import figures
+from analysis.fashion_mnist import DataError, TestSet, kClassNames, load_test_set
+from analysis.grouping import Comparison, SweepStructure, describe
+from analysis.results import ResultsFile
+from analysis.stats import kConfidence
+from analysis.tables import (comparison_markdown, done_points, format_summary, markdown_table, seed_counts,
+                             setting_summary)
+from analysis.views import (best_point, confused_pairs, kReportedMetric, kSelectionMetric, lr_normalization_panels,
+                            lr_normalization_pivot, random_search_keys, ranking)
+
+kReportName = "index.md"
+kRankingRows = 15          # settings listed in "best on validation"
+kConfusedPairs = 5         # pairs in the table
+kPairStrips = 3            # pairs with image strips
+kStripImages = 8           # images per strip
+kErrorChars = 300          # of a failure's message in the table
+
+
+@dataclass
+class Report:
+    """What a report run produced, for callers and tests."""
+    index_path: str
+    figures: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # things left out, with the reason
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:60] or "figure"
+
+
+def _error_summary(text: str) -> str:
+    lines = [line for line in str(text).strip().splitlines() if line.strip()]
+    line = lines[-1] if lines else ""  # the last line of a captured stderr says what went wrong
+    return line if len(line) <= kErrorChars else line[:kErrorChars] + "…"
+
+
+def _pct(summary) -> str:
+    return format_summary(summary, 100.0)
+
+
+class _Writer:
+    def __init__(self, results: ResultsFile, out_dir: str, data_dir: str | None):
+        self.results = results
+        self.out_dir = out_dir
+        self.data_dir = data_dir
+        self.info = results.sweep_info()
+        self.table = results.index()
+        self.structure = SweepStructure(self.table)
+        done_ids = self.table.loc[self.table["status"] == "done", "id"]
+        self.curves = {point_id: results.curves(point_id) for point_id in done_ids}
+        self.lines: list[str] = []
+        self.report = Report(os.path.join(out_dir, kReportName))
+        self.figure_number = 0
+
+    # --- helpers -----------------------------------------------------------------------------------
+    def add(self, *lines: str):
+        self.lines.extend(lines)
+
+    def figure_path(self, name: str) -> tuple[str, str]:
+        self.figure_number += 1
+        file_name = f"{self.figure_number:02d}-{_slug(name)}.png"
+        return os.path.join(self.out_dir, file_name), file_name
+
+    def embed(self, file_name: str, path: str, caption: str):
+        self.report.figures.append(path)
+        self.add(f"![{file_name[3:-4]}]({file_name})", "", f"*{caption}*", "")
+
+    def labelled(self, comparison: Comparison) -> list:
+        """(label, setting) pairs for a figure: case names, or the values of the keys the comparison varies."""
+        if self.structure.has_cases:
+            return [(s.label, s) for s in comparison.settings]
+        return [(describe({k: s.value(k) for k in comparison.keys}), s) for s in comparison.settings]
+
+    def note(self, text: str):
+        self.report.notes.append(text)
+        self.add(f"> {text}", "")
+
+    # --- sections ----------------------------------------------------------------------------------
+    def header(self):
+        info = self.info
+        name = info.get("sweep_name", "?")
+        self.add(f"# Sweep `{name}`: report", "")
+        description = _spec_description(info.get("sweep_spec", ""))
+        if description:
+            self.add(f"> {description}", "")
+        counts = self.table["status"].value_counts()
+        status_text = ", ".join(f"{int(counts[s])} {s}" for s in ("done", "failed", "running", "pending")
+                                if s in counts)
+        self.add(f"- Results file: `{self.results.path}` (written {info.get('updated', '?')}, sweep created "
+                 f"{info.get('created', '?')}; ablate {info.get('ablate_version', '?')}, commit "
+                 f"{info.get('git_commit', '?')})",
+                 f"- Points: {len(self.table)} ({status_text}); settings (configs without the seed): "
+                 f"{len(self.structure.settings)}; seeds per setting: "
+                 f"{', '.join(str(n) for n in sorted({len(s.points) for s in self.structure.settings}))}",
+                 f"- Swept keys: {', '.join(self.structure.swept_keys) or '(none)'}",
+                 "",
+                 f"Numbers are over seeds: mean ± sample standard deviation [{kConfidence:.0%} confidence interval of "
+                 "the mean, Student t with n − 1 degrees of freedom]; a setting with one finished seed shows its "
+                 "value alone. Only finished (done) points enter the statistics. Accuracies are in %. "
+                 "*Train accuracy* is measured on the training batches while the last epoch runs (dropout and "
+                 "augmentation active, weights still moving); the *train − test gap* is that minus the final test "
+                 "accuracy, in percentage points. *Test acc at best-val epoch* is the test accuracy of the epoch "
+                 "with the highest validation accuracy: the number to report, since the epoch is chosen without "
+                 "looking at the test set.", "")
+
+    def unfinished(self):
+        rows = self.table[self.table["status"] != "done"]
+        self.add("## Points that did not finish", "")
+        if rows.empty:
+            self.add("Every point is done.", "")
+            return
+        self.add(f"{len(rows)} of {len(self.table)} points are not done; they are left out of every statistic.", "")
+        labels = {i: s.label for s in self.structure.settings for i in s.points["id"]}
+        body = []
+        for _, row in rows.iterrows():
+            body.append([f"`{row['id']}`", labels.get(row["id"], row["case"]), int(row["seed"]), row["status"],
+                         int(row.get("attempts", 0) or 0), int(row["epochs_done"]),
+                         _error_summary(row.get("error", "")) or "—"])
+        self.add(markdown_table(["point", "setting", "seed", "status", "attempts", "epochs done", "error"], body), "")
+
+    def best_on_validation(self):
+        self.add("## Best settings, chosen on validation", "")
+        ranked = ranking(self.structure)
+        if ranked.empty:
+            self.add("No point has finished yet: nothing to rank.", "")
+            return
+        best = ranked.iloc[0]["setting"]
+        val, test = setting_summary(best, kSelectionMetric), setting_summary(best, kReportedMetric)
+        values = describe({k: best.value(k) for k in self.structure.swept_keys})
+        self.add(f"Ranked by mean best validation accuracy over seeds. The best setting is **{best.label}**"
+                 + (f" ({values})" if values and values != best.label else "") + ": "
+                 f"validation {_pct(val)} %, reported on test (epoch chosen on validation) **{_pct(test)} %** "
+                 f"over {val.n} seed{'s' if val.n != 1 else ''}.", "")
+        body = []
+        for rank, row in ranked.head(kRankingRows).iterrows():
+            setting = row["setting"]
+            body.append([rank + 1, setting.label, row["seeds"], _pct(setting_summary(setting, kSelectionMetric)),
+                         _pct(setting_summary(setting, kReportedMetric)),
+                         _pct(setting_summary(setting, "final_test_acc"))])
+        self.add(markdown_table(["rank", "setting", "seeds done", "best val acc (%)", "test acc at best-val epoch (%)",
+                                 "final test acc (%)"], body), "")
+        if len(ranked) > kRankingRows:
+            self.add(f"({len(ranked) - kRankingRows} more settings in the comparisons below.)", "")
+
+    def search(self):
+        keys = random_search_keys(self.info, self.structure)
+        ranked = ranking(self.structure)
+        if not keys or ranked.empty:
+            return
+        best = ranked.iloc[0]["setting"]
+        self.add("## Hyperparameter search", "")
+        self.add(f"The spec draws {', '.join(k.key for k in keys)} at random. Each sample is trained over its seeds; "
+                 f"the sample with the best mean validation accuracy is chosen and its test accuracy reported: "
+                 f"**{describe({k.key: best.value(k.key) for k in keys})}**, validation "
+                 f"{_pct(setting_summary(best, kSelectionMetric))} %, test "
+                 f"{_pct(setting_summary(best, kReportedMetric))} %.", "")
+        path, name = self.figure_path("search-sensitivity")
+        if figures.search_sensitivity(self.structure.settings, keys, best, path):
+            self.embed(name, path, "Validation accuracy of every sample against each searched hyperparameter; the "
+                                   "star is the sample chosen on validation.")
+
+    def comparisons(self):
+        self.add("## Comparisons", "")
+        comparisons = self.structure.comparisons
+        if not comparisons:
+            self.add("No two settings differ in a single factor, so there is nothing to compare side by side "
+                     "(see the ranking above).", "")
+            return
+        self.add("Each comparison holds settings that differ in one factor (a key, or a family of keys that "
+                 "studies vary together, such as the regularisers) and agree on every other swept key; a "
+                 "*sweep cases* comparison lines up the named cases of the spec.", "")
+        for number, comparison in enumerate(comparisons, 1):
+            self.add(f"### {number}. {comparison.title}", "")
+            if comparison.fixed:
+                self.add(f"Other swept keys: {describe(comparison.fixed)}.", "")
+            self.add(comparison_markdown(comparison, self.structure.has_cases), "")
+            if len(comparison.settings) > figures.kMaxCurveSettings:
+                self.add(f"({len(comparison.settings)} settings: too many for one curve figure; the smaller "
+                         "comparisons show their curves.)", "")
+                continue
+            path, name = self.figure_path(f"curves-{comparison.title}")
+            if figures.learning_curves(self.labelled(comparison), self.curves, comparison.title, path):
+                self.embed(name, path, f"Learning curves, {comparison.title}: train (dashed) and validation (solid) "
+                                       "accuracy and loss per epoch, mean over seeds with a ±1 std band.")
+            else:
+                self.add("(No finished point: no curves.)", "")
+
+    def generalization(self):
+        groups = self.structure.comparisons_of("regularization")
+        if not groups:
+            return
+        self.add("## Generalisation gap under regularisation", "")
+        self.add("How far the final train accuracy is above the final test accuracy, per regulariser; on the right "
+                 "the gap between train and validation accuracy as training goes on.", "")
+        for comparison in groups:
+            body = [[s.label, seed_counts(s), _pct(setting_summary(s, "final_train_acc")),
+                     _pct(setting_summary(s, "final_test_acc")), _pct(setting_summary(s, "train_test_gap"))]
+                    for s in comparison.settings]
+            self.add(f"**{comparison.title}**", "",
+                     markdown_table(["setting", "seeds done", "final train acc (%)", "final test acc (%)",
+                                     "train − test gap (pp)"], body), "")
+            path, name = self.figure_path(f"gap-{comparison.title}")
+            if figures.generalization_gap(self.labelled(comparison), self.curves, comparison.title, path):
+                self.embed(name, path, f"Generalisation gap, {comparison.title}.")
+
+    def learning_rate_by_normalization(self):
+        panels = lr_normalization_panels(self.structure)
+        if not panels:
+            return
+        self.add("## Accuracy vs learning rate, per input normalisation", "")
+        self.add("Test accuracy at the best-validation epoch; rows are the `normalize` mode, columns the learning "
+                 "rate. A cell with no finished seed shows — (its failures are listed above); an empty cell is not in the sweep.", "")
+        for panel in panels:
+            title = "accuracy vs learning rate" + (f" at {describe(panel.notable)}" if panel.notable else "")
+            if panel.fixed:
+                self.add(f"**{title}** (other swept keys: {describe(panel.fixed)})", "")
+            pivot = lr_normalization_pivot(panel)
+            body = [[mode] + [_pct(cell) if cell is not None else "" for cell in pivot.loc[mode]]
+                    for mode in pivot.index]
+            self.add(markdown_table(["normalize \\ lr"] + [f"{lr:g}" for lr in pivot.columns], body), "")
+            path, name = self.figure_path(title)
+            if figures.accuracy_vs_lr(panel.settings, kReportedMetric, title, path):
+                self.embed(name, path, "Test accuracy against learning rate, one line per normalisation mode "
+                                       "(× at chance level: every seed failed).")
+
+    def augmentation(self):
+        groups = self.structure.comparisons_of("augmentation")
+        if not groups:
+            return
+        self.add("## Accuracy vs training time under augmentation", "")
+        for comparison in groups:
+            body = [[s.label, seed_counts(s), _pct(setting_summary(s, kReportedMetric)),
+                     format_summary(setting_summary(s, "train_seconds"), 1.0, digits=1)]
+                    for s in comparison.settings]
+            self.add(f"**{comparison.title}**", "",
+                     markdown_table(["setting", "seeds done", "test acc at best-val epoch (%)", "train time (s)"], body),
+                     "")
+            path, name = self.figure_path(f"time-{comparison.title}")
+            if figures.accuracy_vs_time(self.labelled(comparison), kReportedMetric, comparison.title, path):
+                self.embed(name, path, f"Accuracy against training time, {comparison.title}.")
+
+    def errors_of_best_model(self):
+        self.add("## Errors of the best model", "")
+        ranked = ranking(self.structure)
+        if ranked.empty:
+            self.add("No point has finished yet.", "")
+            return
+        setting = ranked.iloc[0]["setting"]
+        point = best_point(setting)
+        confusion = self.results.confusion(point["id"])
+        if confusion is None:
+            self.note(f"Point {point['id']} has no confusion_test dataset; no error analysis.")
+            return
+        total = int(confusion.sum())
+        accuracy = np.trace(confusion) / total if total else float("nan")
+        self.add(f"The best setting on validation, **{setting.label}**, and within it the seed with the highest "
+                 f"validation accuracy: point `{point['id']}` (seed {int(point['seed'])}, test accuracy after the last "
+                 f"epoch {100 * accuracy:.2f} % on {total} images).", "")
+        path, name = self.figure_path("confusion")
+        figures.confusion_heatmap(confusion, f"Test confusion of {setting.label}, seed {int(point['seed'])}", path)
+        self.embed(name, path, "Confusion matrix on the test set after the last epoch; each row is a true class, "
+                               "cells are % of that class.")
+        pairs = confused_pairs(confusion, kConfusedPairs)
+        if not pairs:
+            self.add("No test image is misclassified.", "")
+            return
+        body = [[f"{kClassNames[p.a]} ↔ {kClassNames[p.b]}", p.total,
+                 f"{100 * p.a_as_b_rate:.1f} % ({p.a_as_b})", f"{100 * p.b_as_a_rate:.1f} % ({p.b_as_a})"]
+                for p in pairs]
+        self.add("The most confused class pairs (A ↔ B), with the rate in each direction as a share of the true "
+                 "class's test images:", "",
+                 markdown_table(["pair A ↔ B", "images confused", "A predicted as B", "B predicted as A"], body), "")
+        self.strips(point["id"], pairs[:kPairStrips])
+
+    def strips(self, point_id: str, pairs):
+        try:
+            test_set = load_test_set(self.data_dir)
+        except (DataError, OSError) as error:
+            self.note(f"No image strips: {error}")
+            return
+        predictions = self.results.test_predictions(point_id)
+        if predictions is not None and predictions.shape != test_set.labels.shape:
+            self.note(f"The stored test_predictions of {point_id} have shape {predictions.shape}, the test set in "
+                      f"{test_set.dir} has {test_set.labels.shape[0]} images: not the same data; showing class "
+                      "examples instead.")
+            predictions = None
+        rows = []
+        for pair in pairs:
+            a, b = kClassNames[pair.a], kClassNames[pair.b]
+            if predictions is not None:
+                rows.append((f"true {a}, predicted {b}", _pick(test_set, pair.a, predictions, pair.b)))
+                rows.append((f"true {b}, predicted {a}", _pick(test_set, pair.b, predictions, pair.a)))
+            else:
+                rows.append((f"examples of class {a}", _pick(test_set, pair.a)))
+                rows.append((f"examples of class {b}", _pick(test_set, pair.b)))
+        path, name = self.figure_path("confused-pairs")
+        if predictions is not None:
+            title = "Misclassified test images of the most confused pairs"
+            caption = ("Test images the best model got wrong, for each of the most confused pairs in both "
+                       "directions (the first in test-set order).")
+        else:
+            title = "Examples of the classes in the most confused pairs (not necessarily misclassified)"
+            caption = ("Examples of class A and class B from the test set (the first of each class in test-set order) "
+                       "for each of the most confused pairs. The results file stores no per-image predictions "
+                       "(`test_predictions`), so these are not necessarily the misclassified images.")
+        figures.image_strips(rows, kStripImages, title, path)
+        self.embed(name, path, caption)
+
+    def write(self) -> Report:
+        self.header()
+        self.unfinished()
+        self.best_on_validation()
+        self.search()
+        self.comparisons()
+        self.generalization()
+        self.learning_rate_by_normalization()
+        self.augmentation()
+        self.errors_of_best_model()
+        with open(self.report.index_path, "w", encoding="utf-8") as out:
+            out.write("\n".join(self.lines).rstrip() + "\n")
+        return self.report
+
+
+def _pick(test_set: TestSet, true_class: int, predictions=None, predicted_class: int | None = None) -> np.ndarray:
+    mask = test_set.labels == true_class
+    if predictions is not None:
+        mask &= predictions == predicted_class
+    return test_set.images[np.flatnonzero(mask)[:kStripImages]]
+
+
+def _spec_description(spec_text: str) -> str:
+    import tomllib
+    try:
+        return str(tomllib.loads(spec_text).get("description", ""))
+    except tomllib.TOMLDecodeError:
+        return ""
+
+
+def write_report(results_path: str, out_dir: str, data_dir: str | None = None) -> Report:
+    """Writes out_dir/index.md and its PNG figures; returns what was written. data_dir: Fashion-MNIST for the
+    image strips (else $ABLATE_DATA, then the Debian package's directory)."""
+    os.makedirs(out_dir, exist_ok=True)
+    with ResultsFile(results_path) as results:
+        return _Writer(results, out_dir, data_dir).write()

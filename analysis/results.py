@@ -1,0 +1,180 @@
+"""Reading an ablate results file (docs/results-format.md) into pandas and numpy."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+
+import h5py
+import numpy as np
+import pandas as pd
+
+kFormat = "ablate-results"
+kNewestFormatVersion = 1
+kStatuses = ("pending", "running", "done", "failed")
+kCurveColumns = ("epoch", "train_loss", "train_acc", "val_loss", "val_acc", "test_loss", "test_acc",
+                 "lr", "epoch_seconds", "images_per_second")
+# Columns of /index that describe a point rather than a hyperparameter.
+kIndexColumns = ("id", "case", "status", "seed", "best_val_acc", "final_test_acc", "test_acc_at_best_val",
+                 "train_seconds", "parameter_count", "best_epoch", "epochs_done")
+# Point attributes copied into the table next to the index (the rest are in the index already).
+kPointAttributes = ("error", "attempts", "host", "device", "started", "finished")
+
+
+class ResultsFormatError(ValueError):
+    """The file is not an ablate results file this version can read; the message says why and what to do."""
+
+
+def _text(value) -> str:
+    if isinstance(value, bytes):
+        return value.decode("utf-8")
+    return str(value)
+
+
+def _hashable(value):
+    """Config values as table cells: lists become tuples so that pandas can group by them."""
+    if isinstance(value, list):
+        return tuple(_hashable(v) for v in value)
+    if isinstance(value, dict):
+        return json.dumps(value, sort_keys=True)
+    return value
+
+
+class ResultsFile:
+    """A results file opened read-only. Use as a context manager and keep it open only while reading:
+    a sweep that is still running replaces the file, and an open handle keeps seeing the old version."""
+
+    def __init__(self, path: str | os.PathLike):
+        self.path = os.fspath(path)
+        if not os.path.exists(self.path):
+            raise FileNotFoundError(f"{self.path}: no such results file (pass the .h5 that `ablate run -o` wrote)")
+        try:
+            self._file = h5py.File(self.path, "r")
+        except OSError as error:
+            raise ResultsFormatError(f"{self.path}: not readable as HDF5 ({error}); is it an ablate results file?")
+        attrs = self._file.attrs
+        if _text(attrs.get("format", "")) != kFormat:
+            self._file.close()
+            raise ResultsFormatError(f"{self.path}: an HDF5 file but not an ablate results file "
+                                     f"(its root attribute 'format' is not \"{kFormat}\")")
+        version = int(attrs.get("format_version", 0))
+        if version > kNewestFormatVersion:
+            self._file.close()
+            raise ResultsFormatError(f"{self.path}: format_version {version} is newer than this analysis reads "
+                                     f"({kNewestFormatVersion}); update analysis/ to the ablate that wrote it")
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def close(self):
+        self._file.close()
+
+    # --- the sweep -------------------------------------------------------------------------------
+    def sweep_info(self) -> dict:
+        """Root attributes (sweep name, spec text, versions, times) as plain Python values."""
+        out = {}
+        for key, value in self._file.attrs.items():
+            out[key] = int(value) if isinstance(value, (np.integer,)) else _text(value)
+        return out
+
+    # --- the index -------------------------------------------------------------------------------
+    def index(self) -> pd.DataFrame:
+        """/index with strings decoded, plus every config key as a column (lists as tuples), the point
+        attributes in kPointAttributes, and the final epoch's train/val accuracy and the train-test gap."""
+        if "index" not in self._file:
+            raise ResultsFormatError(f"{self.path}: has no /index table; was it written by ablate?")
+        raw = self._file["index"][:]
+        table = pd.DataFrame({name: raw[name] for name in raw.dtype.names})
+        for column in table.columns:
+            if table[column].dtype == object:
+                table[column] = [_text(v) for v in table[column]]
+        config_keys: list[str] = []
+        rows = []
+        points = self._file.get("points")
+        for point_id in table["id"]:
+            group = points[point_id] if points is not None and point_id in points else None
+            row = {}
+            if group is not None:
+                config = json.loads(_text(group.attrs["config_json"]))
+                for key, value in config.items():
+                    if key not in config_keys:
+                        config_keys.append(key)
+                    row[key] = _hashable(value)
+                for name in kPointAttributes:
+                    if name in group.attrs:
+                        value = group.attrs[name]
+                        row[name] = int(value) if isinstance(value, np.integer) else _text(value)
+                row.update(self._final_epoch(group))
+            rows.append(row)
+        extra = pd.DataFrame(rows, index=table.index)
+        for column in extra.columns:
+            if column in table.columns:  # "seed" is both a point column and a config key: keep the index's
+                continue
+            table[column] = extra[column]
+        for column in ("final_train_acc", "final_val_acc", "train_test_gap"):
+            if column not in table.columns:
+                table[column] = np.nan
+        table.attrs["config_keys"] = sorted(config_keys)
+        table.attrs["path"] = self.path
+        return table
+
+    @staticmethod
+    def _final_epoch(group) -> dict:
+        """The last curve row of a done point: what the train-test gap is measured on."""
+        if _text(group.attrs.get("status", "")) != "done" or "curves" not in group or group["curves"].shape[0] == 0:
+            return {}
+        last = group["curves"][-1]
+        test = float(group.attrs.get("final_test_acc", np.nan))
+        train = float(last["train_acc"])
+        return {"final_train_acc": train, "final_val_acc": float(last["val_acc"]),
+                "train_test_gap": train - test if math.isfinite(test) else np.nan}
+
+    # --- one point -------------------------------------------------------------------------------
+    def _point(self, point_id: str):
+        points = self._file.get("points")
+        if points is None or point_id not in points:
+            raise KeyError(f"{self.path}: no point '{point_id}' (IDs are the 16-hex-digit `id` column of "
+                           f"analysis.load())")
+        return points[point_id]
+
+    def curves(self, point_id: str) -> pd.DataFrame:
+        """One row per finished epoch (possibly none), columns as in kCurveColumns (and any added later)."""
+        group = self._point(point_id)
+        if "curves" not in group:
+            return pd.DataFrame({name: pd.Series(dtype=float) for name in kCurveColumns})
+        raw = group["curves"][:]
+        return pd.DataFrame({name: raw[name] for name in raw.dtype.names})
+
+    def confusion(self, point_id: str, split: str = "test") -> np.ndarray | None:
+        """confusion[true, predicted] after the last epoch; None unless the point is done."""
+        if split not in ("test", "val"):
+            raise ValueError(f"split must be 'test' or 'val', not {split!r}")
+        group = self._point(point_id)
+        name = f"confusion_{split}"
+        return group[name][:].astype(np.int64) if name in group else None
+
+    def test_predictions(self, point_id: str) -> np.ndarray | None:
+        """Predicted class of every test image (test-set order), when the file stores them."""
+        group = self._point(point_id)
+        return group["test_predictions"][:].astype(np.int64) if "test_predictions" in group else None
+
+
+def load(path: str | os.PathLike) -> pd.DataFrame:
+    """The whole sweep as one table: /index (one row per point, plan order) with strings decoded, every
+    hyperparameter of config_json as a column named by its key (lists as tuples, so any of them can be
+    grouped by), the point's error/attempts/host/device/started/finished, and for done points
+    final_train_acc, final_val_acc and train_test_gap (final train_acc - final_test_acc).
+    df.attrs["config_keys"] lists the hyperparameter columns."""
+    with ResultsFile(path) as results:
+        return results.index()
+
+
+def curves(path: str | os.PathLike, point_id: str) -> pd.DataFrame:
+    """A point's learning curve: one row per finished epoch (epoch, train/val/test loss and accuracy, lr,
+    epoch_seconds, images_per_second)."""
+    with ResultsFile(path) as results:
+        return results.curves(point_id)

@@ -1,0 +1,74 @@
+// FakeWork: a PointWork that trains nothing. It reports made-up epochs whose
+// values follow from the config by a formula simple enough to check by hand,
+// and fails, diverges or stalls on the points its rules name. Tests and the
+// scheduler benchmark use it; `ablate` never does.
+#pragma once
+
+#include <chrono>
+#include <csignal>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "orchestrator/point_work.hpp"
+
+namespace ablate {
+
+// The result FakeWork returns for a canonical config, with E = epochs, lr, s = seed:
+//   epoch e (1..E): train_loss 1/e, train_acc 1 - 0.5/e, val_loss = test_loss 2/e,
+//                   val_acc (1 - lr) e/E, test_acc val_acc - 0.01 s, lr lr,
+//                   epoch_seconds 0, images_per_second 1000 e
+//   best_epoch E, best_val_acc 1 - lr, final_test_acc = test_acc_at_best_val = 1 - lr - 0.01 s,
+//   per_class_acc: 10 x final_test_acc, confusion_test: 100 on the diagonal, confusion_val: 50,
+//   parameter_count: the sum of `hidden`, train_seconds 0, device "fake".
+TrainResult fake_result(const nlohmann::json& config);
+
+class FakeWork : public PointWork {
+ public:
+  enum class Action {
+    fail,     // throw std::runtime_error(message) before epoch `epoch`
+    diverge,  // report epoch `epoch` with a NaN train_loss, then throw "diverged at epoch ..."
+    stall,    // before epoch `epoch`, sleep `stall` without reporting
+  };
+  struct Rule {
+    std::string key;        // the rule applies to points whose config[key] == value
+    nlohmann::json value;
+    Action action = Action::fail;
+    int epoch = 1;
+    std::string message = "fake failure";
+    std::chrono::milliseconds stall{0};
+  };
+  struct Options {
+    std::chrono::milliseconds epoch_time{0};  // sleep per epoch
+    std::vector<Rule> rules;
+    int raise_after_epochs = 0;  // raise(raise_signal) once, after this many epochs in this process; 0 = never
+    int raise_signal = SIGTERM;
+  };
+
+  FakeWork();
+  explicit FakeWork(Options options) : options_(std::move(options)) {}
+
+  std::string prepare(const WorkPlacement& placement) override;
+  TrainResult train(const WorkItem& item, const EpochCallback& on_epoch) override;
+  std::string software_version() const override { return "fake"; }
+
+  // IDs in the order train() began / returned a result. Thread-safe.
+  std::vector<std::string> started() const;
+  std::vector<std::string> finished() const;
+  const WorkPlacement& placement() const { return placement_; }
+
+ private:
+  Options options_;
+  WorkPlacement placement_;
+  mutable std::mutex mutex_;
+  std::vector<std::string> started_, finished_;
+  int epochs_reported_ = 0;  // guarded by mutex_
+  bool raised_ = false;
+};
+
+// "key=value" (value as JSON, else as a string) -> the rule's key and value;
+// throws std::invalid_argument without a '='.
+std::pair<std::string, nlohmann::json> parse_fake_match(const std::string& text);
+
+}  // namespace ablate

@@ -1,0 +1,58 @@
+// What rank 0 and the workers say to each other, and how it is written on the
+// wire: short text, numbers in their shortest round-trip form ("nan", "inf"
+// included), so a message costs microseconds and stays readable in a debugger.
+#pragma once
+
+#include <stdexcept>
+#include <string>
+#include <string_view>
+
+#include "orchestrator/point_work.hpp"
+#include "trainer/metrics.hpp"
+
+namespace ablate {
+
+// MPI tags; one per kind of message.
+enum class MessageTag : int {
+  hello = 1,        // worker -> 0, once: fingerprint, host, device, startup error
+  assign = 2,       // 0 -> worker: train this point
+  stop = 3,         // 0 -> worker: interrupt the current point at its next epoch, then exit
+  epoch = 4,        // worker -> 0: one finished epoch of the current point
+  done = 5,         // worker -> 0: the final result
+  failed = 6,       // worker -> 0: the point threw; the message
+  interrupted = 7,  // worker -> 0: the point was left unfinished
+};
+
+// A message that does not parse: different ablate builds, or a bug.
+class MessageError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// What a worker says before any work: who it is and whether it is ready.
+struct Hello {
+  std::string fingerprint;  // see run_fingerprint(); must equal rank 0's
+  std::string host;
+  std::string device;       // "" when prepare() failed
+  std::string software;     // training library version
+  int threads = 0;          // LibTorch threads it will use
+  std::string error;        // "" when ready; else why this rank cannot run
+  int exit_code = 0;        // the exit code that error calls for
+};
+
+std::string encode_hello(const Hello& hello);
+Hello decode_hello(std::string_view text);
+
+std::string encode_assignment(const WorkItem& item);  // "id\nconfig_text"
+WorkItem decode_assignment(std::string_view text);
+
+std::string encode_epoch(const std::string& id, const EpochMetrics& row);
+std::pair<std::string, EpochMetrics> decode_epoch(std::string_view text);
+
+std::string encode_done(const std::string& id, const TrainResult& result);
+std::pair<std::string, TrainResult> decode_done(std::string_view text);
+
+std::string encode_failure(const std::string& id, const std::string& error);  // "id\nerror"
+std::pair<std::string, std::string> decode_failure(std::string_view text);
+
+}  // namespace ablate

@@ -1,0 +1,109 @@
+// Rank 0 and a worker rank, each side of the scheduler's protocol (messages.hpp).
+#include "orchestrator/mpi_channel.hpp"
+
+#include <fmt/format.h>
+
+#include "orchestrator/messages.hpp"
+#include "orchestrator/mpi_check.hpp"
+
+namespace ablate {
+namespace {
+
+constexpr int kScheduler = 0;
+
+int tag(MessageTag t) { return static_cast<int>(t); }
+
+}  // namespace
+
+MpiChannel::MpiChannel(Communicator& comm, std::vector<int> worker_ranks, std::vector<WorkerInfo> infos)
+    : comm_(comm), ranks_(std::move(worker_ranks)), infos_(std::move(infos)), worker_of_rank_(comm.size(), -1) {
+  if (ranks_.size() != infos_.size()) throw std::invalid_argument("MpiChannel needs one WorkerInfo per worker rank");
+  for (size_t i = 0; i < ranks_.size(); ++i) worker_of_rank_.at(ranks_[i]) = static_cast<int>(i);
+}
+
+void MpiChannel::assign(int worker, const WorkItem& item) {
+  comm_.send(ranks_.at(worker), tag(MessageTag::assign), encode_assignment(item));
+}
+
+void MpiChannel::stop(int worker) { comm_.send(ranks_.at(worker), tag(MessageTag::stop), ""); }
+
+std::optional<WorkerEvent> MpiChannel::next_event(std::chrono::milliseconds timeout) {
+  std::optional<Message> message = comm_.receive(Communicator::kAnySource, timeout);
+  if (!message) return std::nullopt;
+  WorkerEvent event;
+  event.worker = worker_of_rank_.at(message->source);
+  if (event.worker < 0)
+    throw MessageError(fmt::format("rank 0 got a message (tag {}) from rank {}, which is not a worker",
+                                   message->tag, message->source));
+  switch (static_cast<MessageTag>(message->tag)) {
+    case MessageTag::epoch:
+      event.kind = WorkerEvent::Kind::epoch;
+      std::tie(event.point_id, event.epoch) = decode_epoch(message->payload);
+      break;
+    case MessageTag::done:
+      event.kind = WorkerEvent::Kind::done;
+      std::tie(event.point_id, event.result) = decode_done(message->payload);
+      break;
+    case MessageTag::failed:
+      event.kind = WorkerEvent::Kind::failed;
+      std::tie(event.point_id, event.error) = decode_failure(message->payload);
+      break;
+    case MessageTag::interrupted:
+      event.kind = WorkerEvent::Kind::interrupted;
+      event.point_id = message->payload;
+      break;
+    default:
+      throw MessageError(fmt::format("rank 0 got an unexpected message (tag {}) from rank {}", message->tag,
+                                     message->source));
+  }
+  return event;
+}
+
+void serve_points(Communicator& comm, PointWork& work, const std::function<bool()>& stop_requested) {
+  bool stop_received = false;
+  // Rank 0 sends a worker nothing but `stop` while it trains.
+  auto check_for_stop = [&] {
+    if (!stop_received) {
+      if (auto message = comm.try_receive(kScheduler)) {
+        if (message->tag != tag(MessageTag::stop))
+          throw MessageError(fmt::format("rank {} got a message with tag {} from rank 0 while training",
+                                         comm.rank(), message->tag));
+        stop_received = true;
+      }
+    }
+    return stop_received || (stop_requested && stop_requested());
+  };
+
+  while (!stop_received) {
+    const Message message = comm.receive(kScheduler);
+    if (message.tag == tag(MessageTag::stop)) break;
+    if (message.tag != tag(MessageTag::assign))
+      throw MessageError(fmt::format("rank {} got a message with tag {} from rank 0 while idle", comm.rank(),
+                                     message.tag));
+    const WorkItem item = decode_assignment(message.payload);
+    if (check_for_stop()) {
+      comm.send(kScheduler, tag(MessageTag::interrupted), item.id);
+      continue;
+    }
+    try {
+      const TrainResult result = work.train(item, [&](const EpochMetrics& row) {
+        comm.send(kScheduler, tag(MessageTag::epoch), encode_epoch(item.id, row));
+        if (check_for_stop()) throw Interrupted();
+      });
+      comm.send(kScheduler, tag(MessageTag::done), encode_done(item.id, result));
+    } catch (const Interrupted&) {
+      comm.send(kScheduler, tag(MessageTag::interrupted), item.id);
+    } catch (const MpiError&) {
+      throw;  // the job cannot go on
+    } catch (const MessageError&) {
+      throw;
+    } catch (const std::exception& e) {
+      comm.send(kScheduler, tag(MessageTag::failed), encode_failure(item.id, e.what()));
+    } catch (...) {
+      comm.send(kScheduler, tag(MessageTag::failed),
+                encode_failure(item.id, "the training threw something that is not a std::exception"));
+    }
+  }
+}
+
+}  // namespace ablate

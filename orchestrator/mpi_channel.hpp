@@ -1,0 +1,37 @@
+// MpiChannel: the scheduler's side of the worker ranks (rank 0 talking to group
+// leaders over a Communicator); serve_points: the worker's side.
+#pragma once
+
+#include <functional>
+#include <vector>
+
+#include "orchestrator/communicator.hpp"
+#include "orchestrator/worker_channel.hpp"
+
+namespace ablate {
+
+class MpiChannel : public WorkerChannel {
+ public:
+  // worker_ranks[i] is the rank of worker i (a group leader); infos[i] what its hello said.
+  MpiChannel(Communicator& comm, std::vector<int> worker_ranks, std::vector<WorkerInfo> infos);
+
+  int worker_count() const override { return static_cast<int>(ranks_.size()); }
+  const WorkerInfo& worker(int index) const override { return infos_.at(index); }
+  void assign(int worker, const WorkItem& item) override;
+  void stop(int worker) override;
+  std::optional<WorkerEvent> next_event(std::chrono::milliseconds timeout) override;
+
+ private:
+  Communicator& comm_;
+  std::vector<int> ranks_;
+  std::vector<WorkerInfo> infos_;
+  std::vector<int> worker_of_rank_;  // -1 for ranks that are not workers
+};
+
+// A worker rank's loop: trains what rank 0 assigns, streams each epoch, reports
+// the outcome, until rank 0 says stop. Between epochs it looks for a stop from
+// rank 0 and checks `stop_requested` (a signal to this process); either
+// interrupts the point. Throws MpiError / MessageError (the job must then end).
+void serve_points(Communicator& comm, PointWork& work, const std::function<bool()>& stop_requested);
+
+}  // namespace ablate

@@ -1,0 +1,101 @@
+// The Communicator over MPI: char messages with Improbe/Mrecv, checked calls.
+#include "orchestrator/mpi_communicator.hpp"
+
+#include <cstdio>
+#include <cstdlib>
+#include <iostream>
+#include <limits>
+
+#include <fmt/format.h>
+
+#include "orchestrator/mpi_check.hpp"
+
+namespace ablate {
+
+bool launched_by_mpi() {
+  // Open MPI, PMIx (Open MPI 5, srun --mpi=pmix), PMI-1/2 (MPICH's hydra, srun --mpi=pmi2).
+  for (const char* name : {"OMPI_COMM_WORLD_SIZE", "PMIX_RANK", "PMI_RANK", "PMI_SIZE"})
+    if (const char* value = std::getenv(name); value && *value) return true;
+  return false;
+}
+
+int launcher_rank() {
+  for (const char* name : {"OMPI_COMM_WORLD_RANK", "PMIX_RANK", "PMI_RANK"})
+    if (const char* value = std::getenv(name); value && *value) return std::atoi(value);
+  return 0;
+}
+
+MpiSession::MpiSession(int* argc, char*** argv) {
+  int provided = 0;
+  ABLATE_MPI_CHECK(MPI_Init_thread(argc, argv, MPI_THREAD_FUNNELED, &provided));
+  ABLATE_MPI_CHECK(MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN));
+}
+
+MpiSession::~MpiSession() {
+  int finalized = 0;
+  MPI_Finalized(&finalized);
+  if (!finalized) MPI_Finalize();  // nothing useful to do with an error here
+}
+
+MpiCommunicator::MpiCommunicator(MPI_Comm comm, bool owned) : comm_(comm), owned_(owned), host_(host_name()) {
+  ABLATE_MPI_CHECK(MPI_Comm_rank(comm_, &rank_));
+  ABLATE_MPI_CHECK(MPI_Comm_size(comm_, &size_));
+}
+
+MpiCommunicator::~MpiCommunicator() {
+  if (owned_) MPI_Comm_free(&comm_);
+}
+
+void MpiCommunicator::send(int dest, int tag, std::string_view payload) {
+  if (payload.size() > static_cast<size_t>(std::numeric_limits<int>::max()))
+    throw std::length_error(fmt::format("message of {} bytes to rank {} is too large for one MPI send",
+                                        payload.size(), dest));
+  ABLATE_MPI_CHECK(MPI_Send(payload.data(), static_cast<int>(payload.size()), MPI_CHAR, dest, tag, comm_));
+}
+
+std::optional<Message> MpiCommunicator::try_receive(int source) {
+  int found = 0;
+  MPI_Message handle;
+  MPI_Status status;
+  ABLATE_MPI_CHECK(MPI_Improbe(source == kAnySource ? MPI_ANY_SOURCE : source, MPI_ANY_TAG, comm_, &found, &handle,
+                               &status));
+  if (!found) return std::nullopt;
+  int count = 0;
+  ABLATE_MPI_CHECK(MPI_Get_count(&status, MPI_CHAR, &count));
+  Message message;
+  message.source = status.MPI_SOURCE;
+  message.tag = status.MPI_TAG;
+  message.payload.resize(static_cast<size_t>(count));
+  ABLATE_MPI_CHECK(MPI_Mrecv(message.payload.data(), count, MPI_CHAR, &handle, MPI_STATUS_IGNORE));
+  return message;
+}
+
+std::string MpiCommunicator::broadcast(const std::string& text, int root) {
+  unsigned long long length = text.size();
+  ABLATE_MPI_CHECK(MPI_Bcast(&length, 1, MPI_UNSIGNED_LONG_LONG, root, comm_));
+  std::string out = rank_ == root ? text : std::string(length, '\0');
+  if (length > 0) ABLATE_MPI_CHECK(MPI_Bcast(out.data(), static_cast<int>(length), MPI_CHAR, root, comm_));
+  return out;
+}
+
+std::unique_ptr<Communicator> MpiCommunicator::split(int color, int key) {
+  MPI_Comm out;
+  ABLATE_MPI_CHECK(MPI_Comm_split(comm_, color, key, &out));
+  return std::make_unique<MpiCommunicator>(out, /*owned=*/true);
+}
+
+std::unique_ptr<Communicator> MpiCommunicator::split_node() {
+  MPI_Comm out;
+  ABLATE_MPI_CHECK(MPI_Comm_split_type(comm_, MPI_COMM_TYPE_SHARED, rank_, MPI_INFO_NULL, &out));
+  return std::make_unique<MpiCommunicator>(out, /*owned=*/true);
+}
+
+void MpiCommunicator::abort(int exit_code) {
+  std::cout.flush();
+  std::cerr.flush();
+  std::fflush(nullptr);
+  MPI_Abort(comm_, exit_code);
+  std::_Exit(exit_code);  // MPI_Abort does not return; if it did, still end this process
+}
+
+}  // namespace ablate

@@ -1,0 +1,57 @@
+// MpiSession (MPI_Init/MPI_Finalize) and MpiCommunicator, the Communicator over MPI.
+#pragma once
+
+#include <mpi.h>
+
+#include <memory>
+#include <string>
+
+#include "orchestrator/communicator.hpp"
+
+namespace ablate {
+
+// True when this process was started by an MPI launcher (mpirun, mpiexec, srun
+// with PMI): only then does `ablate run` initialise MPI.
+bool launched_by_mpi();
+
+// This process's rank as the launcher announced it (before MPI_Init), 0 when
+// not launched by one: lets only rank 0 print a command-line error.
+int launcher_rank();
+
+// MPI_Init_thread on construction (funneled: only the main thread calls MPI),
+// MPI_Finalize on destruction. Errors on MPI_COMM_WORLD are returned, not fatal,
+// so that ABLATE_MPI_CHECK can name them.
+class MpiSession {
+ public:
+  MpiSession(int* argc, char*** argv);
+  ~MpiSession();
+  MpiSession(const MpiSession&) = delete;
+  MpiSession& operator=(const MpiSession&) = delete;
+};
+
+class MpiCommunicator : public Communicator {
+ public:
+  // Wraps `comm`; frees it on destruction when `owned` (never MPI_COMM_WORLD).
+  explicit MpiCommunicator(MPI_Comm comm, bool owned = false);
+  ~MpiCommunicator() override;
+  MpiCommunicator(const MpiCommunicator&) = delete;
+  MpiCommunicator& operator=(const MpiCommunicator&) = delete;
+
+  int rank() const override { return rank_; }
+  int size() const override { return size_; }
+  const std::string& host() const override { return host_; }
+  void send(int dest, int tag, std::string_view payload) override;
+  std::optional<Message> try_receive(int source) override;
+  std::string broadcast(const std::string& text, int root) override;
+  std::unique_ptr<Communicator> split(int color, int key) override;
+  std::unique_ptr<Communicator> split_node() override;
+  [[noreturn]] void abort(int exit_code) override;
+
+ private:
+  MPI_Comm comm_;
+  bool owned_;
+  int rank_ = 0, size_ = 1;
+  std::string host_;
+};
+
+}  // namespace ablate

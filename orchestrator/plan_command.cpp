@@ -1,0 +1,23 @@
+// `ablate plan` and `ablate status`: thin layers over sweeps/ and the results summary.
+#include "orchestrator/plan_command.hpp"
+
+#include "orchestrator/exit_codes.hpp"
+#include "orchestrator/results/results_summary.hpp"
+#include "sweeps/sweep.hpp"
+
+namespace ablate {
+
+int run_plan_command(const std::string& spec_path, std::ostream& out) {
+  out << sweeps::format_plan(sweeps::load_sweep(spec_path));
+  out.flush();
+  return kExitOk;
+}
+
+int run_status_command(const std::string& results_path, int top, std::ostream& out) {
+  if (top < 0) throw OptionError("--top " + std::to_string(top) + ": use 0 or more");
+  out << format_results_summary(read_results_summary(results_path, static_cast<size_t>(top)));
+  out.flush();
+  return kExitOk;
+}
+
+}  // namespace ablate

@@ -1,0 +1,16 @@
+// `ablate plan` and `ablate status`: look at a sweep, or at its results, and train nothing.
+#pragma once
+
+#include <ostream>
+#include <string>
+
+namespace ablate {
+
+// Prints sweeps::format_plan of the spec. Throws SpecError.
+int run_plan_command(const std::string& spec_path, std::ostream& out);
+
+// Prints the counts per status and the best points of a results file (read-only,
+// safe while a sweep writes it). Throws ResultsError.
+int run_status_command(const std::string& results_path, int top, std::ostream& out);
+
+}  // namespace ablate

@@ -1,0 +1,50 @@
+// PointWork: "something that trains a sweep point". The scheduler hands points
+// to it: the real trainer in `ablate`, a fake in tests and benchmarks.
+#pragma once
+
+#include <exception>
+#include <string>
+
+#include "trainer/metrics.hpp"
+
+namespace ablate {
+
+// One point as it travels to a worker: its ID and its canonical config text.
+struct WorkItem {
+  std::string id;
+  std::string config_text;
+};
+
+// Where a worker trains (see device_placement.hpp).
+struct WorkPlacement {
+  std::string device = "auto";  // auto | cpu | cuda (--device)
+  int gpu_index = 0;            // the GPU of the node this worker takes (modulo the GPU count)
+  int threads = 1;              // LibTorch intra-op threads
+};
+
+// Thrown from an EpochCallback when the sweep is stopping (a signal, or rank 0
+// said so); train() lets it through. The point is left unfinished, not failed.
+// Not a std::runtime_error, so that code catching training failures lets it pass.
+class Interrupted : public std::exception {
+ public:
+  const char* what() const noexcept override { return "interrupted: the sweep is stopping"; }
+};
+
+class PointWork {
+ public:
+  virtual ~PointWork() = default;
+
+  // Called once per process before any point: checks the data and the device
+  // and returns the device's name for the results file ("cpu", "cuda:0").
+  // Throws (DataError, std::invalid_argument) with a message a person can act on.
+  virtual std::string prepare(const WorkPlacement& placement) = 0;
+
+  // Trains one point, calling on_epoch after every epoch. Any exception but
+  // Interrupted means the point failed (its what() is recorded).
+  virtual TrainResult train(const WorkItem& item, const EpochCallback& on_epoch) = 0;
+
+  // The training library's version for the results file ("2.3.1"; "" if none).
+  virtual std::string software_version() const = 0;
+};
+
+}  // namespace ablate

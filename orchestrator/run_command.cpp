@@ -1,0 +1,325 @@
+// `ablate run`: validate on every rank, agree, schedule on rank 0, train elsewhere.
+#include "orchestrator/run_command.hpp"
+
+#include <fmt/format.h>
+
+#include <cmath>
+#include <exception>
+#include <iostream>
+#include <map>
+#include <optional>
+#include <set>
+
+#include "ablate/version.hpp"
+#include "orchestrator/device_placement.hpp"
+#include "orchestrator/exit_codes.hpp"
+#include "orchestrator/messages.hpp"
+#include "orchestrator/mpi_channel.hpp"
+#include "orchestrator/results/results_file.hpp"
+#include "orchestrator/scheduler.hpp"
+#include "orchestrator/stop_signals.hpp"
+#include "orchestrator/thread_channel.hpp"
+#include "sweeps/sweep.hpp"
+
+namespace ablate {
+namespace {
+
+constexpr int kScheduler = 0;
+
+// What one rank prepared before the ranks compare notes.
+struct Startup {
+  std::exception_ptr error;
+  std::string fingerprint;
+  std::optional<sweeps::Sweep> sweep;
+  std::unique_ptr<ResultsFile> results;
+  std::vector<int> worker_ranks;
+  WorkPlacement placement;
+  std::string device;
+};
+
+int exit_code_for(const std::exception_ptr& error) {
+  try {
+    std::rethrow_exception(error);
+  } catch (const OptionError&) {
+    return kExitUsage;
+  } catch (...) {
+    return kExitError;
+  }
+}
+
+std::string message_of(const std::exception_ptr& error) {
+  try {
+    std::rethrow_exception(error);
+  } catch (const std::exception& e) {
+    return e.what();
+  } catch (...) {
+    return "an unknown error";
+  }
+}
+
+uint64_t fnv1a(std::string_view text) {
+  uint64_t hash = 14695981039346656037ull;
+  for (unsigned char c : text) hash = (hash ^ c) * 1099511628211ull;
+  return hash;
+}
+
+struct StatusCounts {
+  int done = 0, failed = 0, pending = 0;  // running counts as pending: unfinished
+};
+
+StatusCounts count_statuses(const sweeps::Sweep& sweep, const ResultsFile& results) {
+  StatusCounts counts;
+  for (const auto& point : sweep.points) {
+    switch (results.status(point.id)) {
+      case PointStatus::done: ++counts.done; break;
+      case PointStatus::failed: ++counts.failed; break;
+      default: ++counts.pending;
+    }
+  }
+  return counts;
+}
+
+std::vector<PlannedPoint> planned_points(const sweeps::Sweep& sweep) {
+  std::vector<PlannedPoint> planned;
+  for (const auto& p : sweep.points) planned.push_back({p.id, p.config_text, p.case_name, p.seed});
+  return planned;
+}
+
+// Rank 0's part before the handshake: the sweep's ledger, planned and ready.
+void open_ledger(Startup& s, const RunOptions& options, ProgressReporter& progress) {
+  ResultsFileOptions results_options;
+  results_options.allow_different_sweep = options.allow_different_sweep;
+  results_options.flush_interval_seconds = options.flush_interval_seconds;
+  results_options.on_warning = [&progress](const std::string& text) { progress.note("warning: " + text); };
+  const sweeps::Sweep& sweep = *s.sweep;
+  s.results = std::make_unique<ResultsFile>(options.results_path,
+                                            SweepIdentity{sweep.name, sweep.source_path, sweep.spec_text},
+                                            results_options);
+  s.results->plan(planned_points(sweep));
+  if (options.retry_failed) s.results->reset_failed();
+}
+
+// A worker's part before the handshake: where it trains, and whether it can.
+void prepare_worker(Startup& s, const RunOptions& options, PointWork& work, Communicator& node_workers) {
+  s.placement = place_worker(options.device, node_workers.rank(), node_workers.size(), cores_on_this_node(),
+                             cores_usable_by_this_process(), options.threads, options.workers_per_gpu);
+  s.device = work.prepare(s.placement);
+}
+
+// Every worker says hello to rank 0, which checks them all and broadcasts a
+// verdict: "" to go, else "exit_code\nmessage". Returns rank 0's view of the workers.
+std::vector<WorkerInfo> handshake(Communicator& comm, Startup& s, PointWork& work, std::string& verdict) {
+  std::vector<WorkerInfo> infos;
+  if (comm.rank() != kScheduler) {
+    Hello hello{s.fingerprint, comm.host(), s.device, work.software_version(), s.placement.threads, "", 0};
+    if (s.error) hello.error = message_of(s.error), hello.exit_code = exit_code_for(s.error);
+    comm.send(kScheduler, static_cast<int>(MessageTag::hello), encode_hello(hello));
+  } else {
+    std::string problem;
+    int problem_code = 0;
+    for (int rank = 1; rank < comm.size(); ++rank) {
+      const Message message = comm.receive(rank);
+      if (message.tag != static_cast<int>(MessageTag::hello))
+        throw MessageError(fmt::format("rank 0 expected a hello from rank {}, got tag {}", rank, message.tag));
+      const Hello hello = decode_hello(message.payload);
+      if (problem.empty() && !hello.error.empty()) {
+        problem = fmt::format("rank {} (host {}) cannot start: {}", rank, hello.host, hello.error);
+        problem_code = hello.exit_code;
+      } else if (problem.empty() && !s.error && hello.fingerprint != s.fingerprint) {
+        problem = fmt::format("rank {} (host {}) runs '{}' but rank 0 ({}) runs '{}': every rank must run the same "
+                              "ablate build on the same sweep file; install one build on a shared path and "
+                              "make sure every node reads the same spec",
+                              rank, hello.host, hello.fingerprint, comm.host(), s.fingerprint);
+        problem_code = kExitError;
+      }
+      const std::string threads = hello.threads == 1 ? "1 thread" : fmt::format("{} threads", hello.threads);
+      infos.push_back({fmt::format("rank {}", rank), hello.host, hello.device, hello.software,
+                       fmt::format("{}, {}", hello.device, threads)});
+    }
+    if (s.error) verdict = fmt::format("{}\n{}", exit_code_for(s.error), message_of(s.error));
+    else if (!problem.empty()) verdict = fmt::format("{}\n{}", problem_code, problem);
+  }
+  verdict = comm.broadcast(verdict, kScheduler);
+  return infos;
+}
+
+std::string plural(int n, const char* noun) { return fmt::format("{} {}{}", n, noun, n == 1 ? "" : "s"); }
+
+// Rank 0, after the handshake: the sweep, scheduled to the end (or a stop).
+int schedule(const RunOptions& options, Communicator& comm, PointWork& work, Startup& s,
+             std::vector<WorkerInfo> infos, ProgressReporter& progress, std::ostream& out) {
+  const sweeps::Sweep& sweep = *s.sweep;
+  ResultsFile& results = *s.results;
+  std::vector<QueuedPoint> queue = build_queue(sweep, results);
+  const StatusCounts before = count_statuses(sweep, results);
+
+  out << fmt::format("ablate run: sweep '{}' ({}): {}; {} done, {} failed, {} to run\n", sweep.name,
+                     sweep.source_path, plural(static_cast<int>(sweep.points.size()), "point"), before.done,
+                     before.failed, queue.size());
+  if (before.failed > 0 && !options.retry_failed)
+    out << fmt::format("  {} skipped: --retry-failed runs them again\n", plural(before.failed, "failed point"));
+  out << fmt::format("results: {} (journal {})\n", results.path(), results.journal_path());
+  std::set<std::string> hosts;
+  for (const auto& info : infos) hosts.insert(info.host);
+  if (comm.size() == 1)
+    out << fmt::format("workers: 1, in this process on {} ({})\n", comm.host(), infos.front().device_detail);
+  else
+    out << fmt::format("workers: {} on {} ({}; rank 0 schedules); first worker: {}\n",
+                       plural(static_cast<int>(infos.size()), "rank"), plural(static_cast<int>(hosts.size()), "host"),
+                       fmt::join(hosts, ", "), infos.front().device_detail);
+  out.flush();
+
+  SchedulerOptions scheduler_options;
+  scheduler_options.max_consecutive_failures = options.max_consecutive_failures;
+  scheduler_options.stall_timeout_seconds = options.stall_timeout_seconds;
+  progress.begin(static_cast<int>(sweep.points.size()), before.done, before.failed, static_cast<int>(queue.size()));
+  Scheduler scheduler(results, std::move(queue), scheduler_options, progress);
+  const auto stop_signal = [] { return StopSignals::received(); };
+
+  // After a stall the worker may hang for good: close the ledger and end the job
+  // without waiting for it (a local training thread could not even be joined).
+  const auto abort_after_stall = [&](const ScheduleOutcome& stalled) {
+    progress.end();
+    results.close();
+    out << fmt::format("ablate run: aborted: {}\nresults so far are in {}; rerun the same command to resume\n",
+                       stalled.stop_message, results.path());
+    comm.abort(kExitIncomplete);
+  };
+  ScheduleOutcome outcome;
+  if (comm.size() == 1) {
+    ThreadChannel channel({&work}, infos, [] { return StopSignals::received() != 0; });
+    outcome = scheduler.run(channel, stop_signal);
+    if (outcome.stop == StopReason::stalled) abort_after_stall(outcome);
+  } else {
+    MpiChannel channel(comm, s.worker_ranks, infos);
+    outcome = scheduler.run(channel, stop_signal);
+    if (outcome.stop == StopReason::stalled) abort_after_stall(outcome);
+  }
+  progress.end();
+  results.close();
+
+  const StatusCounts after = count_statuses(sweep, results);
+  out << fmt::format("ablate run: {} done, {} failed, {} unfinished of {} ({} trained, {} failed in this run)\n",
+                     after.done, after.failed, after.pending, plural(static_cast<int>(sweep.points.size()), "point"),
+                     outcome.done, outcome.failed);
+  out << fmt::format("results: {}; `ablate status {}` shows the best points\n", results.path(), results.path());
+  if (after.pending > 0 || outcome.stop != StopReason::none) {
+    out << "incomplete: rerun the same command to resume (done points are kept, unfinished ones restart)\n";
+    return kExitIncomplete;
+  }
+  if (after.failed > 0) {
+    out << "some points failed: `ablate status` lists their errors; --retry-failed runs them again\n";
+    return kExitFailures;
+  }
+  return kExitOk;
+}
+
+}  // namespace
+
+void validate_run_options(const RunOptions& o) {
+  if (o.spec_path.empty()) throw OptionError("no sweep file given: ablate run SWEEP.toml -o RESULTS.h5");
+  if (o.results_path.empty())
+    throw OptionError("no results file given: add -o RESULTS.h5 (a new file, or one to resume)");
+  if (o.device != "auto" && o.device != "cpu" && o.device != "cuda")
+    throw OptionError(fmt::format("--device {}: use auto, cpu or cuda", o.device));
+  if (o.threads < 0) throw OptionError(fmt::format("--threads {}: use 0 (automatic) or a positive count", o.threads));
+  if (o.max_consecutive_failures < 0)
+    throw OptionError(fmt::format("--max-consecutive-failures {}: use 0 (never stop) or a positive count",
+                                  o.max_consecutive_failures));
+  if (!(o.stall_timeout_seconds >= 0) || !std::isfinite(o.stall_timeout_seconds))
+    throw OptionError(fmt::format("--stall-timeout {}: use seconds >= 0 (0 turns the watch off)",
+                                  o.stall_timeout_seconds));
+  if (o.ranks_per_point < 1)
+    throw OptionError(fmt::format("--ranks-per-point {}: use 1 or more", o.ranks_per_point));
+  if (o.ranks_per_point > 1)
+    throw OptionError(fmt::format("--ranks-per-point {}: training one point on several ranks (data-parallel) is not "
+                                  "yet supported; use --ranks-per-point 1 (each worker rank trains its own point)",
+                                  o.ranks_per_point));
+  if (o.workers_per_gpu < 1)
+    throw OptionError(fmt::format("--workers-per-gpu {}: use 1 or more", o.workers_per_gpu));
+  if (!(o.flush_interval_seconds >= 0))
+    throw OptionError(fmt::format("flush interval {}: use seconds >= 0", o.flush_interval_seconds));
+}
+
+std::string run_fingerprint(const std::string& spec_text) {
+  return fmt::format("ablate {} (commit {}), spec {:016x}", kVersion, kGitCommit, fnv1a(spec_text));
+}
+
+int run_sweep(const RunOptions& options, Communicator& comm, PointWork& work, std::ostream& out) {
+  const StopSignals signals;
+  const bool is_scheduler = comm.rank() == kScheduler;
+  const bool is_worker = comm.size() == 1 || !is_scheduler;
+  ProgressReporter progress(out, options.progress, std::max(1, comm.size() - 1));
+
+  // 1. Everything that can be wrong is checked on every rank before any point trains.
+  Startup s;
+  try {
+    validate_run_options(options);
+    s.worker_ranks = group_leaders(comm.size(), options.ranks_per_point);
+    s.sweep = sweeps::load_sweep(options.spec_path);
+    s.fingerprint = run_fingerprint(s.sweep->spec_text);
+    if (is_scheduler) open_ledger(s, options, progress);
+  } catch (...) {
+    s.error = std::current_exception();
+  }
+  // Collective: every rank takes part whatever happened above.
+  const auto node = comm.split_node();
+  const auto node_workers = node->split(is_worker ? 1 : 0, node->rank());
+  if (!s.error && is_worker) {
+    try {
+      prepare_worker(s, options, work, *node_workers);
+    } catch (...) {
+      s.error = std::current_exception();
+    }
+  }
+
+  // 2. The ranks agree to go, or all stop.
+  std::vector<WorkerInfo> infos;
+  if (comm.size() == 1) {
+    if (s.error) std::rethrow_exception(s.error);
+    const int threads = s.placement.threads;
+    infos.push_back({"local", comm.host(), s.device, work.software_version(),
+                     fmt::format("{}, {}", s.device, threads == 1 ? "1 thread" : fmt::format("{} threads", threads))});
+  } else {
+    std::string verdict;
+    infos = handshake(comm, s, work, verdict);
+    if (is_scheduler) {
+      if (s.error) std::rethrow_exception(s.error);
+      if (!verdict.empty()) {
+        const size_t newline = verdict.find('\n');
+        const std::string message = verdict.substr(newline + 1);
+        if (std::stoi(verdict.substr(0, newline)) == kExitUsage) throw OptionError(message);
+        throw std::runtime_error(message);
+      }
+    } else if (!verdict.empty()) {
+      return std::stoi(verdict.substr(0, verdict.find('\n')));  // rank 0 says why
+    }
+  }
+
+  // 3. Work.
+  if (is_scheduler) {
+    if (comm.size() == 1) return schedule(options, comm, work, s, std::move(infos), progress, out);
+    try {
+      return schedule(options, comm, work, s, std::move(infos), progress, out);
+    } catch (const std::exception& e) {
+      // The workers wait for rank 0: save what is saved, then end the whole job.
+      progress.end();
+      std::cerr << "ablate: error on rank 0 (host " << comm.host() << "): " << e.what() << "\n";
+      try {
+        s.results->close();
+      } catch (const std::exception& close_error) {
+        std::cerr << "ablate: closing the results file failed too: " << close_error.what() << "\n";
+      }
+      comm.abort(kExitError);
+    }
+  }
+  try {
+    serve_points(comm, work, [] { return StopSignals::received() != 0; });
+  } catch (const std::exception& e) {
+    std::cerr << "ablate: error on rank " << comm.rank() << " (host " << comm.host() << "): " << e.what() << "\n";
+    comm.abort(kExitError);
+  }
+  return kExitOk;
+}
+
+}  // namespace ablate

@@ -1,0 +1,210 @@
+// The scheduling loop: assign, listen, record, watch for stalls and stops.
+#include "orchestrator/scheduler.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <csignal>
+#include <cstring>
+#include <numeric>
+
+#include "orchestrator/messages.hpp"
+
+namespace ablate {
+namespace {
+
+// How long the loop waits for an event before it looks at signals, stalls,
+// the ledger's flush timer and the status line again.
+constexpr std::chrono::milliseconds kPollInterval{100};
+
+std::string json_value_text(const nlohmann::json& value) {
+  return value.is_string() ? value.get<std::string>() : value.dump();
+}
+
+std::string signal_name(int signal_number) {
+  if (signal_number == SIGINT) return "SIGINT";
+  if (signal_number == SIGTERM) return "SIGTERM";
+  return fmt::format("signal {}", signal_number);
+}
+
+}  // namespace
+
+std::string point_label(const sweeps::SweepPoint& point) {
+  std::vector<std::string> parts;
+  if (!point.case_name.empty()) parts.push_back(point.case_name);
+  if (point.varied.is_object())
+    for (const auto& [key, value] : point.varied.items()) {
+      if (key == "seed") continue;
+      parts.push_back(key + "=" + json_value_text(value));
+    }
+  parts.push_back(fmt::format("seed={}", point.seed));
+  return fmt::format("{}", fmt::join(parts, " "));
+}
+
+std::vector<QueuedPoint> build_queue(const sweeps::Sweep& sweep, const ResultsFile& results) {
+  std::vector<QueuedPoint> queue;
+  for (const auto& point : sweep.points) {
+    if (results.status(point.id) != PointStatus::pending) continue;
+    QueuedPoint q;
+    q.item = {point.id, point.config_text};
+    q.label = point_label(point);
+    q.epochs = point.config.value("epochs", 0);
+    q.cost = sweeps::estimate_point_cost(point.config);
+    queue.push_back(std::move(q));
+  }
+  // Longest first: the last points to start are the short ones, so workers finish together.
+  std::stable_sort(queue.begin(), queue.end(), [](const QueuedPoint& a, const QueuedPoint& b) { return a.cost > b.cost; });
+  return queue;
+}
+
+Scheduler::Scheduler(ResultsFile& results, std::vector<QueuedPoint> queue, SchedulerOptions options,
+                     ProgressReporter& progress)
+    : results_(results), queue_(std::move(queue)), options_(options), progress_(progress) {}
+
+ScheduleOutcome Scheduler::run(WorkerChannel& channel, const std::function<int()>& stop_signal) {
+  workers_.assign(static_cast<size_t>(channel.worker_count()), WorkerState{});
+  idle_.resize(workers_.size());
+  std::iota(idle_.rbegin(), idle_.rend(), 0);  // worker 0 first
+  outcome_ = ScheduleOutcome{};
+  consecutive_failures_ = 0;
+  auto last_checks = std::chrono::steady_clock::now();
+
+  while (true) {
+    if (outcome_.stop == StopReason::none && stop_signal) {
+      if (const int signal_number = stop_signal(); signal_number != 0)
+        stop_all(channel, StopReason::signal,
+                 fmt::format("{} received: stopping after the current epoch; unfinished points stay pending and a "
+                             "rerun of the same command resumes (a second signal quits at once)",
+                             signal_name(signal_number)));
+    }
+    assign_idle_workers(channel);
+    if (std::none_of(workers_.begin(), workers_.end(), [](const WorkerState& w) { return w.busy; })) break;
+
+    const std::optional<WorkerEvent> event = channel.next_event(kPollInterval);
+    if (event) handle(channel, *event);
+    // The periodic checks run every poll interval, also while events keep coming
+    // (other workers' epochs must not hide a stalled one).
+    const auto now = std::chrono::steady_clock::now();
+    if (event && now - last_checks < kPollInterval) continue;
+    last_checks = now;
+    if (const int worker = stalled_worker(); worker >= 0) {
+      const WorkerState& w = workers_[worker];
+      const WorkerInfo& info = channel.worker(worker);
+      outcome_.stop = StopReason::stalled;
+      outcome_.stop_message = fmt::format(
+          "{} on host {} has reported nothing for {} s (--stall-timeout) while training point {} ({}), after "
+          "epoch {}/{}; stopping the sweep so that a rerun resumes (if its epochs take this long, raise "
+          "--stall-timeout)",
+          info.name, info.host, options_.stall_timeout_seconds, w.point.item.id, w.point.label, w.epochs_reported,
+          w.point.epochs);
+      progress_.note(outcome_.stop_message);
+      return outcome_;
+    }
+    results_.flush_if_due();
+    progress_.tick();
+  }
+  return outcome_;
+}
+
+void Scheduler::assign_idle_workers(WorkerChannel& channel) {
+  while (!idle_.empty()) {
+    const int index = idle_.back();
+    idle_.pop_back();
+    WorkerState& w = workers_[index];
+    if (w.stopped) continue;
+    if (outcome_.stop != StopReason::none || next_ == queue_.size()) {
+      channel.stop(index);  // nothing more for it: let it leave
+      w.stopped = true;
+      continue;
+    }
+    const WorkerInfo& info = channel.worker(index);
+    w.point = std::move(queue_[next_++]);
+    results_.start_point(w.point.item.id, PointRunInfo{info.host, info.device, info.software});
+    w.busy = true;
+    w.epochs_reported = 0;
+    w.last_report = std::chrono::steady_clock::now();
+    progress_.started(index, info.name, w.point.item.id, w.point.label, w.point.epochs);
+    channel.assign(index, w.point.item);
+  }
+}
+
+void Scheduler::stop_all(WorkerChannel& channel, StopReason reason, const std::string& message) {
+  if (outcome_.stop != StopReason::none) return;
+  outcome_.stop = reason;
+  outcome_.stop_message = message;
+  progress_.note(message);
+  for (int index = 0; index < static_cast<int>(workers_.size()); ++index) {
+    WorkerState& w = workers_[index];
+    if (w.stopped) continue;
+    channel.stop(index);
+    w.stopped = true;
+  }
+}
+
+void Scheduler::handle(WorkerChannel& channel, const WorkerEvent& event) {
+  WorkerState& w = workers_.at(event.worker);
+  if (!w.busy || w.point.item.id != event.point_id)
+    throw MessageError(fmt::format("{} reported on point {}, but it was given {}", channel.worker(event.worker).name,
+                                   event.point_id, w.busy ? w.point.item.id : std::string("nothing")));
+  w.last_report = std::chrono::steady_clock::now();
+  const std::string& id = event.point_id;
+  std::string error = event.error;
+  switch (event.kind) {
+    case WorkerEvent::Kind::epoch:
+      results_.record_epoch(id, event.epoch);
+      w.epochs_reported = event.epoch.epoch;
+      progress_.epoch(event.worker, event.epoch);
+      return;  // still busy
+    case WorkerEvent::Kind::done:
+      try {
+        results_.finish_point(id, event.result);
+        ++outcome_.done;
+        consecutive_failures_ = 0;
+        progress_.finished(event.worker, event.result);
+      } catch (const ResultsUsageError& e) {  // a result the ledger cannot take: the point failed
+        error = fmt::format("the trainer's result could not be recorded: {}", e.what());
+        results_.fail_point(id, error);
+        ++outcome_.failed;
+        ++consecutive_failures_;
+        progress_.failed(event.worker, error);
+      }
+      break;
+    case WorkerEvent::Kind::failed:
+      results_.fail_point(id, event.error);
+      ++outcome_.failed;
+      ++consecutive_failures_;
+      progress_.failed(event.worker, event.error);
+      break;
+    case WorkerEvent::Kind::interrupted:
+      // Left running in the ledger: the next open turns it back to pending.
+      ++outcome_.interrupted;
+      progress_.interrupted(event.worker);
+      break;
+  }
+  w.busy = false;
+  idle_.push_back(event.worker);
+
+  if (event.kind == WorkerEvent::Kind::interrupted)
+    stop_all(channel, StopReason::worker_interrupted,
+             fmt::format("{} left point {} unfinished (it was told to stop, perhaps by a signal); stopping the "
+                         "sweep: a rerun of the same command resumes",
+                         channel.worker(event.worker).name, id));
+  if (options_.max_consecutive_failures > 0 && consecutive_failures_ >= options_.max_consecutive_failures)
+    stop_all(channel, StopReason::consecutive_failures,
+             fmt::format("{} points failed in a row (--max-consecutive-failures {}), the last one {}: {}; stopping "
+                         "the sweep. Fix the cause (see `ablate status`), then rerun with --retry-failed",
+                         consecutive_failures_, options_.max_consecutive_failures, id, error));
+}
+
+int Scheduler::stalled_worker() const {
+  if (options_.stall_timeout_seconds <= 0) return -1;
+  const auto now = std::chrono::steady_clock::now();
+  for (int index = 0; index < static_cast<int>(workers_.size()); ++index) {
+    const WorkerState& w = workers_[index];
+    if (w.busy && std::chrono::duration<double>(now - w.last_report).count() > options_.stall_timeout_seconds)
+      return index;
+  }
+  return -1;
+}
+
+}  // namespace ablate

@@ -1,0 +1,58 @@
+// ThreadChannel: workers that are threads of this process, each with its own
+// PointWork. Local mode runs one (rank 0 trains in-process while its main thread
+// keeps the ledger, the progress line and the stall watch); tests run several.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "orchestrator/worker_channel.hpp"
+
+namespace ablate {
+
+class ThreadChannel : public WorkerChannel {
+ public:
+  // One thread per work; infos[i] describes works[i]. `stop_requested` (may be
+  // empty) is checked after every epoch as well, so that a signal stops a point
+  // at the next epoch without waiting for the scheduler to notice.
+  ThreadChannel(std::vector<PointWork*> works, std::vector<WorkerInfo> infos,
+                std::function<bool()> stop_requested = {});
+  ~ThreadChannel() override;  // stops every worker and joins its thread
+  ThreadChannel(const ThreadChannel&) = delete;
+  ThreadChannel& operator=(const ThreadChannel&) = delete;
+
+  int worker_count() const override { return static_cast<int>(slots_.size()); }
+  const WorkerInfo& worker(int index) const override { return slots_.at(index)->info; }
+  void assign(int worker, const WorkItem& item) override;
+  void stop(int worker) override;
+  std::optional<WorkerEvent> next_event(std::chrono::milliseconds timeout) override;
+
+ private:
+  struct Slot {
+    PointWork* work = nullptr;
+    WorkerInfo info;
+    std::optional<WorkItem> assigned;  // waiting for the thread to pick it up
+    bool stop = false;                 // guarded by mutex_
+    std::atomic<bool> stop_flag{false};  // the same, read by the epoch callback without the lock
+    std::thread thread;
+  };
+
+  void worker_main(Slot& slot, int index);
+  void train_one(Slot& slot, int index, const WorkItem& item);
+  void push(WorkerEvent event);
+
+  std::function<bool()> stop_requested_;
+  std::mutex mutex_;
+  std::condition_variable wake_workers_;
+  std::condition_variable wake_scheduler_;
+  std::deque<WorkerEvent> events_;
+  std::vector<std::unique_ptr<Slot>> slots_;
+};
+
+}  // namespace ablate

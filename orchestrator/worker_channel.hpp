@@ -1,0 +1,51 @@
+// WorkerChannel: how the scheduler reaches its workers, whatever they are:
+// threads of this process (local mode, tests) or MPI ranks.
+#pragma once
+
+#include <chrono>
+#include <optional>
+#include <string>
+
+#include "orchestrator/point_work.hpp"
+#include "trainer/metrics.hpp"
+
+namespace ablate {
+
+// Who a worker is, for the results file and for messages.
+struct WorkerInfo {
+  std::string name;      // "rank 3", "local"
+  std::string host;
+  std::string device;    // as PointWork::prepare() named it
+  std::string software;  // training library version
+  std::string device_detail;  // for people: "cpu, 2 threads"
+};
+
+// Something a worker reports about the point it was given.
+struct WorkerEvent {
+  enum class Kind { epoch, done, failed, interrupted };
+  Kind kind = Kind::epoch;
+  int worker = 0;
+  std::string point_id;
+  EpochMetrics epoch;   // Kind::epoch
+  TrainResult result;   // Kind::done
+  std::string error;    // Kind::failed
+};
+
+class WorkerChannel {
+ public:
+  virtual ~WorkerChannel() = default;
+
+  virtual int worker_count() const = 0;
+  virtual const WorkerInfo& worker(int index) const = 0;
+
+  // Gives an idle worker a point. It answers with epochs, then exactly one of
+  // done / failed / interrupted, after which it is idle again.
+  virtual void assign(int worker, const WorkItem& item) = 0;
+  // Tells a worker to finish: a busy one interrupts its point at the next epoch
+  // (and still sends its last event); an idle one just leaves. Sent once per worker.
+  virtual void stop(int worker) = 0;
+  // The next event, or nothing after `timeout`.
+  virtual std::optional<WorkerEvent> next_event(std::chrono::milliseconds timeout) = 0;
+};
+
+}  // namespace ablate

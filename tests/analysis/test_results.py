@@ -1,0 +1,117 @@
+"""analysis/results.py: load() and curves() against the raw HDF5 written by `ablate run`."""
+
+import json
+
+import h5py
+import numpy as np
+import pytest
+
+import analysis
+from analysis.results import ResultsFile, ResultsFormatError
+
+
+def raw_index(path):
+    with h5py.File(path, "r") as f:
+        return f["index"][:]
+
+
+def test_load_has_one_row_per_point_in_plan_order(cases_h5):
+    table = analysis.load(cases_h5)
+    raw = raw_index(cases_h5)
+    assert list(table["id"]) == [v.decode() for v in raw["id"]]
+    assert len(table) == 10  # 5 cases x 2 seeds
+    assert list(table["case"]) == [c for c in ("linear", "mlp32", "dropout", "l2", "diverge") for _ in (0, 1)]
+    assert list(table["seed"]) == [0, 1] * 5
+    assert all(isinstance(v, str) for v in table["status"])
+    assert table["status"].value_counts().to_dict() == {"done": 8, "failed": 2}
+    assert set(table.loc[table["status"] == "failed", "case"]) == {"diverge"}
+
+
+def test_load_parses_every_hyperparameter_into_a_column(cases_h5):
+    table = analysis.load(cases_h5)
+    with h5py.File(cases_h5, "r") as f:
+        for _, row in table.iterrows():
+            config = json.loads(f["points"][row["id"]].attrs["config_json"])
+            for key, value in config.items():
+                expected = tuple(value) if isinstance(value, list) else value
+                assert row[key] == expected, (row["id"], key)
+    assert set(table.attrs["config_keys"]) == set(config)
+    assert table.loc[table["case"] == "linear", "hidden"].tolist() == [(), ()]
+    assert table.loc[table["case"] == "mlp32", "hidden"].tolist() == [(32,), (32,)]
+    # Grouping by any hyperparameter works, lists included.
+    assert table.groupby("hidden").size().to_dict() == {(): 2, (32,): 8}
+    assert table.groupby("lr").size().to_dict() == {0.05: 8, 100.0: 2}
+
+
+def test_load_adds_the_final_epoch_and_the_train_test_gap(cases_h5):
+    table = analysis.load(cases_h5)
+    with h5py.File(cases_h5, "r") as f:
+        for _, row in table[table["status"] == "done"].iterrows():
+            point = f["points"][row["id"]]
+            last = point["curves"][-1]
+            assert row["final_train_acc"] == last["train_acc"]
+            assert row["final_val_acc"] == last["val_acc"]
+            assert row["train_test_gap"] == pytest.approx(last["train_acc"] - point.attrs["final_test_acc"])
+    failed = table[table["status"] == "failed"]
+    assert failed["train_test_gap"].isna().all() and failed["final_test_acc"].isna().all()
+    assert all("diverged" in error for error in failed["error"])
+
+
+def test_curves_returns_every_epoch(cases_h5):
+    table = analysis.load(cases_h5)
+    point_id = table.loc[table["case"] == "dropout", "id"].iloc[0]
+    curve = analysis.curves(cases_h5, point_id)
+    with h5py.File(cases_h5, "r") as f:
+        raw = f["points"][point_id]["curves"][:]
+    assert list(curve["epoch"]) == [1, 2]
+    assert list(curve.columns[:7]) == ["epoch", "train_loss", "train_acc", "val_loss", "val_acc", "test_loss",
+                                       "test_acc"]
+    np.testing.assert_array_equal(curve["val_acc"].to_numpy(), raw["val_acc"])
+    assert curve["test_acc"].iloc[-1] == table.loc[table["id"] == point_id, "final_test_acc"].iloc[0]
+
+
+def test_a_failed_point_has_an_empty_curve_with_the_columns(cases_h5):
+    table = analysis.load(cases_h5)
+    failed_id = table.loc[table["status"] == "failed", "id"].iloc[0]
+    curve = analysis.curves(cases_h5, failed_id)
+    assert curve.empty and "val_acc" in curve.columns
+
+
+def test_confusion_and_predictions(cases_h5):
+    table = analysis.load(cases_h5)
+    done = table[table["status"] == "done"].iloc[0]
+    with ResultsFile(cases_h5) as results:
+        confusion = results.confusion(done["id"])
+        assert confusion.shape == (10, 10) and confusion.sum() == 10000  # the whole test set
+        assert np.trace(confusion) / confusion.sum() == pytest.approx(done["final_test_acc"])
+        assert results.confusion(table.loc[table["status"] == "failed", "id"].iloc[0]) is None
+        with pytest.raises(ValueError):
+            results.confusion(done["id"], split="train")
+
+
+def test_unknown_point_names_the_file(cases_h5):
+    with pytest.raises(KeyError, match="no point 'ffffffffffffffff'"):
+        analysis.curves(cases_h5, "ffffffffffffffff")
+
+
+def test_refuses_what_is_not_a_results_file(tmp_path):
+    with pytest.raises(FileNotFoundError, match="no such results file"):
+        analysis.load(tmp_path / "missing.h5")
+    foreign = tmp_path / "foreign.h5"
+    with h5py.File(foreign, "w") as f:
+        f["x"] = [1, 2, 3]
+    with pytest.raises(ResultsFormatError, match="not an ablate results file"):
+        analysis.load(foreign)
+    text = tmp_path / "text.h5"
+    text.write_text("hello")
+    with pytest.raises(ResultsFormatError, match="not readable as HDF5"):
+        analysis.load(text)
+
+
+def test_refuses_a_newer_format(tmp_path, cases_h5):
+    newer = tmp_path / "newer.h5"
+    newer.write_bytes(cases_h5.read_bytes())
+    with h5py.File(newer, "r+") as f:
+        f.attrs["format_version"] = np.int64(2)
+    with pytest.raises(ResultsFormatError, match="format_version 2 is newer"):
+        analysis.load(newer)

@@ -1,0 +1,103 @@
+"""analysis/tables.py: comparison tables recomputed by hand from the raw /index of real sweeps."""
+
+import math
+
+import h5py
+import numpy as np
+import pytest
+
+import analysis
+from analysis.grouping import SweepStructure
+from analysis.tables import comparison_markdown, comparison_table
+
+kT975 = {1: 12.706205, 2: 4.3026527}  # t(0.975, dof), from tables
+
+
+def raw_rows(path, case):
+    """The done rows of one case, read with h5py alone."""
+    with h5py.File(path, "r") as f:
+        index = f["index"][:]
+    keep = (index["case"] == case.encode()) & (index["status"] == b"done")
+    return index[keep]
+
+
+def by_hand(values):
+    values = np.asarray(values, dtype=float)
+    n = len(values)
+    mean = values.sum() / n
+    std = math.sqrt(((values - mean) ** 2).sum() / (n - 1))
+    half = kT975[n - 1] * std / math.sqrt(n)
+    return mean, std, mean - half, mean + half
+
+
+def comparison(path, title):
+    structure = SweepStructure(analysis.load(path))
+    return structure, next(c for c in structure.comparisons if c.title == title)
+
+
+def test_regularization_table_numbers(cases_h5):
+    _, regularization = comparison(cases_h5, "regularization (dropout, l2)")
+    table = comparison_table(regularization)
+    assert list(table["setting"]) == ["mlp32", "dropout", "l2"]
+    assert list(table["dropout"]) == [0.0, 0.3, 0.0] and list(table["l2"]) == [0.0, 0.0, 0.001]
+    for _, row in table.iterrows():
+        raw = raw_rows(cases_h5, row["setting"])
+        assert len(raw) == 2
+        for metric in ("final_test_acc", "best_val_acc", "test_acc_at_best_val", "train_seconds"):
+            mean, std, low, high = by_hand(raw[metric])
+            assert row[f"{metric}.n"] == 2
+            assert row[f"{metric}.mean"] == pytest.approx(mean, abs=1e-12)
+            assert row[f"{metric}.std"] == pytest.approx(std, abs=1e-12)
+            assert row[f"{metric}.ci_low"] == pytest.approx(low, abs=1e-6)
+            assert row[f"{metric}.ci_high"] == pytest.approx(high, abs=1e-6)
+        assert row["parameter_count.mean"] == raw["parameter_count"][0]
+    # Parameters of a 784-32-10 MLP: 784*32 + 32 + 32*10 + 10.
+    assert set(table["parameter_count.mean"]) == {784 * 32 + 32 + 32 * 10 + 10}
+
+
+def test_gap_is_final_train_minus_final_test(cases_h5):
+    _, architecture = comparison(cases_h5, "architecture (hidden)")
+    table = comparison_table(architecture)
+    with h5py.File(cases_h5, "r") as f:
+        for _, row in table.iterrows():
+            gaps = []
+            for raw in raw_rows(cases_h5, row["setting"]):
+                point = f["points"][raw["id"].decode()]
+                gaps.append(point["curves"][-1]["train_acc"] - raw["final_test_acc"])
+            mean, std, _, _ = by_hand(gaps)
+            assert row["train_test_gap.mean"] == pytest.approx(mean, abs=1e-12)
+            assert row["train_test_gap.std"] == pytest.approx(std, abs=1e-12)
+    assert list(table["parameter_count.mean"]) == [784 * 10 + 10, 784 * 32 + 32 + 32 * 10 + 10]
+
+
+def test_failed_setting_is_a_row_without_numbers(cases_h5):
+    structure, overview = comparison(cases_h5, "sweep cases")
+    table = comparison_table(overview)
+    diverge = table[table["setting"] == "diverge"].iloc[0]
+    assert diverge["seeds"] == "0/2 (2 failed)"
+    assert diverge["final_test_acc.n"] == 0 and math.isnan(diverge["final_test_acc.mean"])
+    markdown = comparison_markdown(overview, structure.has_cases)
+    diverge_line = next(line for line in markdown.splitlines() if line.startswith("| diverge |"))
+    assert "l2=1, lr=100, normalize=none" in diverge_line and diverge_line.count("—") == 6
+
+
+def test_markdown_shows_mean_std_and_ci_in_percent(cases_h5):
+    structure, regularization = comparison(cases_h5, "regularization (dropout, l2)")
+    markdown = comparison_markdown(regularization, structure.has_cases)
+    mean, std, low, high = by_hand(raw_rows(cases_h5, "dropout")["final_test_acc"])
+    expected = f"{100 * mean:.2f} ± {100 * std:.2f} [{100 * low:.2f}, {100 * high:.2f}]"
+    line = next(line for line in markdown.splitlines() if line.startswith("| dropout |"))
+    assert line.split(" | ")[4] == expected  # setting, dropout, l2, seeds, final test acc
+
+
+def test_one_seed_shows_no_spread(augment_h5):
+    structure = SweepStructure(analysis.load(augment_h5))
+    (augmentation,) = structure.comparisons
+    table = comparison_table(augmentation)
+    assert (table["final_test_acc.n"] == 1).all() and table["final_test_acc.std"].isna().all()
+    assert table["final_test_acc.ci_low"].isna().all()
+    markdown = comparison_markdown(augmentation, structure.has_cases)
+    rows = markdown.splitlines()[2:]
+    assert len(rows) == 3 and not any("±" in row or "[" in row for row in rows)
+    flip = raw_rows(augment_h5, "flip")[0]
+    assert f"| {100 * flip['final_test_acc']:.2f} |" in markdown

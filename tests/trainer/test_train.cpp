@@ -1,0 +1,115 @@
+// Tests of trainer/train on a small real subset: learning, determinism, divergence.
+#include "tests/trainer/torch_catch.hpp"
+
+#include "trainer/device.hpp"
+#include "trainer/train.hpp"
+
+namespace {
+const ablate::FashionMnist& real_data() {
+  static const ablate::FashionMnist data = ablate::load_fashion_mnist("");
+  return data;
+}
+
+ablate::TrainConfig small(const std::string& model) {
+  ablate::TrainConfig config;
+  config.model = model;
+  config.train_limit = 4000;
+  config.val_size = 1000;
+  config.epochs = 2;
+  config.batch_size = 64;
+  config.channels = {8, 16};
+  config.fc_width = 32;
+  config.resnet_width = 4;
+  config.resnet_blocks = {1, 1};
+  return config;
+}
+
+ablate::TrainResult run(const ablate::TrainConfig& config) {
+  ablate::set_torch_threads(2);
+  ablate::TrainContext context;
+  return ablate::train(config, real_data(), context);
+}
+}  // namespace
+
+TEST_CASE("a short training on real data clearly beats chance", "[train][slow]") {
+  const auto result = run(small("mlp"));
+  REQUIRE(result.curves.size() == 2);
+  CHECK(result.final_test_acc > 0.70);  // chance is 0.10
+  CHECK(result.curves[1].train_loss < result.curves[0].train_loss);
+  CHECK(result.parameter_count == 269322);
+  int64_t test_total = 0;
+  for (auto n : result.confusion_test) test_total += n;
+  CHECK(test_total == 10000);
+  int64_t val_total = 0;
+  for (auto n : result.confusion_val) val_total += n;
+  CHECK(val_total == 1000);
+  REQUIRE(result.per_class_acc.size() == 10);
+  CHECK(result.best_epoch >= 1);
+  CHECK(result.best_val_acc == result.curves[result.best_epoch - 1].val_acc);
+}
+
+TEST_CASE("every model family trains a step on real data", "[train][slow]") {
+  for (const std::string family : {"linear", "cnn", "resnet"}) {
+    auto config = small(family);
+    config.epochs = 1;
+    config.train_limit = 3000;
+    config.augment_shift = 2;
+    config.augment_flip = true;
+    config.augment_erase = 0.5;
+    const auto result = run(config);
+    INFO(family << " test accuracy " << result.final_test_acc);
+    CHECK(result.final_test_acc > 0.2);  // twice chance after one short epoch: it learns
+  }
+}
+
+TEST_CASE("the same seed and thread count give bitwise-identical curves", "[train][slow]") {
+  auto config = small("mlp");
+  config.dropout = 0.2;
+  config.augment_shift = 2;
+  config.augment_erase = 0.3;
+  const auto a = run(config);
+  const auto b = run(config);
+  config.seed = 1;
+  const auto c = run(config);
+  for (size_t e = 0; e < a.curves.size(); ++e) {
+    CHECK(a.curves[e].train_loss == b.curves[e].train_loss);
+    CHECK(a.curves[e].val_loss == b.curves[e].val_loss);
+    CHECK(a.curves[e].test_acc == b.curves[e].test_acc);
+  }
+  CHECK(a.confusion_test == b.confusion_test);
+  CHECK(a.curves[0].train_loss != c.curves[0].train_loss);
+}
+
+TEST_CASE("a diverging run stops with the epoch and step", "[train][slow]") {
+  auto config = small("mlp");
+  config.normalize = "none";  // raw 0..255 inputs
+  config.lr = 50;
+  config.epochs = 2;
+  try {
+    run(config);
+    FAIL("expected DivergedError");
+  } catch (const ablate::DivergedError& error) {
+    CHECK(error.epoch() == 1);
+    CHECK(error.step() >= 1);
+    CHECK(std::string(error.what()).rfind("diverged at epoch 1, step ", 0) == 0);
+  }
+}
+
+TEST_CASE("L2 penalty shrinks the weights", "[train][slow]") {
+  auto config = small("linear");
+  config.epochs = 1;
+  const auto plain_model = [&] {
+    torch::nn::Sequential model;
+    ablate::TrainContext context;
+    context.trained_model = &model;
+    ablate::train(config, real_data(), context);
+    double norm = 0;
+    for (const auto& p : model->parameters())
+      if (p.dim() > 1) norm += p.square().sum().item<double>();
+    return norm;
+  };
+  const double without = plain_model();
+  config.l2 = 0.01;
+  const double with = plain_model();
+  CHECK(with < 0.8 * without);
+}
