@@ -17,7 +17,8 @@ def main(argv: list[str] | None = None) -> int:
     report.add_argument("results", help="the .h5 file written by `ablate run -o`")
     report.add_argument("-o", "--out", required=True, help="directory for index.md and the figures (created)")
     report.add_argument("--data", default=None,
-                        help="Fashion-MNIST directory for the image strips (else $ABLATE_DATA, then the Debian package)")
+                        help="Fashion-MNIST directory for the image strips "
+                             "(else $ABLATE_DATA, then the Debian package)")
     args = parser.parse_args(argv)
     try:
         written = write_report(args.results, args.out, args.data)

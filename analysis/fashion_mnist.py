@@ -29,7 +29,7 @@ class TestSet:
     dir: str
 
 
-def _find(directory: str, name: str) -> str:
+def find_idx_file(directory: str, name: str) -> str:
     for candidate in (os.path.join(directory, name), os.path.join(directory, name + ".gz")):
         if os.path.isfile(candidate):
             return candidate
@@ -41,13 +41,13 @@ def locate(data_dir: str | None = None) -> str:
     explicit = [("--data", data_dir), ("ABLATE_DATA", os.environ.get("ABLATE_DATA"))]
     for source, directory in explicit:
         if directory:
-            missing = [n for n in (kTestImages, kTestLabels) if not _find(directory, n)]
+            missing = [n for n in (kTestImages, kTestLabels) if not find_idx_file(directory, n)]
             if missing:
                 raise DataError(f"{source} {directory}: lacks {', '.join(m + '(.gz)' for m in missing)}; "
                                 f"point it at the Fashion-MNIST directory")
             return directory
     for directory in (kDebianDir, kLocalDir):
-        if _find(directory, kTestImages) and _find(directory, kTestLabels):
+        if find_idx_file(directory, kTestImages) and find_idx_file(directory, kTestLabels):
             return directory
     raise DataError(f"Fashion-MNIST not found (--data not given, ABLATE_DATA not set, nothing in {kDebianDir} "
                     f"or ./{kLocalDir}); `apt-get install dataset-fashion-mnist` or pass --data DIR")
@@ -81,8 +81,8 @@ def read_idx(path: str) -> np.ndarray:
 
 def load_test_set(data_dir: str | None = None) -> TestSet:
     directory = locate(data_dir)
-    images = read_idx(_find(directory, kTestImages))
-    labels = read_idx(_find(directory, kTestLabels)).astype(np.int64)
+    images = read_idx(find_idx_file(directory, kTestImages))
+    labels = read_idx(find_idx_file(directory, kTestLabels)).astype(np.int64)
     if images.ndim != 3 or labels.ndim != 1 or images.shape[0] != labels.shape[0]:
         raise DataError(f"{directory}: test images {images.shape} and labels {labels.shape} do not match")
     if labels.size and labels.max() >= len(kClassNames):

@@ -11,16 +11,30 @@ import matplotlib.pyplot as plt  # noqa: E402  (the backend must be chosen first
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
-from matplotlib.ticker import NullFormatter  # noqa: E402
+from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullFormatter  # noqa: E402
 
 from analysis.fashion_mnist import kClassNames  # noqa: E402
-from analysis.grouping import Setting, format_value  # noqa: E402
+from analysis.grouping import Setting  # noqa: E402
 from analysis.tables import done_points, setting_summary  # noqa: E402
 
 kDpi = 110
 kChanceAccuracy = 0.1  # ten balanced classes
 # Comparisons with more settings than this get no curve figure: the lines would be unreadable.
 kMaxCurveSettings = 10
+kMaxMarkedEpochs = 20
+
+
+def _log_x(ax):
+    """A log x axis labelled at 1, 2, 5 x 10^k in plain numbers (0.002, not 2x10^-3)."""
+    ax.set_xscale("log")
+    ax.xaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
+    ax.xaxis.set_minor_formatter(NullFormatter())
+
+
+def _spread_text(counts, what: str) -> str:
+    """Subtitle: what the bands/bars mean, or that there is one seed and so no spread."""
+    return f"mean over seeds, {what} = ±1 std" if max(counts, default=1) > 1 else "one seed: no spread shown"
 
 
 def _colors(n: int) -> list:
@@ -47,7 +61,10 @@ def mean_curve(curves: list[pd.DataFrame], column: str) -> pd.DataFrame:
 def _band(ax, curve: pd.DataFrame, color, style: str, label=None, log_scale: bool = False):
     """The mean line and a +/- 1 std band where at least two seeds reached the epoch. On a log axis the band
     stops at the lowest seed instead of going to or below zero."""
-    ax.plot(curve["epoch"], curve["mean"], style, color=color, label=label, linewidth=1.6)
+    # Markers keep a one-epoch curve visible and show where the measurements are.
+    ax.plot(curve["epoch"], curve["mean"], style, color=color, label=label, linewidth=1.6,
+            marker="o" if len(curve) <= kMaxMarkedEpochs else None, markersize=4,
+            markerfacecolor="white" if style == "--" else color)
     spread = curve[curve["n"] >= 2]
     if len(spread):
         low = spread["mean"] - spread["std"]
@@ -61,14 +78,17 @@ def _setting_curves(setting: Setting, curves_by_id: dict) -> list[pd.DataFrame]:
 
 
 def _integer_epochs(ax, max_epoch: int):
-    ax.set_xlim(1, max(2, max_epoch))
-    ax.xaxis.get_major_locator().set_params(integer=True)
+    """Epoch axis from 1 to the last epoch, whole numbers only; a little room so end markers show."""
+    pad = 0.25 if max_epoch <= 3 else 0.01 * max_epoch
+    ax.set_xlim(1 - pad, max_epoch + pad)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))
 
 
 def learning_curves(settings: list[tuple[str, Setting]], curves_by_id: dict, title: str, path: str) -> bool:
     """Accuracy and loss per epoch of (label, setting) pairs: train dashed, validation solid, mean over seeds
     with a +/- 1 std band. False (nothing drawn) when no setting has a finished point."""
     drawn = [(label, _setting_curves(s, curves_by_id)) for label, s in settings]
+    unfinished = [label for label, c in drawn if not c]
     drawn = [(label, c) for label, c in drawn if c]
     if not drawn:
         return False
@@ -96,12 +116,18 @@ def learning_curves(settings: list[tuple[str, Setting]], curves_by_id: dict, tit
         ax.set_xlabel("epoch")
         ax.grid(alpha=0.3)
         _integer_epochs(ax, max_epoch)
-    styles = [Line2D([], [], color="black", linestyle="-", label="validation"),
-              Line2D([], [], color="black", linestyle="--", label="train (running, during the epoch)")]
+    styles = [Line2D([], [], color="black", linestyle="-", marker="o", markersize=4, label="validation"),
+              Line2D([], [], color="black", linestyle="--", marker="o", markersize=4, markerfacecolor="white",
+                     label="train (running, during the epoch)")]
     loss_ax.legend(handles=styles, loc="upper right", fontsize=8)
-    rows = math.ceil(len(drawn) / 4)
-    fig.legend(loc="lower center", ncol=min(4, len(drawn)), fontsize=8, bbox_to_anchor=(0.5, -0.02 - 0.035 * rows))
-    fig.suptitle(f"{title}\nmean over seeds, band = ±1 std", fontsize=10)
+    handles, labels = acc_ax.get_legend_handles_labels()
+    for label in unfinished:  # say so, rather than leave the reader looking for a missing line
+        handles.append(Line2D([], [], linestyle="", marker="x", color="gray"))
+        labels.append(f"{label}: no finished seed")
+    rows = math.ceil(len(handles) / 4)
+    fig.legend(handles, labels, loc="lower center", ncol=min(4, len(handles)), fontsize=8,
+               bbox_to_anchor=(0.5, -0.02 - 0.035 * rows))
+    fig.suptitle(f"{title}\n{_spread_text([len(c) for _, c in drawn], 'band')}", fontsize=10)
     fig.tight_layout()
     _save(fig, path)
     return True
@@ -134,7 +160,8 @@ def generalization_gap(settings: list[tuple[str, Setting]], curves_by_id: dict, 
     bar_ax.set_ylim(max(0.0, min(lows) - 0.05), min(1.02, max(tops) + 0.04))
     bar_ax.set_xticks(x, [label for label, _ in labelled], rotation=30, ha="right", fontsize=8)
     bar_ax.set_ylabel("accuracy")
-    bar_ax.set_title("final train vs test accuracy (mean, bars ±1 std)")
+    counts = [setting_summary(s, "final_test_acc").n for s in drawn]
+    bar_ax.set_title(f"final train vs test accuracy\n{_spread_text(counts, 'bars')}", fontsize=10)
     bar_ax.legend(fontsize=8, loc="lower right")
     bar_ax.grid(axis="y", alpha=0.3)
     max_epoch = 1
@@ -148,7 +175,7 @@ def generalization_gap(settings: list[tuple[str, Setting]], curves_by_id: dict, 
     gap_ax.axhline(0, color="black", linewidth=0.8)
     gap_ax.set_xlabel("epoch")
     gap_ax.set_ylabel("train acc − validation acc")
-    gap_ax.set_title("generalisation gap per epoch (band: ±1 std)")
+    gap_ax.set_title(f"generalisation gap per epoch\n{_spread_text(counts, 'band')}", fontsize=10)
     _integer_epochs(gap_ax, max_epoch)
     gap_ax.grid(alpha=0.3)
     gap_ax.legend(fontsize=8)
@@ -175,7 +202,8 @@ def accuracy_vs_time(settings: list[tuple[str, Setting]], metric: str, title: st
                     markersize=7, label=f"{label} (n={accuracy.n})")
     ax.set_xlabel("training time per run (s, evaluation included)")
     ax.set_ylabel("test accuracy at the best-validation epoch")
-    ax.set_title(title + "\nmean over seeds, bars ±1 std", fontsize=10)
+    counts = [setting_summary(s, metric).n for _, s in drawn]
+    ax.set_title(f"{title}\n{_spread_text(counts, 'bars')}", fontsize=10)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8, loc="best")
     ax.margins(x=0.15, y=0.15)
@@ -204,7 +232,7 @@ def accuracy_vs_lr(settings: list[Setting], metric: str, title: str, path: str) 
                     label=None if finished else f"normalize = {mode}")
             marked_failure = True
     ax.axhline(kChanceAccuracy, color="gray", linewidth=0.8, linestyle=":")
-    ax.set_xscale("log")
+    _log_x(ax)
     ax.set_xlabel("learning rate (log scale)")
     ax.set_ylabel("test accuracy at the best-validation epoch")
     handles, labels = ax.get_legend_handles_labels()
@@ -214,9 +242,9 @@ def accuracy_vs_lr(settings: list[Setting], metric: str, title: str, path: str) 
     handles.append(Line2D([], [], color="gray", linestyle=":"))
     labels.append("chance (10%)")
     ax.legend(handles, labels, fontsize=8, loc="best")
-    ax.set_title(title + "\nmean over seeds, bars ±1 std", fontsize=10)
+    counts = [setting_summary(s, metric).n for s in settings]
+    ax.set_title(f"{title}\n{_spread_text(counts, 'bars')}", fontsize=10)
     ax.grid(alpha=0.3, which="both")
-    ax.xaxis.set_minor_formatter(NullFormatter())
     fig.tight_layout()
     _save(fig, path)
     return True
@@ -241,8 +269,7 @@ def search_sensitivity(structure_settings: list[Setting], keys: list, best: Sett
             ax.plot(value, mean, "*" if is_best else "o", color="#c44e52" if is_best else "#4c72b0",
                     markersize=15 if is_best else 7, zorder=3)
         if search_key.log_scale:
-            ax.set_xscale("log")
-            ax.xaxis.set_minor_formatter(NullFormatter())
+            _log_x(ax)
         ax.set_xlabel(search_key.key + (" (log scale)" if search_key.log_scale else ""))
         ax.set_ylabel("best validation accuracy")
         ax.grid(alpha=0.3, which="both")
@@ -289,22 +316,22 @@ def confusion_heatmap(confusion: np.ndarray, title: str, path: str):
 
 
 def image_strips(rows: list[tuple[str, np.ndarray]], columns: int, title: str, path: str):
-    """One strip of test images per row, the row's caption above it; empty cells when a row has fewer images."""
-    fig, axes = plt.subplots(len(rows), columns, figsize=(1.15 * columns, 1.45 * len(rows)), squeeze=False)
-    for (caption, images), row_axes in zip(rows, axes):
-        for i, ax in enumerate(row_axes):
-            ax.set_xticks([])
-            ax.set_yticks([])
-            for spine in ax.spines.values():
-                spine.set_visible(False)
+    """One strip of test images per row, the row's caption above it; empty cells when a row has fewer images.
+    The layout is fixed by hand: captions wider than one image must not shrink the images."""
+    cell, caption_room, title_room = 1.1, 0.3, 0.5  # inches
+    width = cell * columns
+    height = title_room + len(rows) * (cell + caption_room)
+    fig = plt.figure(figsize=(width, height))
+    for row, (caption, images) in enumerate(rows):
+        top = height - title_room - row * (cell + caption_room)
+        fig.text(0.01, (top - 0.05) / height, caption if len(images) else caption + ": none", fontsize=9,
+                 ha="left", va="top")
+        for i in range(columns):
+            ax = fig.add_axes([(i * cell + 0.05) / width, (top - caption_room - cell + 0.05) / height,
+                               (cell - 0.1) / width, (cell - 0.1) / height])
+            ax.axis("off")
             if i < len(images):
                 ax.imshow(images[i], cmap="gray_r", vmin=0, vmax=255)
-        row_axes[0].set_title(caption if len(images) else caption + ": none", fontsize=9, loc="left",
-                              x=0, ha="left")
-    fig.suptitle(title, fontsize=10)
-    fig.tight_layout()
-    _save(fig, path)
-
-
-def describe_fixed(fixed: dict) -> str:
-    return ", ".join(f"{k}={format_value(v)}" for k, v in fixed.items())
+    fig.suptitle(title, fontsize=10, y=1 - 0.15 / height)
+    fig.savefig(path, dpi=kDpi)
+    plt.close(fig)

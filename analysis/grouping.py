@@ -109,7 +109,7 @@ class SweepStructure:
 
     def _label_settings(self):
         cases = [s.case for s in self.settings]
-        case_keys, grid_keys = self._case_and_grid_keys()
+        _, grid_keys = self._case_and_grid_keys()
         for setting in self.settings:
             if self.has_cases and len(set(cases)) == len(cases):
                 setting.label = setting.case

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import tomllib
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -13,7 +14,7 @@ from analysis.fashion_mnist import DataError, TestSet, kClassNames, load_test_se
 from analysis.grouping import Comparison, SweepStructure, describe
 from analysis.results import ResultsFile
 from analysis.stats import kConfidence
-from analysis.tables import (comparison_markdown, done_points, format_summary, markdown_table, seed_counts,
+from analysis.tables import (comparison_markdown, format_summary, markdown_table, seconds_digits, seed_counts,
                              setting_summary)
 from analysis.views import (best_point, confused_pairs, kReportedMetric, kSelectionMetric, lr_normalization_panels,
                             lr_normalization_pivot, random_search_keys, ranking)
@@ -38,8 +39,10 @@ def _slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:60] or "figure"
 
 
-def _error_summary(text: str) -> str:
-    lines = [line for line in str(text).strip().splitlines() if line.strip()]
+def _error_summary(text) -> str:
+    if not isinstance(text, str):
+        return ""
+    lines = [line for line in text.strip().splitlines() if line.strip()]
     line = lines[-1] if lines else ""  # the last line of a captured stderr says what went wrong
     return line if len(line) <= kErrorChars else line[:kErrorChars] + "…"
 
@@ -132,11 +135,12 @@ class _Writer:
         self.add("## Best settings, chosen on validation", "")
         ranked = ranking(self.structure)
         if ranked.empty:
-            self.add("No point has finished yet: nothing to rank.", "")
+            self.add("No finished point with a validation accuracy: nothing to rank.", "")
             return
         best = ranked.iloc[0]["setting"]
         val, test = setting_summary(best, kSelectionMetric), setting_summary(best, kReportedMetric)
-        values = describe({k: best.value(k) for k in self.structure.swept_keys})
+        # Only what sets the best apart from most settings: the rest is in the comparisons.
+        values = describe(self.structure.notable({k: best.value(k) for k in self.structure.swept_keys}))
         self.add(f"Ranked by mean best validation accuracy over seeds. The best setting is **{best.label}**"
                  + (f" ({values})" if values and values != best.label else "") + ": "
                  f"validation {_pct(val)} %, reported on test (epoch chosen on validation) **{_pct(test)} %** "
@@ -172,6 +176,9 @@ class _Writer:
     def comparisons(self):
         self.add("## Comparisons", "")
         comparisons = self.structure.comparisons
+        if len(self.structure.settings) < 2:
+            self.add("The sweep has one setting (its seeds aside): nothing to compare.", "")
+            return
         if not comparisons:
             self.add("No two settings differ in a single factor, so there is nothing to compare side by side "
                      "(see the ranking above).", "")
@@ -203,9 +210,9 @@ class _Writer:
         self.add("How far the final train accuracy is above the final test accuracy, per regulariser; on the right "
                  "the gap between train and validation accuracy as training goes on.", "")
         for comparison in groups:
-            body = [[s.label, seed_counts(s), _pct(setting_summary(s, "final_train_acc")),
+            body = [[label, seed_counts(s), _pct(setting_summary(s, "final_train_acc")),
                      _pct(setting_summary(s, "final_test_acc")), _pct(setting_summary(s, "train_test_gap"))]
-                    for s in comparison.settings]
+                    for label, s in self.labelled(comparison)]
             self.add(f"**{comparison.title}**", "",
                      markdown_table(["setting", "seeds done", "final train acc (%)", "final test acc (%)",
                                      "train − test gap (pp)"], body), "")
@@ -219,7 +226,8 @@ class _Writer:
             return
         self.add("## Accuracy vs learning rate, per input normalisation", "")
         self.add("Test accuracy at the best-validation epoch; rows are the `normalize` mode, columns the learning "
-                 "rate. A cell with no finished seed shows — (its failures are listed above); an empty cell is not in the sweep.", "")
+                 "rate. A cell with no finished seed shows — (its failures are listed above); an empty cell is not "
+                 "in the sweep.", "")
         for panel in panels:
             title = "accuracy vs learning rate" + (f" at {describe(panel.notable)}" if panel.notable else "")
             if panel.fixed:
@@ -239,11 +247,14 @@ class _Writer:
             return
         self.add("## Accuracy vs training time under augmentation", "")
         for comparison in groups:
-            body = [[s.label, seed_counts(s), _pct(setting_summary(s, kReportedMetric)),
-                     format_summary(setting_summary(s, "train_seconds"), 1.0, digits=1)]
-                    for s in comparison.settings]
+            body = []
+            for label, setting in self.labelled(comparison):
+                seconds = setting_summary(setting, "train_seconds")
+                body.append([label, seed_counts(setting), _pct(setting_summary(setting, kReportedMetric)),
+                             format_summary(seconds, 1.0, digits=seconds_digits(seconds.mean))])
             self.add(f"**{comparison.title}**", "",
-                     markdown_table(["setting", "seeds done", "test acc at best-val epoch (%)", "train time (s)"], body),
+                     markdown_table(["setting", "seeds done", "test acc at best-val epoch (%)", "train time (s)"],
+                                    body),
                      "")
             path, name = self.figure_path(f"time-{comparison.title}")
             if figures.accuracy_vs_time(self.labelled(comparison), kReportedMetric, comparison.title, path):
@@ -253,7 +264,7 @@ class _Writer:
         self.add("## Errors of the best model", "")
         ranked = ranking(self.structure)
         if ranked.empty:
-            self.add("No point has finished yet.", "")
+            self.add("No finished point with a validation accuracy: no best model.", "")
             return
         setting = ranked.iloc[0]["setting"]
         point = best_point(setting)
@@ -280,9 +291,9 @@ class _Writer:
         self.add("The most confused class pairs (A ↔ B), with the rate in each direction as a share of the true "
                  "class's test images:", "",
                  markdown_table(["pair A ↔ B", "images confused", "A predicted as B", "B predicted as A"], body), "")
-        self.strips(point["id"], pairs[:kPairStrips])
+        self.strips(point["id"], confusion, pairs[:kPairStrips])
 
-    def strips(self, point_id: str, pairs):
+    def strips(self, point_id: str, confusion: np.ndarray, pairs):
         try:
             test_set = load_test_set(self.data_dir)
         except (DataError, OSError) as error:
@@ -294,15 +305,26 @@ class _Writer:
                       f"{test_set.dir} has {test_set.labels.shape[0]} images: not the same data; showing class "
                       "examples instead.")
             predictions = None
+        if predictions is not None and not _agrees(predictions, test_set.labels, confusion):
+            self.note(f"The stored test_predictions of {point_id} do not reproduce its confusion_test; they are "
+                      "ignored (showing class examples instead).")
+            predictions = None
         rows = []
-        for pair in pairs:
-            a, b = kClassNames[pair.a], kClassNames[pair.b]
-            if predictions is not None:
-                rows.append((f"true {a}, predicted {b}", _pick(test_set, pair.a, predictions, pair.b)))
-                rows.append((f"true {b}, predicted {a}", _pick(test_set, pair.b, predictions, pair.a)))
-            else:
-                rows.append((f"examples of class {a}", _pick(test_set, pair.a)))
-                rows.append((f"examples of class {b}", _pick(test_set, pair.b)))
+        shown_of_class: dict[int, int] = {}  # a class in two pairs shows different examples each time
+        for number, pair in enumerate(pairs, 1):
+            prefix = f"{number}. {kClassNames[pair.a]} ↔ {kClassNames[pair.b]}: "
+            for true, predicted in ((pair.a, pair.b), (pair.b, pair.a)):
+                if predictions is not None:
+                    images = _pick(test_set, true, predictions, predicted)
+                    count = int(np.sum((test_set.labels == true) & (predictions == predicted)))
+                    shown = f"{len(images)} of {count}" if count > len(images) else f"all {count}"
+                    caption = f"true {kClassNames[true]}, predicted {kClassNames[predicted]} ({shown})"
+                else:
+                    skip = shown_of_class.get(true, 0)
+                    images = _pick(test_set, true, skip=skip)
+                    shown_of_class[true] = skip + len(images)
+                    caption = f"examples of class {kClassNames[true]}"
+                rows.append((prefix + caption, images))
         path, name = self.figure_path("confused-pairs")
         if predictions is not None:
             title = "Misclassified test images of the most confused pairs"
@@ -310,7 +332,7 @@ class _Writer:
                        "directions (the first in test-set order).")
         else:
             title = "Examples of the classes in the most confused pairs (not necessarily misclassified)"
-            caption = ("Examples of class A and class B from the test set (the first of each class in test-set order) "
+            caption = ("Examples of class A and class B from the test set (in test-set order) "
                        "for each of the most confused pairs. The results file stores no per-image predictions "
                        "(`test_predictions`), so these are not necessarily the misclassified images.")
         figures.image_strips(rows, kStripImages, title, path)
@@ -331,15 +353,26 @@ class _Writer:
         return self.report
 
 
-def _pick(test_set: TestSet, true_class: int, predictions=None, predicted_class: int | None = None) -> np.ndarray:
+def _pick(test_set: TestSet, true_class: int, predictions=None, predicted_class: int | None = None,
+          skip: int = 0) -> np.ndarray:
+    """Up to kStripImages test images of true_class (predicted as predicted_class, when predictions are given),
+    in test-set order after the first `skip`."""
     mask = test_set.labels == true_class
     if predictions is not None:
         mask &= predictions == predicted_class
-    return test_set.images[np.flatnonzero(mask)[:kStripImages]]
+    return test_set.images[np.flatnonzero(mask)[skip:skip + kStripImages]]
+
+
+def _agrees(predictions: np.ndarray, labels: np.ndarray, confusion: np.ndarray) -> bool:
+    """Whether per-image predictions give exactly the stored confusion matrix (same run, same test set)."""
+    if predictions.min(initial=0) < 0 or predictions.max(initial=0) >= confusion.shape[1]:
+        return False
+    counts = np.zeros_like(confusion)
+    np.add.at(counts, (labels, predictions), 1)
+    return bool(np.array_equal(counts, confusion))
 
 
 def _spec_description(spec_text: str) -> str:
-    import tomllib
     try:
         return str(tomllib.loads(spec_text).get("description", ""))
     except tomllib.TOMLDecodeError:

@@ -51,7 +51,9 @@ std::unique_ptr<Communicator> SingleRankCommunicator::split(int, int) {
   return std::make_unique<SingleRankCommunicator>();
 }
 
-std::unique_ptr<Communicator> SingleRankCommunicator::split_node() { return std::make_unique<SingleRankCommunicator>(); }
+std::unique_ptr<Communicator> SingleRankCommunicator::split_node() {
+  return std::make_unique<SingleRankCommunicator>();
+}
 
 void SingleRankCommunicator::abort(int exit_code) {
   std::cout.flush();

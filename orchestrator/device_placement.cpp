@@ -1,9 +1,8 @@
 // The placement rules of issue "MPI orchestrator": groups, GPUs round-robin, shared cores.
 #include "orchestrator/device_placement.hpp"
 
-#include <sched.h>
-
 #include <fmt/format.h>
+#include <sched.h>
 
 #include <algorithm>
 #include <thread>
@@ -17,10 +16,11 @@ std::vector<int> group_leaders(int world_size, int ranks_per_point) {
   if (world_size == 1) return {0};
   const int workers = world_size - 1;
   if (workers % ranks_per_point != 0)
-    throw OptionError(fmt::format("--ranks-per-point {}: the {} worker rank{} (all ranks but rank 0) do not split "
-                                  "into groups of {}; start {} ranks, for example",
-                                  ranks_per_point, workers, workers == 1 ? "" : "s", ranks_per_point,
-                                  1 + ranks_per_point * std::max(1, workers / ranks_per_point)));
+    throw OptionError(
+        fmt::format("--ranks-per-point {}: the {} worker rank{} (all ranks but rank 0) do not split "
+                    "into groups of {}; start {} ranks, for example",
+                    ranks_per_point, workers, workers == 1 ? "" : "s", ranks_per_point,
+                    1 + ranks_per_point * std::max(1, workers / ranks_per_point)));
   std::vector<int> leaders;
   for (int rank = 1; rank < world_size; rank += ranks_per_point) leaders.push_back(rank);
   return leaders;

@@ -2,6 +2,7 @@
 #include "orchestrator/fake_work.hpp"
 
 #include <fmt/format.h>
+#include <signal.h>
 
 #include <cmath>
 #include <limits>
@@ -39,7 +40,8 @@ TrainResult fake_result(const nlohmann::json& config) {
   r.per_class_acc.assign(kNumClasses, r.final_test_acc);
   r.confusion_test.assign(kNumClasses * kNumClasses, 0);
   r.confusion_val.assign(kNumClasses * kNumClasses, 0);
-  for (int c = 0; c < kNumClasses; ++c) r.confusion_test[c * kNumClasses + c] = 100, r.confusion_val[c * kNumClasses + c] = 50;
+  for (int c = 0; c < kNumClasses; ++c)
+    r.confusion_test[c * kNumClasses + c] = 100, r.confusion_val[c * kNumClasses + c] = 50;
   for (const auto& width : config.at("hidden")) r.parameter_count += width.get<int64_t>();
   r.device = "fake";
   return r;
@@ -48,6 +50,7 @@ TrainResult fake_result(const nlohmann::json& config) {
 FakeWork::FakeWork() : FakeWork(Options{}) {}
 
 std::string FakeWork::prepare(const WorkPlacement& placement) {
+  if (!options_.prepare_error.empty()) throw std::invalid_argument(options_.prepare_error);
   placement_ = placement;
   return "fake";
 }
@@ -79,7 +82,12 @@ TrainResult FakeWork::train(const WorkItem& item, const EpochCallback& on_epoch)
       if (options_.raise_after_epochs > 0 && !raised_ && epochs_reported_ >= options_.raise_after_epochs)
         raise_now = raised_ = true;
     }
-    if (raise_now) std::raise(options_.raise_signal);
+    if (raise_now) {
+      if (options_.signal_target > 0)
+        ::kill(options_.signal_target, options_.raise_signal);
+      else
+        std::raise(options_.raise_signal);
+    }
     if (on_epoch) on_epoch(reported);
     if (diverge)
       throw std::runtime_error(fmt::format("diverged at epoch {}, step 1: the loss is NaN or infinite", row.epoch));

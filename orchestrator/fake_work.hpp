@@ -32,7 +32,7 @@ class FakeWork : public PointWork {
     stall,    // before epoch `epoch`, sleep `stall` without reporting
   };
   struct Rule {
-    std::string key;        // the rule applies to points whose config[key] == value
+    std::string key;  // the rule applies to points whose config[key] == value
     nlohmann::json value;
     Action action = Action::fail;
     int epoch = 1;
@@ -42,8 +42,12 @@ class FakeWork : public PointWork {
   struct Options {
     std::chrono::milliseconds epoch_time{0};  // sleep per epoch
     std::vector<Rule> rules;
-    int raise_after_epochs = 0;  // raise(raise_signal) once, after this many epochs in this process; 0 = never
+    // Once, after this many epochs in this process (0 = never), send raise_signal
+    // to signal_target (0 = this process), before reporting that epoch.
+    int raise_after_epochs = 0;
     int raise_signal = SIGTERM;
+    int signal_target = 0;
+    std::string prepare_error;  // prepare() throws std::invalid_argument with it ("" = ready)
   };
 
   FakeWork();

@@ -1,8 +1,8 @@
 // ablate's command line: parses options, calls the command, turns errors into exit codes.
-#include <CLI/CLI.hpp>
 #include <fmt/format.h>
 #include <unistd.h>
 
+#include <CLI/CLI.hpp>
 #include <iostream>
 
 #include "ablate/version.hpp"
@@ -47,12 +47,21 @@ const char* const kRunFooter =
     "4 incomplete (stopped by a signal, a stall or failures): rerun to resume.";
 
 // `ablate run`: MPI only when a launcher started us; otherwise everything in this process.
-int run_sweep_command(ablate::RunOptions options, bool quiet, int* argc, char*** argv) {
-  options.progress = quiet                      ? ablate::ProgressStyle::quiet
-                     : ::isatty(STDOUT_FILENO) ? ablate::ProgressStyle::live_line
-                                               : ablate::ProgressStyle::lines;
+int run_sweep_command(ablate::RunOptions options, const std::string& progress, int* argc, char*** argv) {
+  const bool under_mpi = ablate::launched_by_mpi();
+  // mpirun hands every rank a pseudo-terminal even when its own output goes to
+  // a log, so under a launcher "auto" means plain lines.
+  if (progress == "live")
+    options.progress = ablate::ProgressStyle::live_line;
+  else if (progress == "lines")
+    options.progress = ablate::ProgressStyle::lines;
+  else if (progress == "quiet")
+    options.progress = ablate::ProgressStyle::quiet;
+  else
+    options.progress =
+        !under_mpi && ::isatty(STDOUT_FILENO) ? ablate::ProgressStyle::live_line : ablate::ProgressStyle::lines;
   ablate::TrainerWork work(options.data_dir);
-  if (!ablate::launched_by_mpi()) {
+  if (!under_mpi) {
     ablate::SingleRankCommunicator local;
     return ablate::run_sweep(options, local, work, std::cout);
   }
@@ -74,33 +83,40 @@ int main(int argc, char** argv) {
   train_cmd->add_option("overrides", train.overrides, "training keys, e.g. model=cnn lr=0.01 hidden=256,256");
   train_cmd->add_option("--config", train.config_file, "JSON object of training keys (overrides apply on top)")
       ->check(CLI::ExistingFile);
-  train_cmd->add_option("--data", train.data_dir, "Fashion-MNIST directory (else $ABLATE_DATA, then the Debian package)");
+  train_cmd->add_option("--data", train.data_dir,
+                        "Fashion-MNIST directory (else $ABLATE_DATA, then the Debian package)");
   train_cmd->add_option("--device", train.device, "auto | cpu | cuda")->check(CLI::IsMember({"auto", "cpu", "cuda"}));
-  train_cmd->add_option("--threads", train.threads, "LibTorch threads (default: all cores)")->check(CLI::NonNegativeNumber);
+  train_cmd->add_option("--threads", train.threads, "LibTorch threads (default: all cores)")
+      ->check(CLI::NonNegativeNumber);
   train_cmd->add_option("--json", train.json_out, "also write the result (curves, confusion matrices) as JSON");
   train_cmd->footer(keys_help());
 
   ablate::RunOptions run;
-  bool quiet = false;
+  std::string progress = "auto";
   auto* run_cmd = app.add_subcommand("run", "run (or resume) a sweep: every point, recorded in one results file");
   run_cmd->add_option("sweep", run.spec_path, "the sweep spec (TOML)")->required();
   run_cmd->add_option("-o,--output", run.results_path, "the results file (HDF5); an existing one is resumed")
       ->required();
   run_cmd->add_option("--data", run.data_dir, "Fashion-MNIST directory (else $ABLATE_DATA, then the Debian package)");
-  run_cmd->add_option("--device", run.device, "auto | cpu | cuda")->capture_default_str()->check(CLI::IsMember({"auto", "cpu", "cuda"}));
-  run_cmd->add_option("--threads", run.threads,
-                      "LibTorch threads per worker (default: the node's cores shared among its workers)")
+  run_cmd->add_option("--device", run.device, "auto | cpu | cuda")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"auto", "cpu", "cuda"}));
+  run_cmd
+      ->add_option("--threads", run.threads,
+                   "LibTorch threads per worker (default: the node's cores shared among its workers)")
       ->check(CLI::NonNegativeNumber);
   run_cmd->add_flag("--retry-failed", run.retry_failed, "run the points that failed before again");
   run_cmd->add_flag("--allow-different-sweep", run.allow_different_sweep,
                     "add this sweep's points to a results file made by another (or an edited) spec; "
                     "existing points are kept");
-  run_cmd->add_option("--max-consecutive-failures", run.max_consecutive_failures,
-                      "stop the sweep after this many failures in a row (0: never)")
+  run_cmd
+      ->add_option("--max-consecutive-failures", run.max_consecutive_failures,
+                   "stop the sweep after this many failures in a row (0: never)")
       ->capture_default_str()
       ->check(CLI::NonNegativeNumber);
-  run_cmd->add_option("--stall-timeout", run.stall_timeout_seconds,
-                      "seconds a worker may go without reporting an epoch before the sweep is aborted (0: never)")
+  run_cmd
+      ->add_option("--stall-timeout", run.stall_timeout_seconds,
+                   "seconds a worker may go without reporting an epoch before the sweep is aborted (0: never)")
       ->capture_default_str()
       ->check(CLI::NonNegativeNumber);
   run_cmd->add_option("--ranks-per-point", run.ranks_per_point, "ranks that train one point together (only 1 so far)")
@@ -109,7 +125,12 @@ int main(int argc, char** argv) {
   run_cmd->add_option("--workers-per-gpu", run.workers_per_gpu, "worker ranks that share one GPU")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
-  run_cmd->add_flag("-q,--quiet", quiet, "print only the summary, stops and warnings");
+  run_cmd
+      ->add_option("--progress", progress,
+                   "auto (a live line in a terminal, else a line per event) | live | lines | quiet (summary, "
+                   "stops and warnings only)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"auto", "live", "lines", "quiet"}));
   run_cmd->footer(kRunFooter);
 
   std::string plan_spec;
@@ -139,7 +160,7 @@ int main(int argc, char** argv) {
       return 0;
     }
     if (*train_cmd) return ablate::run_train_command(train);
-    if (*run_cmd) return run_sweep_command(run, quiet, &argc, &argv);
+    if (*run_cmd) return run_sweep_command(run, progress, &argc, &argv);
     if (*plan_cmd) return ablate::run_plan_command(plan_spec, std::cout);
     if (*status_cmd) return ablate::run_status_command(status_path, status_top, std::cout);
     std::cout << app.help();

@@ -2,9 +2,9 @@
 #include "orchestrator/messages.hpp"
 
 #include <fmt/format.h>
-#include <nlohmann/json.hpp>
 
 #include <charconv>
+#include <nlohmann/json.hpp>
 #include <vector>
 
 namespace ablate {
@@ -89,7 +89,7 @@ std::vector<T> read_list(NumberReader& in, const char* name) {
 }  // namespace
 
 std::string encode_hello(const Hello& hello) {
-  return nlohmann::json{{"fingerprint", hello.fingerprint}, {"host", hello.host},   {"device", hello.device},
+  return nlohmann::json{{"fingerprint", hello.fingerprint}, {"host", hello.host},       {"device", hello.device},
                         {"software", hello.software},       {"threads", hello.threads}, {"error", hello.error},
                         {"exit_code", hello.exit_code}}
       .dump();
@@ -139,8 +139,8 @@ std::string encode_done(const std::string& id, const TrainResult& r) {
   append_list(out, "confusion_test", r.confusion_test);
   append_list(out, "confusion_val", r.confusion_val);
   append_list(out, "per_class_acc", r.per_class_acc);
-  fmt::format_to(std::back_inserter(out), "summary {} {} {} {} {} {}\n", r.best_epoch, r.best_val_acc,
-                 r.final_test_acc, r.test_acc_at_best_val, r.parameter_count, r.train_seconds);
+  fmt::format_to(std::back_inserter(out), "summary {} {} {} {} {} {}\n", r.best_epoch, r.best_val_acc, r.final_test_acc,
+                 r.test_acc_at_best_val, r.parameter_count, r.train_seconds);
   out += "device " + r.device + '\n';
   return out;
 }

@@ -33,11 +33,11 @@ class MessageError : public std::runtime_error {
 struct Hello {
   std::string fingerprint;  // see run_fingerprint(); must equal rank 0's
   std::string host;
-  std::string device;       // "" when prepare() failed
-  std::string software;     // training library version
-  int threads = 0;          // LibTorch threads it will use
-  std::string error;        // "" when ready; else why this rank cannot run
-  int exit_code = 0;        // the exit code that error calls for
+  std::string device;    // "" when prepare() failed
+  std::string software;  // training library version
+  int threads = 0;       // LibTorch threads it will use
+  std::string error;     // "" when ready; else why this rank cannot run
+  int exit_code = 0;     // the exit code that error calls for
 };
 
 std::string encode_hello(const Hello& hello);

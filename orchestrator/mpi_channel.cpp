@@ -33,8 +33,8 @@ std::optional<WorkerEvent> MpiChannel::next_event(std::chrono::milliseconds time
   WorkerEvent event;
   event.worker = worker_of_rank_.at(message->source);
   if (event.worker < 0)
-    throw MessageError(fmt::format("rank 0 got a message (tag {}) from rank {}, which is not a worker",
-                                   message->tag, message->source));
+    throw MessageError(fmt::format("rank 0 got a message (tag {}) from rank {}, which is not a worker", message->tag,
+                                   message->source));
   switch (static_cast<MessageTag>(message->tag)) {
     case MessageTag::epoch:
       event.kind = WorkerEvent::Kind::epoch;
@@ -53,8 +53,8 @@ std::optional<WorkerEvent> MpiChannel::next_event(std::chrono::milliseconds time
       event.point_id = message->payload;
       break;
     default:
-      throw MessageError(fmt::format("rank 0 got an unexpected message (tag {}) from rank {}", message->tag,
-                                     message->source));
+      throw MessageError(
+          fmt::format("rank 0 got an unexpected message (tag {}) from rank {}", message->tag, message->source));
   }
   return event;
 }
@@ -66,8 +66,8 @@ void serve_points(Communicator& comm, PointWork& work, const std::function<bool(
     if (!stop_received) {
       if (auto message = comm.try_receive(kScheduler)) {
         if (message->tag != tag(MessageTag::stop))
-          throw MessageError(fmt::format("rank {} got a message with tag {} from rank 0 while training",
-                                         comm.rank(), message->tag));
+          throw MessageError(
+              fmt::format("rank {} got a message with tag {} from rank 0 while training", comm.rank(), message->tag));
         stop_received = true;
       }
     }
@@ -78,8 +78,8 @@ void serve_points(Communicator& comm, PointWork& work, const std::function<bool(
     const Message message = comm.receive(kScheduler);
     if (message.tag == tag(MessageTag::stop)) break;
     if (message.tag != tag(MessageTag::assign))
-      throw MessageError(fmt::format("rank {} got a message with tag {} from rank 0 while idle", comm.rank(),
-                                     message.tag));
+      throw MessageError(
+          fmt::format("rank {} got a message with tag {} from rank 0 while idle", comm.rank(), message.tag));
     const WorkItem item = decode_assignment(message.payload);
     if (check_for_stop()) {
       comm.send(kScheduler, tag(MessageTag::interrupted), item.id);

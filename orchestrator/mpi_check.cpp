@@ -1,10 +1,9 @@
 // check_mpi: MPI result codes become MpiError with where and what.
 #include "orchestrator/mpi_check.hpp"
 
+#include <fmt/format.h>
 #include <mpi.h>
 #include <unistd.h>
-
-#include <fmt/format.h>
 
 namespace ablate {
 namespace {

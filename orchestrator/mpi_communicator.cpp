@@ -1,12 +1,12 @@
 // The Communicator over MPI: char messages with Improbe/Mrecv, checked calls.
 #include "orchestrator/mpi_communicator.hpp"
 
+#include <fmt/format.h>
+
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
 #include <limits>
-
-#include <fmt/format.h>
 
 #include "orchestrator/mpi_check.hpp"
 
@@ -48,8 +48,8 @@ MpiCommunicator::~MpiCommunicator() {
 
 void MpiCommunicator::send(int dest, int tag, std::string_view payload) {
   if (payload.size() > static_cast<size_t>(std::numeric_limits<int>::max()))
-    throw std::length_error(fmt::format("message of {} bytes to rank {} is too large for one MPI send",
-                                        payload.size(), dest));
+    throw std::length_error(
+        fmt::format("message of {} bytes to rank {} is too large for one MPI send", payload.size(), dest));
   ABLATE_MPI_CHECK(MPI_Send(payload.data(), static_cast<int>(payload.size()), MPI_CHAR, dest, tag, comm_));
 }
 
@@ -57,8 +57,8 @@ std::optional<Message> MpiCommunicator::try_receive(int source) {
   int found = 0;
   MPI_Message handle;
   MPI_Status status;
-  ABLATE_MPI_CHECK(MPI_Improbe(source == kAnySource ? MPI_ANY_SOURCE : source, MPI_ANY_TAG, comm_, &found, &handle,
-                               &status));
+  ABLATE_MPI_CHECK(
+      MPI_Improbe(source == kAnySource ? MPI_ANY_SOURCE : source, MPI_ANY_TAG, comm_, &found, &handle, &status));
   if (!found) return std::nullopt;
   int count = 0;
   ABLATE_MPI_CHECK(MPI_Get_count(&status, MPI_CHAR, &count));

@@ -1,10 +1,9 @@
 // Status line, ETA and event lines of a running sweep.
 #include "orchestrator/progress.hpp"
 
+#include <fmt/format.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
-
-#include <fmt/format.h>
 
 #include <algorithm>
 #include <cmath>
@@ -121,12 +120,12 @@ void ProgressReporter::finished(int worker, const TrainResult& result) {
   if (style_ == ProgressStyle::quiet) return;
   const ProgressSnapshot s = snapshot();
   const double eta = eta_seconds(s);
-  print_line(fmt::format("{} done   {} {}: best val_acc {:.4f} (epoch {}), test_acc there {:.4f}; {:.1f} s | "
-                         "{}/{} done{}{}",
-                         stamp(), short_id(slot.id), slot.label, result.best_val_acc, result.best_epoch,
-                         result.test_acc_at_best_val, result.train_seconds, done_, total_,
-                         failed_ > 0 ? fmt::format(", {} failed", failed_) : "",
-                         eta >= 0 && remaining_ > 0 ? fmt::format(", ETA {}", format_duration(eta)) : ""));
+  print_line(fmt::format(
+      "{} done   {} {}: best val_acc {:.4f} (epoch {}), test_acc there {:.4f}; {:.1f} s | "
+      "{}/{} done{}{}",
+      stamp(), short_id(slot.id), slot.label, result.best_val_acc, result.best_epoch, result.test_acc_at_best_val,
+      result.train_seconds, done_, total_, failed_ > 0 ? fmt::format(", {} failed", failed_) : "",
+      eta >= 0 && remaining_ > 0 ? fmt::format(", ETA {}", format_duration(eta)) : ""));
 }
 
 void ProgressReporter::failed(int worker, const std::string& error) {
@@ -151,8 +150,10 @@ void ProgressReporter::print_line(const std::string& line) {
   if (line_shown_) out_ << "\r\x1b[K";  // clear the status line, print above it
   out_ << line << '\n';
   line_shown_ = false;
-  if (style_ == ProgressStyle::live_line) draw();
-  else out_.flush();
+  if (style_ == ProgressStyle::live_line)
+    draw();
+  else
+    out_.flush();
 }
 
 void ProgressReporter::tick() {

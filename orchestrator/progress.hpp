@@ -22,19 +22,19 @@ enum class ProgressStyle {
 struct RunningPoint {
   std::string worker;  // "rank 2", "local"
   std::string id;
-  int epoch = 0;       // epochs finished
-  int epochs = 0;      // epochs planned
+  int epoch = 0;   // epochs finished
+  int epochs = 0;  // epochs planned
   double images_per_second = 0;
 };
 
 // What the status line summarises; the reporter fills it, tests fill it by hand.
 struct ProgressSnapshot {
-  int total = 0;                   // points of the sweep
-  int done = 0, failed = 0;        // of those, now (earlier runs included)
-  int remaining = 0;               // points of this run not finished yet, running ones included
+  int total = 0;             // points of the sweep
+  int done = 0, failed = 0;  // of those, now (earlier runs included)
+  int remaining = 0;         // points of this run not finished yet, running ones included
   int workers = 1;
-  double elapsed_seconds = 0;      // of this run
-  double mean_point_seconds = 0;   // wall time per point finished in this run; 0 = none yet
+  double elapsed_seconds = 0;     // of this run
+  double mean_point_seconds = 0;  // wall time per point finished in this run; 0 = none yet
   std::vector<RunningPoint> running;
 };
 
@@ -53,8 +53,7 @@ class ProgressReporter {
   ProgressReporter(std::ostream& out, ProgressStyle style, int workers);
 
   void begin(int total, int done, int failed, int to_run);
-  void started(int worker, const std::string& worker_name, const std::string& id, const std::string& label,
-               int epochs);
+  void started(int worker, const std::string& worker_name, const std::string& id, const std::string& label, int epochs);
   void epoch(int worker, const EpochMetrics& row);
   void finished(int worker, const TrainResult& result);
   void failed(int worker, const std::string& error);
@@ -77,7 +76,7 @@ class ProgressReporter {
     std::chrono::steady_clock::time_point started;
   };
   double elapsed() const;
-  std::string stamp() const;  // "[  3m05s]"
+  std::string stamp() const;                 // "[  3m05s]"
   void print_line(const std::string& line);  // a permanent line (above the live one)
   void point_ended(Slot& slot);
   void draw();
@@ -90,7 +89,7 @@ class ProgressReporter {
   double point_seconds_sum_ = 0;
   std::chrono::steady_clock::time_point begun_ = std::chrono::steady_clock::now();
   std::chrono::steady_clock::time_point last_draw_{};
-  size_t width_ = 0;       // terminal columns (live style); 0 = unknown
+  size_t width_ = 0;  // terminal columns (live style); 0 = unknown
   bool line_shown_ = false;
 };
 

@@ -3,6 +3,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <exception>
 #include <iostream>
@@ -71,9 +73,14 @@ StatusCounts count_statuses(const sweeps::Sweep& sweep, const ResultsFile& resul
   StatusCounts counts;
   for (const auto& point : sweep.points) {
     switch (results.status(point.id)) {
-      case PointStatus::done: ++counts.done; break;
-      case PointStatus::failed: ++counts.failed; break;
-      default: ++counts.pending;
+      case PointStatus::done:
+        ++counts.done;
+        break;
+      case PointStatus::failed:
+        ++counts.failed;
+        break;
+      default:
+        ++counts.pending;
     }
   }
   return counts;
@@ -85,16 +92,15 @@ std::vector<PlannedPoint> planned_points(const sweeps::Sweep& sweep) {
   return planned;
 }
 
-// Rank 0's part before the handshake: the sweep's ledger, planned and ready.
+// Rank 0's part after the handshake: the sweep's ledger, planned and ready.
 void open_ledger(Startup& s, const RunOptions& options, ProgressReporter& progress) {
   ResultsFileOptions results_options;
   results_options.allow_different_sweep = options.allow_different_sweep;
   results_options.flush_interval_seconds = options.flush_interval_seconds;
   results_options.on_warning = [&progress](const std::string& text) { progress.note("warning: " + text); };
   const sweeps::Sweep& sweep = *s.sweep;
-  s.results = std::make_unique<ResultsFile>(options.results_path,
-                                            SweepIdentity{sweep.name, sweep.source_path, sweep.spec_text},
-                                            results_options);
+  s.results = std::make_unique<ResultsFile>(
+      options.results_path, SweepIdentity{sweep.name, sweep.source_path, sweep.spec_text}, results_options);
   s.results->plan(planned_points(sweep));
   if (options.retry_failed) s.results->reset_failed();
 }
@@ -126,18 +132,22 @@ std::vector<WorkerInfo> handshake(Communicator& comm, Startup& s, PointWork& wor
         problem = fmt::format("rank {} (host {}) cannot start: {}", rank, hello.host, hello.error);
         problem_code = hello.exit_code;
       } else if (problem.empty() && !s.error && hello.fingerprint != s.fingerprint) {
-        problem = fmt::format("rank {} (host {}) runs '{}' but rank 0 ({}) runs '{}': every rank must run the same "
-                              "ablate build on the same sweep file; install one build on a shared path and "
-                              "make sure every node reads the same spec",
-                              rank, hello.host, hello.fingerprint, comm.host(), s.fingerprint);
+        problem = fmt::format(
+            "rank {} (host {}) runs '{}' but rank 0 ({}) runs '{}': every rank must run the same "
+            "ablate build on the same sweep file; install one build on a shared path and "
+            "make sure every node reads the same spec",
+            rank, hello.host, hello.fingerprint, comm.host(), s.fingerprint);
         problem_code = kExitError;
       }
       const std::string threads = hello.threads == 1 ? "1 thread" : fmt::format("{} threads", hello.threads);
-      infos.push_back({fmt::format("rank {}", rank), hello.host, hello.device, hello.software,
-                       fmt::format("{}, {}", hello.device, threads)});
+      if (std::find(s.worker_ranks.begin(), s.worker_ranks.end(), rank) != s.worker_ranks.end())
+        infos.push_back({fmt::format("rank {}", rank), hello.host, hello.device, hello.software,
+                         fmt::format("{}, {}", hello.device, threads)});
     }
-    if (s.error) verdict = fmt::format("{}\n{}", exit_code_for(s.error), message_of(s.error));
-    else if (!problem.empty()) verdict = fmt::format("{}\n{}", problem_code, problem);
+    if (s.error)
+      verdict = fmt::format("{}\n{}", exit_code_for(s.error), message_of(s.error));
+    else if (!problem.empty())
+      verdict = fmt::format("{}\n{}", problem_code, problem);
   }
   verdict = comm.broadcast(verdict, kScheduler);
   return infos;
@@ -146,27 +156,30 @@ std::vector<WorkerInfo> handshake(Communicator& comm, Startup& s, PointWork& wor
 std::string plural(int n, const char* noun) { return fmt::format("{} {}{}", n, noun, n == 1 ? "" : "s"); }
 
 // Rank 0, after the handshake: the sweep, scheduled to the end (or a stop).
-int schedule(const RunOptions& options, Communicator& comm, PointWork& work, Startup& s,
-             std::vector<WorkerInfo> infos, ProgressReporter& progress, std::ostream& out) {
+int schedule(const RunOptions& options, Communicator& comm, PointWork& work, Startup& s, std::vector<WorkerInfo> infos,
+             ProgressReporter& progress, std::ostream& out, RunSummary* summary) {
   const sweeps::Sweep& sweep = *s.sweep;
   ResultsFile& results = *s.results;
   std::vector<QueuedPoint> queue = build_queue(sweep, results);
   const StatusCounts before = count_statuses(sweep, results);
 
-  out << fmt::format("ablate run: sweep '{}' ({}): {}; {} done, {} failed, {} to run\n", sweep.name,
-                     sweep.source_path, plural(static_cast<int>(sweep.points.size()), "point"), before.done,
-                     before.failed, queue.size());
+  out << fmt::format("ablate run: sweep '{}' ({}): {}; {} done, {} failed, {} to run\n", sweep.name, sweep.source_path,
+                     plural(static_cast<int>(sweep.points.size()), "point"), before.done, before.failed, queue.size());
   if (before.failed > 0 && !options.retry_failed)
     out << fmt::format("  {} skipped: --retry-failed runs them again\n", plural(before.failed, "failed point"));
   out << fmt::format("results: {} (journal {})\n", results.path(), results.journal_path());
-  std::set<std::string> hosts;
-  for (const auto& info : infos) hosts.insert(info.host);
-  if (comm.size() == 1)
+  if (comm.size() == 1) {
     out << fmt::format("workers: 1, in this process on {} ({})\n", comm.host(), infos.front().device_detail);
-  else
-    out << fmt::format("workers: {} on {} ({}; rank 0 schedules); first worker: {}\n",
-                       plural(static_cast<int>(infos.size()), "rank"), plural(static_cast<int>(hosts.size()), "host"),
-                       fmt::join(hosts, ", "), infos.front().device_detail);
+  } else {
+    std::set<std::string> hosts;
+    std::map<std::string, int> devices;  // "cpu, 1 thread" -> workers
+    for (const auto& info : infos) hosts.insert(info.host), ++devices[info.device_detail];
+    std::vector<std::string> device_counts;
+    for (const auto& [detail, n] : devices) device_counts.push_back(fmt::format("{} x {}", n, detail));
+    out << fmt::format("workers: {} on {} ({}; rank 0 schedules): {}\n", plural(static_cast<int>(infos.size()), "rank"),
+                       plural(static_cast<int>(hosts.size()), "host"), fmt::join(hosts, ", "),
+                       fmt::join(device_counts, "; "));
+  }
   out.flush();
 
   SchedulerOptions scheduler_options;
@@ -186,6 +199,7 @@ int schedule(const RunOptions& options, Communicator& comm, PointWork& work, Sta
     comm.abort(kExitIncomplete);
   };
   ScheduleOutcome outcome;
+  const auto begin = std::chrono::steady_clock::now();
   if (comm.size() == 1) {
     ThreadChannel channel({&work}, infos, [] { return StopSignals::received() != 0; });
     outcome = scheduler.run(channel, stop_signal);
@@ -195,6 +209,10 @@ int schedule(const RunOptions& options, Communicator& comm, PointWork& work, Sta
     outcome = scheduler.run(channel, stop_signal);
     if (outcome.stop == StopReason::stalled) abort_after_stall(outcome);
   }
+  if (summary) {
+    summary->schedule_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - begin).count();
+    summary->done = outcome.done, summary->failed = outcome.failed, summary->interrupted = outcome.interrupted;
+  }
   progress.end();
   results.close();
 
@@ -203,7 +221,7 @@ int schedule(const RunOptions& options, Communicator& comm, PointWork& work, Sta
                      after.done, after.failed, after.pending, plural(static_cast<int>(sweep.points.size()), "point"),
                      outcome.done, outcome.failed);
   out << fmt::format("results: {}; `ablate status {}` shows the best points\n", results.path(), results.path());
-  if (after.pending > 0 || outcome.stop != StopReason::none) {
+  if (after.pending > 0) {  // a stop that came after the last point finished leaves nothing undone
     out << "incomplete: rerun the same command to resume (done points are kept, unfinished ones restart)\n";
     return kExitIncomplete;
   }
@@ -227,16 +245,15 @@ void validate_run_options(const RunOptions& o) {
     throw OptionError(fmt::format("--max-consecutive-failures {}: use 0 (never stop) or a positive count",
                                   o.max_consecutive_failures));
   if (!(o.stall_timeout_seconds >= 0) || !std::isfinite(o.stall_timeout_seconds))
-    throw OptionError(fmt::format("--stall-timeout {}: use seconds >= 0 (0 turns the watch off)",
-                                  o.stall_timeout_seconds));
-  if (o.ranks_per_point < 1)
-    throw OptionError(fmt::format("--ranks-per-point {}: use 1 or more", o.ranks_per_point));
+    throw OptionError(
+        fmt::format("--stall-timeout {}: use seconds >= 0 (0 turns the watch off)", o.stall_timeout_seconds));
+  if (o.ranks_per_point < 1) throw OptionError(fmt::format("--ranks-per-point {}: use 1 or more", o.ranks_per_point));
   if (o.ranks_per_point > 1)
-    throw OptionError(fmt::format("--ranks-per-point {}: training one point on several ranks (data-parallel) is not "
-                                  "yet supported; use --ranks-per-point 1 (each worker rank trains its own point)",
-                                  o.ranks_per_point));
-  if (o.workers_per_gpu < 1)
-    throw OptionError(fmt::format("--workers-per-gpu {}: use 1 or more", o.workers_per_gpu));
+    throw OptionError(
+        fmt::format("--ranks-per-point {}: training one point on several ranks (data-parallel) is not "
+                    "yet supported; use --ranks-per-point 1 (each worker rank trains its own point)",
+                    o.ranks_per_point));
+  if (o.workers_per_gpu < 1) throw OptionError(fmt::format("--workers-per-gpu {}: use 1 or more", o.workers_per_gpu));
   if (!(o.flush_interval_seconds >= 0))
     throw OptionError(fmt::format("flush interval {}: use seconds >= 0", o.flush_interval_seconds));
 }
@@ -245,20 +262,20 @@ std::string run_fingerprint(const std::string& spec_text) {
   return fmt::format("ablate {} (commit {}), spec {:016x}", kVersion, kGitCommit, fnv1a(spec_text));
 }
 
-int run_sweep(const RunOptions& options, Communicator& comm, PointWork& work, std::ostream& out) {
+int run_sweep(const RunOptions& options, Communicator& comm, PointWork& work, std::ostream& out, RunSummary* summary) {
   const StopSignals signals;
   const bool is_scheduler = comm.rank() == kScheduler;
   const bool is_worker = comm.size() == 1 || !is_scheduler;
   ProgressReporter progress(out, options.progress, std::max(1, comm.size() - 1));
 
-  // 1. Everything that can be wrong is checked on every rank before any point trains.
+  // 1. Everything that can be wrong is checked on every rank before any point trains
+  //    (and before the results file is touched).
   Startup s;
   try {
     validate_run_options(options);
     s.worker_ranks = group_leaders(comm.size(), options.ranks_per_point);
     s.sweep = sweeps::load_sweep(options.spec_path);
     s.fingerprint = run_fingerprint(s.sweep->spec_text);
-    if (is_scheduler) open_ledger(s, options, progress);
   } catch (...) {
     s.error = std::current_exception();
   }
@@ -296,11 +313,18 @@ int run_sweep(const RunOptions& options, Communicator& comm, PointWork& work, st
     }
   }
 
-  // 3. Work.
+  // 3. Work. The ledger is opened last, so that a run refused above leaves no file behind.
   if (is_scheduler) {
-    if (comm.size() == 1) return schedule(options, comm, work, s, std::move(infos), progress, out);
     try {
-      return schedule(options, comm, work, s, std::move(infos), progress, out);
+      open_ledger(s, options, progress);
+    } catch (...) {
+      for (int rank : s.worker_ranks)
+        if (rank != kScheduler) comm.send(rank, static_cast<int>(MessageTag::stop), "");  // they wait for points
+      throw;
+    }
+    if (comm.size() == 1) return schedule(options, comm, work, s, std::move(infos), progress, out, summary);
+    try {
+      return schedule(options, comm, work, s, std::move(infos), progress, out, summary);
     } catch (const std::exception& e) {
       // The workers wait for rank 0: save what is saved, then end the whole job.
       progress.end();

@@ -23,7 +23,13 @@ struct RunOptions {
   int ranks_per_point = 1;
   int workers_per_gpu = 1;
   ProgressStyle progress = ProgressStyle::lines;
-  double flush_interval_seconds = 5;    // how often the HDF5 view catches up with the journal
+  double flush_interval_seconds = 5;  // how often the HDF5 view catches up with the journal
+};
+
+// What rank 0's run did, for callers that want more than the exit code.
+struct RunSummary {
+  int done = 0, failed = 0, interrupted = 0;  // points of this run
+  double schedule_seconds = 0;                // the scheduling loop: first assignment to last report
 };
 
 // Checks every option on its own; throws OptionError naming the option.
@@ -38,8 +44,10 @@ std::string run_fingerprint(const std::string& spec_text);
 // rank before any point trains; a rank that cannot start stops them all.
 // Returns the exit code (exit_codes.hpp): 0 all done, 3 finished with failed
 // points, 4 incomplete. On rank 0 a startup problem throws (OptionError, SpecError,
-// ResultsError, DataError, ...); other ranks return its exit code instead.
+// ResultsError, DataError, ...); the other ranks return its exit code instead (0 when
+// only the results file was refused: the job's exit code is rank 0's).
 // After a stall, rank 0 closes the results file and calls comm.abort(4).
-int run_sweep(const RunOptions& options, Communicator& comm, PointWork& work, std::ostream& out);
+int run_sweep(const RunOptions& options, Communicator& comm, PointWork& work, std::ostream& out,
+              RunSummary* summary = nullptr);
 
 }  // namespace ablate

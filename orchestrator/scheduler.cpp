@@ -53,7 +53,8 @@ std::vector<QueuedPoint> build_queue(const sweeps::Sweep& sweep, const ResultsFi
     queue.push_back(std::move(q));
   }
   // Longest first: the last points to start are the short ones, so workers finish together.
-  std::stable_sort(queue.begin(), queue.end(), [](const QueuedPoint& a, const QueuedPoint& b) { return a.cost > b.cost; });
+  std::stable_sort(queue.begin(), queue.end(),
+                   [](const QueuedPoint& a, const QueuedPoint& b) { return a.cost > b.cost; });
   return queue;
 }
 

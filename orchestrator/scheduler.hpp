@@ -20,7 +20,7 @@ struct QueuedPoint {
   WorkItem item;
   std::string label;  // "2x256 seed=0", "lr=0.1 hidden=[256] seed=1": what a person recognises
   int epochs = 0;
-  double cost = 0;    // sweeps::estimate_point_cost
+  double cost = 0;  // sweeps::estimate_point_cost
 };
 
 // "case key=value ... seed=N" for a point of a sweep.
@@ -45,14 +45,13 @@ enum class StopReason {
 
 struct ScheduleOutcome {
   StopReason stop = StopReason::none;
-  std::string stop_message;  // for people; "" when stop == none
+  std::string stop_message;                   // for people; "" when stop == none
   int done = 0, failed = 0, interrupted = 0;  // points of this run
 };
 
 class Scheduler {
  public:
-  Scheduler(ResultsFile& results, std::vector<QueuedPoint> queue, SchedulerOptions options,
-            ProgressReporter& progress);
+  Scheduler(ResultsFile& results, std::vector<QueuedPoint> queue, SchedulerOptions options, ProgressReporter& progress);
 
   // Hands out the queue over `channel` until it is empty and every worker has
   // reported, or a stop. `stop_signal` (polled; 0 = none) is a signal number.

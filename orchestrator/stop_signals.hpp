@@ -18,7 +18,8 @@ class StopSignals {
   static int received();
 
  private:
-  struct sigaction previous_int_ {}, previous_term_ {};
+  struct sigaction previous_int_ {
+  }, previous_term_{};
 };
 
 }  // namespace ablate

@@ -37,8 +37,8 @@ class ThreadChannel : public WorkerChannel {
   struct Slot {
     PointWork* work = nullptr;
     WorkerInfo info;
-    std::optional<WorkItem> assigned;  // waiting for the thread to pick it up
-    bool stop = false;                 // guarded by mutex_
+    std::optional<WorkItem> assigned;    // waiting for the thread to pick it up
+    bool stop = false;                   // guarded by mutex_
     std::atomic<bool> stop_flag{false};  // the same, read by the epoch callback without the lock
     std::thread thread;
   };

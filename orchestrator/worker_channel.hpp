@@ -13,10 +13,10 @@ namespace ablate {
 
 // Who a worker is, for the results file and for messages.
 struct WorkerInfo {
-  std::string name;      // "rank 3", "local"
+  std::string name;  // "rank 3", "local"
   std::string host;
-  std::string device;    // as PointWork::prepare() named it
-  std::string software;  // training library version
+  std::string device;         // as PointWork::prepare() named it
+  std::string software;       // training library version
   std::string device_detail;  // for people: "cpu, 2 threads"
 };
 
@@ -26,9 +26,9 @@ struct WorkerEvent {
   Kind kind = Kind::epoch;
   int worker = 0;
   std::string point_id;
-  EpochMetrics epoch;   // Kind::epoch
-  TrainResult result;   // Kind::done
-  std::string error;    // Kind::failed
+  EpochMetrics epoch;  // Kind::epoch
+  TrainResult result;  // Kind::done
+  std::string error;   // Kind::failed
 };
 
 class WorkerChannel {

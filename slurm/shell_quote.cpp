@@ -15,7 +15,7 @@ bool is_control(char c) {
 
 bool is_plain_sbatch_char(char c) {
   if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) return true;
-  return std::string_view("._:@+,=/-").find(c) != std::string_view::npos;
+  return std::string_view("._:@+,=/%-").find(c) != std::string_view::npos;
 }
 
 std::string describe_control(char c) {

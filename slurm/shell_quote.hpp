@@ -16,7 +16,7 @@ std::string bash_quote(std::string_view text, std::string_view what);
 std::string bash_quote_words(const std::vector<std::string>& words, std::string_view what);
 
 // The value of `#SBATCH --<option>=<value>` so that sbatch reads back exactly `value`: as is
-// when it holds only [A-Za-z0-9._:@+,=/-], else in double quotes with \ and " escaped (sbatch
+// when it holds only [A-Za-z0-9._:@+,=/%-], else in double quotes with \ and " escaped (sbatch
 // groups quoted text and honours backslash escapes). sbatch reads a directive up to the end of
 // its line, so control characters (newline above all) cannot be carried: SlurmError naming
 // `option` (e.g. "--job-name").

@@ -46,7 +46,7 @@ struct TrainConfig {
   double momentum = 0.9;
   bool nesterov = false;
   double weight_decay = 0.0;                 // torch semantics: coupled for sgd/adam, decoupled for adamw
-  std::string schedule = "constant";         // constant | step | cosine | warmup_cosine
+  std::string schedule = "cosine";           // constant | step | cosine | warmup_cosine
   int step_epochs = 5;                       // step schedule: decay every N epochs
   double step_gamma = 0.1;
   int warmup_epochs = 1;

@@ -1,0 +1,214 @@
+"""analysis/report.py and `python -m analysis report`: the report of real sweeps, figures included."""
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import h5py
+import numpy as np
+
+import analysis
+from analysis.fashion_mnist import kClassNames
+
+kRepo = Path(__file__).resolve().parents[2]
+
+kPngMagic = b"\x89PNG\r\n\x1a\n"
+kMinFigureBytes = 10_000  # an empty 1-inch PNG is ~1 KB; every real figure here is tens of KB
+
+
+def read_report(report_dir):
+    return (report_dir / "index.md").read_text(encoding="utf-8")
+
+
+def section(text, heading):
+    """The text of a '## heading' section, up to the next '## '."""
+    start = text.index(f"## {heading}")
+    end = text.find("\n## ", start + 3)
+    return text[start:] if end < 0 else text[start:end]
+
+
+def linked_figures(text):
+    return re.findall(r"!\[[^\]]*\]\(([^)]+\.png)\)", text)
+
+
+def assert_figures_written(report_dir, expected_at_least):
+    figures = linked_figures(read_report(report_dir))
+    assert len(figures) >= expected_at_least
+    assert sorted(figures) == sorted(p.name for p in report_dir.glob("*.png")), "every PNG linked, every link a PNG"
+    for name in figures:
+        data = (report_dir / name).read_bytes()
+        assert data.startswith(kPngMagic) and len(data) > kMinFigureBytes, name
+
+
+def test_cases_report(cases_h5, report_of):
+    report_dir = report_of(cases_h5)
+    text = read_report(report_dir)
+    assert text.startswith("# Sweep `tiny_cases`: report")
+    assert "- Points: 10 (8 done, 2 failed)" in text
+    # The failed points: both listed with their error.
+    failed = section(text, "Points that did not finish")
+    table = analysis.load(cases_h5)
+    for point_id in table.loc[table["status"] == "failed", "id"]:
+        line = next(line for line in failed.splitlines() if f"`{point_id}`" in line)
+        assert "| diverge |" in line and "| failed |" in line and "diverged at epoch" in line
+    assert sum("`" in line for line in failed.splitlines() if line.startswith("| `")) == 2
+    # Three comparisons, each with a table of its settings and a curve figure.
+    comparisons = section(text, "Comparisons")
+    assert re.findall(r"^### \d+\. (.+)$", comparisons, re.M) == [
+        "regularization (dropout, l2)", "architecture (hidden)", "sweep cases"]
+    assert "| diverge | l2=1, lr=100, normalize=none | 0/2 (2 failed) | — |" in comparisons
+    assert len(re.findall(r"curves-.*\.png", comparisons)) == 3
+    # The regularization view: final train, final test and the gap of each setting.
+    gap = section(text, "Generalisation gap under regularisation")
+    assert "| mlp32 | 2/2 |" in gap and "| dropout | 2/2 |" in gap and "| l2 | 2/2 |" in gap
+    assert len(linked_figures(gap)) == 1
+    assert_figures_written(report_dir, expected_at_least=6)
+
+
+def test_best_setting_and_confused_pairs_of_the_best_model(cases_h5, report_of):
+    text = read_report(report_of(cases_h5))
+    with h5py.File(cases_h5, "r") as f:
+        index = f["index"][:]
+        done = index[index["status"] == b"done"]
+        cases = sorted({c for c in done["case"]})
+        means = {c.decode(): done[done["case"] == c]["best_val_acc"].mean() for c in cases}
+        best_case = max(means, key=means.get)
+        rows = done[done["case"] == best_case.encode()]
+        best_row = rows[np.argmax(rows["best_val_acc"])]
+        confusion = f["points"][best_row["id"].decode()]["confusion_test"][:]
+    best = section(text, "Best settings, chosen on validation")
+    assert f"The best setting is **{best_case}**" in best
+    assert re.search(r"^\| 1 \| " + re.escape(best_case) + r" \| 2/2 \|", best, re.M)
+    errors = section(text, "Errors of the best model")
+    assert f"point `{best_row['id'].decode()}` (seed {best_row['seed']}" in errors
+    # The top pair and its rates in both directions, recomputed from the raw confusion matrix.
+    per_class = confusion.sum(axis=1)
+    pairs = [(a, b) for a in range(10) for b in range(a + 1, 10)]
+    a, b = max(pairs, key=lambda p: (confusion[p[0], p[1]] + confusion[p[1], p[0]], -p[0], -p[1]))
+    expected = (f"| {kClassNames[a]} ↔ {kClassNames[b]} | {confusion[a, b] + confusion[b, a]} | "
+                f"{100 * confusion[a, b] / per_class[a]:.1f} % ({confusion[a, b]}) | "
+                f"{100 * confusion[b, a] / per_class[b]:.1f} % ({confusion[b, a]}) |")
+    assert expected in errors
+    # No per-image predictions in the file: the strips are labelled as class examples, honestly.
+    assert "Examples of class A and class B from the test set" in errors
+    assert "confusion.png" in errors and "confused-pairs.png" in errors
+
+
+def test_grid_report_has_the_lr_by_normalization_view(grid_h5, report_of):
+    report_dir = report_of(grid_h5)
+    view = section(read_report(report_dir), "Accuracy vs learning rate, per input normalisation")
+    with h5py.File(grid_h5, "r") as f:
+        index = f["index"][:]
+    header = next(line for line in view.splitlines() if line.startswith("| normalize \\ lr"))
+    assert header == "| normalize \\ lr | 0.01 | 0.1 |"
+    for mode in ("none", "standard"):
+        line = next(line for line in view.splitlines() if line.startswith(f"| {mode} |"))
+        for column, lr in enumerate((0.01, 0.1), start=1):
+            rows = index[(index["hp.normalize"] == mode.encode()) & (index["hp.lr"] == lr)]
+            mean = 100 * rows["test_acc_at_best_val"].mean()
+            assert line.split(" | ")[column].startswith(f"{mean:.2f} ± "), (mode, lr, line)
+    assert len(linked_figures(view)) == 1
+    assert_figures_written(report_dir, expected_at_least=6)  # 4 comparisons, lr view, confusion, strips
+
+
+def test_one_seed_report_shows_no_spread(augment_h5, report_of):
+    report_dir = report_of(augment_h5)
+    text = read_report(report_dir)
+    assert "- Points: 3 (3 done)" in text and "seeds per setting: 1" in text
+    tables = [line for line in text.splitlines() if line.startswith("| ") and "1/1" in line]
+    assert len(tables) >= 6 and not any("±" in line or " [" in line for line in tables)
+    view = section(text, "Accuracy vs training time under augmentation")
+    assert "| shift1 | 1/1 |" in view and len(linked_figures(view)) == 1
+    assert_figures_written(report_dir, expected_at_least=4)
+
+
+def test_search_report_names_the_setting_chosen_on_validation(search_h5, report_of):
+    text = read_report(report_of(search_h5))
+    with h5py.File(search_h5, "r") as f:
+        index = f["index"][:]
+    settings = {(r["hp.lr"], r["hp.dropout"]) for r in index}
+    means = {s: index[(index["hp.lr"] == s[0]) & (index["hp.dropout"] == s[1])]["best_val_acc"].mean()
+             for s in settings}
+    lr, dropout = max(means, key=means.get)
+    rows = index[(index["hp.lr"] == lr) & (index["hp.dropout"] == dropout)]
+    search = section(text, "Hyperparameter search")
+    assert f"**lr={lr:.4g}, dropout={dropout:.4g}**" in search
+    assert f"test {100 * rows['test_acc_at_best_val'].mean():.2f} ± " in search
+    assert len(linked_figures(search)) == 1
+    assert "No two settings differ in a single factor" in section(text, "Comparisons")
+
+
+def test_interrupted_sweep_lists_its_unfinished_points(interrupted_h5, report_of):
+    table = analysis.load(interrupted_h5)
+    unfinished = table[table["status"] != "done"]
+    assert len(unfinished) >= 2  # "slow" was killed while it trained, "later" never started
+    assert set(unfinished["status"]) <= {"pending", "running"}
+    text = read_report(report_of(interrupted_h5))
+    listed = section(text, "Points that did not finish")
+    for _, row in unfinished.iterrows():
+        assert re.search(rf"^\| `{row['id']}` \| {row['case']} \| 0 \| {row['status']} \|", listed, re.M)
+    assert f"{len(unfinished)} of 3 points are not done" in listed
+
+
+def test_missing_data_set_leaves_out_the_strips_only(cases_h5, tmp_path):
+    out = tmp_path / "report"
+    command = [sys.executable, "-m", "analysis", "report", str(cases_h5), "-o", str(out), "--data",
+               str(tmp_path / "no-such-dir")]
+    process = subprocess.run(command, capture_output=True, text=True, cwd=kRepo)
+    assert process.returncode == 0, process.stderr
+    assert "No image strips" in process.stderr and "no-such-dir" in process.stderr
+    text = read_report(out)
+    assert "> No image strips: --data" in text and "confused-pairs.png" not in text
+    assert "confusion.png" in text
+
+
+def test_cli_errors_name_the_file(tmp_path):
+    missing = tmp_path / "missing.h5"
+    process = subprocess.run([sys.executable, "-m", "analysis", "report", str(missing), "-o", str(tmp_path / "r")],
+                             capture_output=True, text=True, cwd=kRepo)
+    assert process.returncode == 1
+    assert f"analysis: {missing}: no such results file" in process.stderr
+
+
+def predictions_matching(confusion, labels):
+    """Per-image predictions that reproduce a confusion matrix: within each true class, in test-set order,
+    the first confusion[t, 0] images are predicted 0, the next confusion[t, 1] are predicted 1, ..."""
+    predictions = np.empty_like(labels)
+    for true_class in range(10):
+        images = np.flatnonzero(labels == true_class)
+        predictions[images] = np.repeat(np.arange(10), confusion[true_class])
+    return predictions.astype(np.int8)
+
+
+def report_with_predictions(cases_h5, tmp_path, make_predictions):
+    """Report of a copy of a real file with a test_predictions dataset added to every done point (ablate does
+    not store them yet; the report uses them when present: int8 [10000], test-set order)."""
+    copy = tmp_path / "with_predictions.h5"
+    copy.write_bytes(cases_h5.read_bytes())
+    with h5py.File(copy, "r+") as f:
+        for point_id in f["points"]:
+            point = f["points"][point_id]
+            if point.attrs["status"] == "done":
+                point.create_dataset("test_predictions", data=make_predictions(point["confusion_test"][:]))
+    out = tmp_path / "report"
+    process = subprocess.run([sys.executable, "-m", "analysis", "report", str(copy), "-o", str(out)],
+                             capture_output=True, text=True, cwd=kRepo)
+    assert process.returncode == 0, process.stderr
+    return out, process.stderr
+
+
+def test_stored_test_predictions_give_strips_of_misclassified_images(cases_h5, tmp_path):
+    from analysis.fashion_mnist import load_test_set
+    labels = load_test_set().labels
+    out, _ = report_with_predictions(cases_h5, tmp_path, lambda confusion: predictions_matching(confusion, labels))
+    errors = section(read_report(out), "Errors of the best model")
+    assert "Test images the best model got wrong" in errors and "Examples of class A" not in errors
+    assert_figures_written(out, expected_at_least=6)
+
+
+def test_predictions_that_contradict_the_confusion_matrix_are_ignored(cases_h5, tmp_path):
+    out, stderr = report_with_predictions(cases_h5, tmp_path, lambda confusion: np.zeros(10000, dtype=np.int8))
+    errors = section(read_report(out), "Errors of the best model")
+    assert "do not reproduce its confusion_test" in errors and "Examples of class A and class B" in errors
+    assert "do not reproduce its confusion_test" in stderr

@@ -1,0 +1,272 @@
+// The scheduler over real MPI ranks, with FakeWork: run by ctest under
+// `mpirun -np N` (N >= 2). Every rank runs the same scenarios; rank 0 checks
+// the ledger by hand-known answers and all ranks exit with its verdict.
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <set>
+#include <sstream>
+
+#include "orchestrator/exit_codes.hpp"
+#include "orchestrator/fake_work.hpp"
+#include "orchestrator/mpi_communicator.hpp"
+#include "orchestrator/results/results_file.hpp"
+#include "orchestrator/results/results_summary.hpp"
+#include "orchestrator/run_command.hpp"
+#include "orchestrator_test_support.hpp"
+
+using namespace ablate;
+
+namespace {
+
+constexpr int kTagFinished = 100;  // after a run: a worker's list of trained points
+
+// Collects failed expectations on rank 0.
+class Checks {
+ public:
+  void expect(bool ok, const std::string& what) {
+    if (ok) return;
+    ++failures_;
+    std::cerr << "  FAILED: " << what << "\n";
+  }
+  int failures() const { return failures_; }
+
+ private:
+  int failures_ = 0;
+};
+
+struct Setup {
+  Communicator& world;
+  Communicator& side;  // the tests' own messages: never mixed with the scheduler's
+  std::string dir;
+  Checks& checks;
+};
+
+RunOptions options_for(const Setup& s, const std::string& results_name) {
+  RunOptions options;
+  options.spec_path = s.dir + "/fake.toml";
+  options.results_path = s.dir + "/" + results_name;
+  options.progress = ProgressStyle::lines;
+  options.flush_interval_seconds = 0;
+  return options;
+}
+
+// Runs the sweep; rank 0 returns its exit code (or -1 when it threw, message in `error`).
+int run(const Setup& s, const RunOptions& options, FakeWork& work, std::string& log, std::string& error) {
+  std::ostringstream out;
+  int code = -1;
+  try {
+    code = run_sweep(options, s.world, work, out);
+  } catch (const std::exception& e) {
+    error = e.what();
+  }
+  log = out.str();
+  return code;
+}
+
+// Every worker's finished() list, gathered on rank 0 (empty elsewhere).
+std::vector<std::string> gather_finished(const Setup& s, const FakeWork& work) {
+  std::vector<std::string> all;
+  if (s.world.rank() != 0) {
+    std::string joined;
+    for (const auto& id : work.finished()) joined += id + "\n";
+    s.side.send(0, kTagFinished, joined);
+    return all;
+  }
+  for (int rank = 1; rank < s.world.size(); ++rank) {
+    std::istringstream lines(s.side.receive(rank).payload);
+    for (std::string id; std::getline(lines, id);) all.push_back(id);
+  }
+  return all;
+}
+
+std::map<std::string, PointStatus> ledger_statuses(const RunOptions& options) {
+  const sweeps::Sweep sweep = sweeps::load_sweep(options.spec_path);
+  ResultsFile results(options.results_path, SweepIdentity{sweep.name, sweep.source_path, sweep.spec_text},
+                      ResultsFileOptions{false, 0, [](const std::string&) {}});
+  std::map<std::string, PointStatus> out;
+  for (const auto& p : sweep.points) out[p.id] = results.status(p.id);
+  return out;
+}
+
+int count_status(const std::map<std::string, PointStatus>& statuses, PointStatus wanted) {
+  return static_cast<int>(std::count_if(statuses.begin(), statuses.end(), [&](auto& s) { return s.second == wanted; }));
+}
+
+// Each point's done record appears exactly once, for all 12 points.
+void expect_each_done_once(const Setup& s, const RunOptions& options, const char* scenario) {
+  const auto done = test::journal_counts(options.results_path + ".journal", "done");
+  s.checks.expect(done.size() == 12, fmt::format("{}: {} points done, expected 12", scenario, done.size()));
+  for (const auto& [id, n] : done)
+    s.checks.expect(n == 1, fmt::format("{}: point {} has {} done records", scenario, id, n));
+}
+
+void scenario_failures_recorded(const Setup& s) {
+  const RunOptions options = options_for(s, "basic.h5");
+  FakeWork::Options fake;
+  fake.epoch_time = std::chrono::milliseconds(1);
+  fake.rules.push_back({"lr", 0.5, FakeWork::Action::diverge, 2, "", {}});
+  FakeWork work(fake);
+  std::string log, error;
+  const int code = run(s, options, work, log, error);
+  const std::vector<std::string> finished = gather_finished(s, work);
+  if (s.world.rank() != 0) return;
+
+  s.checks.expect(code == kExitFailures, fmt::format("basic: exit code {} (expected 3) {}\n{}", code, error, log));
+  const auto statuses = ledger_statuses(options);
+  const sweeps::Sweep sweep = sweeps::load_sweep(options.spec_path);
+  const auto keys = test::keys_by_id(sweep);
+  for (const auto& [id, key] : keys) {
+    const PointStatus expected = std::get<1>(key) == 0.5 ? PointStatus::failed : PointStatus::done;
+    s.checks.expect(statuses.at(id) == expected, fmt::format("basic: point {} is {}", id, to_string(statuses.at(id))));
+  }
+  // Each done point trained by exactly one rank.
+  std::vector<std::string> sorted = finished;
+  std::sort(sorted.begin(), sorted.end());
+  s.checks.expect(std::adjacent_find(sorted.begin(), sorted.end()) == sorted.end(), "basic: a point trained twice");
+  s.checks.expect(sorted.size() == 6, fmt::format("basic: workers finished {} points, expected 6", sorted.size()));
+  const ResultsSummary summary = read_results_summary(options.results_path, 12, 12);
+  s.checks.expect(summary.failed.size() == 6, "basic: 6 failed points in the summary");
+  for (const auto& f : summary.failed)
+    s.checks.expect(f.error == "diverged at epoch 2, step 1: the loss is NaN or infinite",
+                    "basic: failure message " + f.error);
+  for (const auto& p : summary.best) {
+    const auto [width, lr, seed] = keys.at(p.id);
+    s.checks.expect(
+        p.best_val_acc == 1 - lr && p.final_test_acc == 1 - lr - 0.01 * seed && p.epochs_done == 3,
+        fmt::format("basic: metrics of {}: {} {} {}", p.id, p.best_val_acc, p.final_test_acc, p.epochs_done));
+  }
+  const auto done = test::journal_counts(options.results_path + ".journal", "done");
+  s.checks.expect(done.size() == 6, "basic: 6 done records");
+  for (const auto& [id, n] : done) s.checks.expect(n == 1, "basic: one done record per point");
+}
+
+// A signal to one process (a worker itself, or rank 0) stops the sweep; the rerun finishes it.
+void scenario_interrupt_and_resume(const Setup& s, const char* name, bool signal_rank0) {
+  const RunOptions options = options_for(s, std::string(name) + ".h5");
+  const int rank0_pid = std::stoi(s.world.broadcast(std::to_string(::getpid()), 0));
+  FakeWork::Options fake;
+  fake.epoch_time = std::chrono::milliseconds(5);
+  if (s.world.rank() == 1) {
+    fake.raise_after_epochs = 4;  // in its second point
+    fake.signal_target = signal_rank0 ? rank0_pid : 0;
+  }
+  FakeWork first(fake);
+  std::string log, error;
+  const int code = run(s, options, first, log, error);
+  gather_finished(s, first);
+  if (s.world.rank() == 0) {
+    s.checks.expect(code == kExitIncomplete,
+                    fmt::format("{}: first run exit code {} (expected 4) {}\n{}", name, code, error, log));
+    const std::string reason = signal_rank0 ? "SIGTERM received" : "rank 1 left point";
+    s.checks.expect(log.find(reason) != std::string::npos, fmt::format("{}: log lacks '{}':\n{}", name, reason, log));
+    const auto statuses = ledger_statuses(options);
+    s.checks.expect(count_status(statuses, PointStatus::pending) > 0, fmt::format("{}: nothing left pending", name));
+    s.checks.expect(count_status(statuses, PointStatus::failed) == 0, fmt::format("{}: a point failed", name));
+  }
+
+  FakeWork::Options plain;
+  plain.epoch_time = std::chrono::milliseconds(1);
+  FakeWork second(plain);
+  const int code2 = run(s, options, second, log, error);
+  gather_finished(s, second);
+  if (s.world.rank() != 0) return;
+  s.checks.expect(code2 == kExitOk, fmt::format("{}: rerun exit code {} (expected 0) {}\n{}", name, code2, error, log));
+  s.checks.expect(count_status(ledger_statuses(options), PointStatus::done) == 12, fmt::format("{}: all done", name));
+  expect_each_done_once(s, options, name);
+}
+
+void scenario_mismatch_refused(const Setup& s) {
+  RunOptions options = options_for(s, "mismatch.h5");
+  if (s.world.rank() == 1) options.spec_path = s.dir + "/edited.toml";
+  FakeWork work;
+  std::string log, error;
+  const int code = run(s, options, work, log, error);
+  if (s.world.rank() != 0) {
+    s.checks.expect(code == kExitError, fmt::format("mismatch: rank {} exit code {}", s.world.rank(), code));
+    return;
+  }
+  s.checks.expect(code == -1 && error.find("rank 1 (host") != std::string::npos &&
+                      error.find("same ablate build on the same sweep file") != std::string::npos,
+                  "mismatch: rank 0 error: " + error);
+  s.checks.expect(work.started().empty(), "mismatch: nothing trains");
+}
+
+void scenario_worker_cannot_start(const Setup& s) {
+  const RunOptions options = options_for(s, "nostart.h5");
+  FakeWork::Options fake;
+  if (s.world.rank() == s.world.size() - 1) fake.prepare_error = "no GPU here (fake)";
+  FakeWork work(fake);
+  std::string log, error;
+  const int code = run(s, options, work, log, error);
+  if (s.world.rank() != 0) {
+    s.checks.expect(code == kExitError, fmt::format("nostart: rank {} exit code {}", s.world.rank(), code));
+    return;
+  }
+  s.checks.expect(
+      error == fmt::format("rank {} (host {}) cannot start: no GPU here (fake)", s.world.size() - 1, s.world.host()),
+      "nostart: rank 0 error: " + error);
+  s.checks.expect(!std::filesystem::exists(options.results_path), "nostart: a results file was created");
+}
+
+// Rank 0 refuses the results file after the workers are ready: they are told to stop.
+void scenario_results_refused(const Setup& s) {
+  RunOptions options = options_for(s, "notes.h5");
+  if (s.world.rank() == 0) std::ofstream(options.results_path) << "not an HDF5 file";
+  FakeWork work;
+  std::string log, error;
+  const int code = run(s, options, work, log, error);
+  if (s.world.rank() != 0) {
+    s.checks.expect(code == kExitOk && work.started().empty(),
+                    fmt::format("refused: rank {} exit code {}", s.world.rank(), code));
+    return;
+  }
+  s.checks.expect(code == -1 && error.find("is not an ablate results file") != std::string::npos,
+                  "refused: rank 0 error: " + error);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  MpiSession session(&argc, &argv);
+  MpiCommunicator world(MPI_COMM_WORLD);
+  if (world.size() < 2) {
+    std::cerr << "scheduler_mpi_test: run it under mpirun with 2 or more ranks\n";
+    return 2;
+  }
+  std::unique_ptr<test::Scratch> scratch;
+  std::string dir;
+  if (world.rank() == 0) {
+    scratch = std::make_unique<test::Scratch>();
+    scratch->write("fake.toml", test::fake_sweep_text());
+    scratch->write("edited.toml", test::fake_sweep_text("[[64], [256], [128], [32]]"));
+    dir = scratch->file("").substr(0, scratch->file("").size() - 1);
+  }
+  Checks checks;
+  const auto side = world.split(0, world.rank());
+  const Setup s{world, *side, world.broadcast(dir, 0), checks};
+
+  const std::pair<const char*, std::function<void()>> scenarios[] = {
+      {"failures are recorded, every point once", [&] { scenario_failures_recorded(s); }},
+      {"a worker's signal stops the sweep; rerun resumes",
+       [&] { scenario_interrupt_and_resume(s, "worker-signal", false); }},
+      {"rank 0's signal stops the sweep; rerun resumes",
+       [&] { scenario_interrupt_and_resume(s, "rank0-signal", true); }},
+      {"mismatched specs are refused", [&] { scenario_mismatch_refused(s); }},
+      {"a worker that cannot start stops all", [&] { scenario_worker_cannot_start(s); }},
+      {"a refused results file stops all", [&] { scenario_results_refused(s); }},
+  };
+  for (const auto& [name, scenario] : scenarios) {
+    const int before = checks.failures();
+    scenario();
+    if (world.rank() == 0)
+      std::cout << fmt::format("[np {}] {}: {}", world.size(), name, checks.failures() == before ? "ok" : "FAILED")
+                << std::endl;
+  }
+  const int failures = std::stoi(world.broadcast(std::to_string(checks.failures()), 0));
+  return failures == 0 ? 0 : 1;
+}
