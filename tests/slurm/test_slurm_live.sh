@@ -144,6 +144,8 @@ interrupt_and_resume() {  # JOB READY COUNT HOW
   # Slurm holds a requeued job for two minutes before it may start again; no need here.
   scontrol update JobId="$job" StartTime=now
   wait_until 300 job_ended "$job" || note "job $job did not end (state $(job_state "$job"))"
+  note "job $job: $(scontrol --oneliner show job "$job" 2>&1 |
+    grep -oE '(JobState|Reason|Restarts|ExitCode|RunTime)=[^ ]*' | tr '\n' ' ')"
 }
 
 # A directory and names that need every kind of quoting.
