@@ -19,6 +19,9 @@ slurmd_port=${ABLATE_SLURM_SLURMD_PORT:-16818}
 partition=${ABLATE_SLURM_PARTITION:-debug}
 start_timeout_s=${ABLATE_SLURM_START_TIMEOUT:-60}
 
+# The daemons live in sbin, which a non-login root shell may not have on its PATH.
+export PATH=$PATH:/usr/sbin:/sbin
+
 say() { echo "slurm-local: $*" >&2; }
 die() { say "error: $*"; exit 1; }
 
