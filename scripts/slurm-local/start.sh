@@ -62,6 +62,13 @@ fi
 # A half-started or crashed previous instance: stop what is left of it, then start afresh.
 "$(dirname "$0")/stop.sh" >/dev/null 2>&1 || true
 
+# Another Slurm (or a second test run) on our ports would answer in our place.
+for port in "$ctld_port" "$slurmd_port"; do
+  if command -v ss >/dev/null 2>&1 && [[ -n $(ss -Htln "sport = :$port" 2>/dev/null) ]]; then
+    die "port $port is in use; choose others with ABLATE_SLURM_CTLD_PORT / ABLATE_SLURM_SLURMD_PORT"
+  fi
+done
+
 node=$(hostname -s)
 mkdir -p "$munge_dir" "$state_dir/state" "$state_dir/spool" "$state_dir/jobs"
 chmod 0700 "$munge_dir"
@@ -153,7 +160,8 @@ while :; do
   if ((SECONDS >= deadline)); then
     say "node $node not idle after ${start_timeout_s}s (state '${node_state:-unknown}');" \
       "see $state_dir/slurmctld.log and $state_dir/slurmd.log"
-    "$(dirname "$0")/stop.sh" >/dev/null 2>&1 || true
+    # Keep the logs for whoever reads this message.
+    ABLATE_SLURM_KEEP=1 "$(dirname "$0")/stop.sh" >/dev/null 2>&1 || true
     exit 1
   fi
   sleep 0.5

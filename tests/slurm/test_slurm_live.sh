@@ -50,9 +50,16 @@ done
 
 work=$(mktemp -d /tmp/ablate-slurm-live.XXXXXX)
 export ABLATE_SLURM_DIR=$work/slurm
-# Ports of their own, so a Slurm started by hand with start.sh's defaults does not collide.
-export ABLATE_SLURM_CTLD_PORT=${ABLATE_SLURM_CTLD_PORT:-16827}
-export ABLATE_SLURM_SLURMD_PORT=${ABLATE_SLURM_SLURMD_PORT:-16828}
+# Two free ports of its own, so neither a Slurm started by hand nor a second run of this test
+# (another build directory) answers in its place.
+free_ports=($(python3 -c '
+import socket
+sockets = [socket.socket() for _ in range(2)]
+for s in sockets:
+    s.bind(("127.0.0.1", 0))
+print(*(s.getsockname()[1] for s in sockets))'))
+export ABLATE_SLURM_CTLD_PORT=${ABLATE_SLURM_CTLD_PORT:-${free_ports[0]}}
+export ABLATE_SLURM_SLURMD_PORT=${ABLATE_SLURM_SLURMD_PORT:-${free_ports[1]}}
 # mpirun refuses root without these; sbatch passes the environment on to the job.
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 cleanup() {
