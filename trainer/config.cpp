@@ -117,14 +117,20 @@ const ConfigKey* find_config_key(const std::string& name) {
   return nullptr;
 }
 
-std::string suggest_config_key(const std::string& unknown) {
+std::string closest_name(const std::string& word, const std::vector<std::string>& known) {
   std::string best;
-  size_t best_distance = std::max<size_t>(3, unknown.size() / 3) + 1;
-  for (const auto& key : kConfigKeys) {
-    size_t d = edit_distance(unknown, key.name);
-    if (d < best_distance) best_distance = d, best = key.name;
+  size_t best_distance = std::max<size_t>(2, word.size() / 3) + 1;
+  for (const auto& candidate : known) {
+    size_t d = edit_distance(word, candidate);
+    if (d < best_distance) best_distance = d, best = candidate;
   }
   return best;
+}
+
+std::string suggest_config_key(const std::string& unknown) {
+  std::vector<std::string> names;
+  for (const auto& key : kConfigKeys) names.emplace_back(key.name);
+  return closest_name(unknown, names);
 }
 
 void validate_config_value(const ConfigKey& key, const nlohmann::json& value) {

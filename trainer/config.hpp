@@ -90,6 +90,9 @@ const ConfigKey* find_config_key(const std::string& name);
 
 // Closest known key to a misspelt one ("" when nothing is close), for "did you mean".
 std::string suggest_config_key(const std::string& unknown);
+// The candidate closest to `word` by edit distance, or "" when none is close enough
+// to be a typo (distance above max(2, length / 3)).
+std::string closest_name(const std::string& word, const std::vector<std::string>& known);
 
 // Checks one value against its key (type, range, choices); throws ConfigError
 // naming the key, the value and what is allowed.
