@@ -14,6 +14,9 @@
 #include "orchestrator/run_command.hpp"
 #include "orchestrator/train_command.hpp"
 #include "orchestrator/trainer_work.hpp"
+#include "slurm/slurm_cli.hpp"
+#include "slurm/slurm_command.hpp"
+#include "slurm/slurm_error.hpp"
 #include "sweeps/sweep.hpp"
 #include "trainer/config.hpp"
 #include "trainer/idx.hpp"
@@ -145,6 +148,9 @@ int main(int argc, char** argv) {
       ->capture_default_str()
       ->check(CLI::NonNegativeNumber);
 
+  ablate::slurm::SlurmOptions slurm;
+  auto* slurm_cmd = ablate::slurm::add_slurm_subcommand(app, slurm);
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& error) {
@@ -160,6 +166,10 @@ int main(int argc, char** argv) {
       return 0;
     }
     if (*train_cmd) return ablate::run_train_command(train);
+    if (*slurm_cmd) {
+      ablate::sweeps::load_sweep(slurm.sweep_path);  // a bad spec fails now, not after hours in the queue
+      return ablate::slurm::run_slurm_command(slurm);
+    }
     if (*run_cmd) return run_sweep_command(run, progress, &argc, &argv);
     if (*plan_cmd) return ablate::run_plan_command(plan_spec, std::cout);
     if (*status_cmd) return ablate::run_status_command(status_path, status_top, std::cout);
@@ -171,6 +181,8 @@ int main(int argc, char** argv) {
   } catch (const ablate::ConfigError& error) {
     std::cerr << "ablate: " << error.what() << "\n";
   } catch (const ablate::DataError& error) {
+    std::cerr << "ablate: " << error.what() << "\n";
+  } catch (const ablate::slurm::SlurmError& error) {
     std::cerr << "ablate: " << error.what() << "\n";
   } catch (const ablate::sweeps::SpecError& error) {
     std::cerr << "ablate: " << error.what() << "\n";

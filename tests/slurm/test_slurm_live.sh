@@ -19,6 +19,10 @@
 #   --python  a Python with h5py (default: .venv/bin/python of the source tree)
 set -uo pipefail
 
+# The whole test is one brace group, which bash reads to its end before running any of it:
+# editing this file while a test runs cannot change what the running test does.
+{
+
 source_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 driver=
 ablate=
@@ -52,12 +56,12 @@ work=$(mktemp -d /tmp/ablate-slurm-live.XXXXXX)
 export ABLATE_SLURM_DIR=$work/slurm
 # Two free ports of its own, so neither a Slurm started by hand nor a second run of this test
 # (another build directory) answers in its place.
-free_ports=($(python3 -c '
+read -r -a free_ports < <(python3 -c '
 import socket
 sockets = [socket.socket() for _ in range(2)]
 for s in sockets:
     s.bind(("127.0.0.1", 0))
-print(*(s.getsockname()[1] for s in sockets))'))
+print(*(s.getsockname()[1] for s in sockets))')
 export ABLATE_SLURM_CTLD_PORT=${ABLATE_SLURM_CTLD_PORT:-${free_ports[0]}}
 export ABLATE_SLURM_SLURMD_PORT=${ABLATE_SLURM_SLURMD_PORT:-${free_ports[1]}}
 # mpirun refuses root without these; sbatch passes the environment on to the job.
@@ -112,6 +116,7 @@ job_field() {  # job_field JOB FIELD: FIELD=value from scontrol (values without 
   scontrol --oneliner show job "$1" 2>/dev/null | tr ' ' '\n' | sed -n "s/^$2=//p" | head -n 1
 }
 job_ended() { [[ $(job_state "$1") =~ ^(COMPLETED|FAILED|CANCELLED|TIMEOUT|NODE_FAIL|OUT_OF_MEMORY|BOOT_FAIL|DEADLINE|PREEMPTED)$ ]]; }
+node_idle() { [[ $(sinfo --noheader --format=%T 2>/dev/null | head -n 1) == idle ]]; }
 job_requeued() { [[ $(job_state "$1") == PENDING && $(job_field "$1" Restarts) -ge 1 ]]; }
 fake_done_count() {
   local count
@@ -149,7 +154,12 @@ interrupt_and_resume() {  # JOB READY COUNT HOW
     return 1
   fi
   done_at_stop=$("$count")
-  # Slurm holds a requeued job for two minutes before it may start again; no need here.
+  # Slurm holds a requeued job for two minutes, so that the node has cleaned up after its last
+  # run before the next starts. Here that needs the node idle again, and a new second on the
+  # clock: slurmd refuses a job credential issued in the same second as it revoked the last
+  # one ("Job credential revoked"), and the job would fail at once.
+  wait_until 120 node_idle || note "the node is still busy: $(sinfo --noheader --format='%T %E')"
+  sleep 2
   scontrol update JobId="$job" StartTime=now
   wait_until 300 job_ended "$job" || note "job $job did not end (state $(job_state "$job"))"
   note "job $job: $(scontrol --oneliner show job "$job" 2>&1 |
@@ -314,4 +324,6 @@ TOML
 fi
 
 echo "slurm_live: $passed passed, $failed failed"
-((failed == 0))
+if ((failed == 0)); then exit 0; fi
+exit 1
+}
