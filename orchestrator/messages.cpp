@@ -141,6 +141,7 @@ std::string encode_done(const std::string& id, const TrainResult& r) {
   append_list(out, "per_class_acc", r.per_class_acc);
   fmt::format_to(std::back_inserter(out), "summary {} {} {} {} {} {}\n", r.best_epoch, r.best_val_acc, r.final_test_acc,
                  r.test_acc_at_best_val, r.parameter_count, r.train_seconds);
+  out += "predictions " + predictions_to_digits(r.test_predictions) + '\n';
   out += "device " + r.device + '\n';
   return out;
 }
@@ -164,6 +165,8 @@ std::pair<std::string, TrainResult> decode_done(std::string_view text) {
   r.parameter_count = in.next<int64_t>();
   r.train_seconds = in.next<double>();
   in.line();  // the end of the summary line
+  in.expect("predictions");
+  r.test_predictions = predictions_from_digits(in.line());
   in.expect("device");
   r.device = std::string(in.line());
   return {std::string(id), std::move(r)};

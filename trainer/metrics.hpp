@@ -4,7 +4,9 @@
 
 #include <cstdint>
 #include <functional>
+#include <stdexcept>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace ablate {
@@ -35,7 +37,35 @@ struct TrainResult {
   int64_t parameter_count = 0;
   double train_seconds = 0;             // wall time of the whole run, evaluation included
   std::string device;                   // "cpu", "cuda:0", ...
+  // Predicted class of every test image after the last epoch, in test-set order,
+  // so error analysis can show the misclassified images themselves. Empty when
+  // the work does not produce them (fake work in tests).
+  std::vector<int8_t> test_predictions;
 };
+
+// Predictions travel (MPI messages, the journal) as one digit per image: a
+// 10,000-image test set is a 10 kB string rather than a 40 kB number list.
+inline std::string predictions_to_digits(const std::vector<int8_t>& predictions) {
+  std::string digits(predictions.size(), '0');
+  for (size_t i = 0; i < predictions.size(); ++i) {
+    if (predictions[i] < 0 || predictions[i] >= kNumClasses)
+      throw std::invalid_argument("test prediction " + std::to_string(predictions[i]) + " of image " +
+                                  std::to_string(i) + " is not a class (0-9)");
+    digits[i] = static_cast<char>('0' + predictions[i]);
+  }
+  return digits;
+}
+
+inline std::vector<int8_t> predictions_from_digits(std::string_view digits) {
+  std::vector<int8_t> predictions(digits.size());
+  for (size_t i = 0; i < digits.size(); ++i) {
+    if (digits[i] < '0' || digits[i] >= '0' + kNumClasses)
+      throw std::invalid_argument("test predictions: character " + std::to_string(i) + " is '" +
+                                  std::string(1, digits[i]) + "', expected a class digit 0-9");
+    predictions[i] = static_cast<int8_t>(digits[i] - '0');
+  }
+  return predictions;
+}
 
 // Called after every epoch; the orchestrator streams the row to the results file.
 using EpochCallback = std::function<void(const EpochMetrics&)>;

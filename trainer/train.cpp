@@ -49,17 +49,22 @@ std::vector<torch::Tensor> gradients(const std::vector<torch::Tensor>& parameter
 struct Evaluation {
   double loss = 0, accuracy = 0;
   std::vector<int64_t> confusion;  // 10x10, row = true class
+  std::vector<int8_t> predictions;  // per image, in split order; only when asked for
 };
 
 // Loss, accuracy and confusion matrix of `split`, each rank taking its shard and
-// the counts summed over the group; one device-to-host copy at the end.
-Evaluation evaluate(torch::nn::Sequential& model, const TensorSplit& split, GradientReducer& reducer) {
+// the counts summed over the group; one device-to-host copy at the end. With
+// `keep_predictions`, also every image's predicted class: each rank writes its
+// shard into a zeroed vector and the sum over ranks assembles the whole.
+Evaluation evaluate(torch::nn::Sequential& model, const TensorSplit& split, GradientReducer& reducer,
+                    bool keep_predictions = false) {
   torch::NoGradGuard no_grad;
   model->eval();
   const auto [begin, end] = shard_of(split.size(), reducer.rank(), reducer.size());
   auto options = torch::TensorOptions().dtype(torch::kFloat64).device(split.images.device());
   auto loss_sum = torch::zeros({1}, options);
   auto confusion = torch::zeros({kNumClasses * kNumClasses}, options);
+  auto predictions = keep_predictions ? torch::zeros({split.size()}, options) : torch::zeros({0}, options);
   for (int64_t first = begin; first < end; first += kEvalBatch) {
     const int64_t last = std::min(first + kEvalBatch, end);
     auto images = split.images.slice(0, first, last);
@@ -68,10 +73,12 @@ Evaluation evaluate(torch::nn::Sequential& model, const TensorSplit& split, Grad
     loss_sum += torch::nn::functional::cross_entropy(
                     logits, labels, torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum))
                     .to(torch::kFloat64);
-    auto cells = labels * kNumClasses + logits.argmax(1);
-    confusion += torch::bincount(cells, /*weights=*/{}, kNumClasses * kNumClasses).to(torch::kFloat64);
+    auto predicted = logits.argmax(1);
+    confusion += torch::bincount(labels * kNumClasses + predicted, /*weights=*/{}, kNumClasses * kNumClasses)
+                     .to(torch::kFloat64);
+    if (keep_predictions) predictions.slice(0, first, last).copy_(predicted);
   }
-  std::vector<torch::Tensor> counters{torch::cat({loss_sum, confusion})};
+  std::vector<torch::Tensor> counters{torch::cat({loss_sum, confusion, predictions})};
   reducer.allreduce_sum(counters);
   auto host = counters[0].to(torch::kCPU);
   const double* values = host.data_ptr<double>();
@@ -83,6 +90,11 @@ Evaluation evaluate(torch::nn::Sequential& model, const TensorSplit& split, Grad
     result.confusion.push_back(count);
     total += count;
     if (cell / kNumClasses == cell % kNumClasses) correct += count;
+  }
+  if (keep_predictions) {
+    const double* predicted = values + 1 + kNumClasses * kNumClasses;
+    result.predictions.reserve(static_cast<size_t>(split.size()));
+    for (int64_t i = 0; i < split.size(); ++i) result.predictions.push_back(static_cast<int8_t>(predicted[i]));
   }
   result.loss = total > 0 ? values[0] / total : 0;
   result.accuracy = total > 0 ? correct / total : 0;
@@ -196,7 +208,8 @@ TrainResult train(const TrainConfig& config, const FashionMnist& data, const Tra
     if (clean < steps_per_epoch) throw DivergedError(epoch, clean + 1);
 
     const Evaluation val = evaluate(model, splits.val, reducer);
-    const Evaluation test = evaluate(model, splits.test, reducer);
+    const bool last_epoch = epoch == config.epochs;
+    const Evaluation test = evaluate(model, splits.test, reducer, /*keep_predictions=*/last_epoch);
 
     EpochMetrics row;
     row.epoch = epoch;
@@ -213,7 +226,8 @@ TrainResult train(const TrainConfig& config, const FashionMnist& data, const Tra
       result.best_val_acc = val.accuracy;
       result.test_acc_at_best_val = test.accuracy;
     }
-    if (epoch == config.epochs) {
+    if (last_epoch) {
+      result.test_predictions = test.predictions;
       result.confusion_test = test.confusion;
       result.confusion_val = val.confusion;
       result.per_class_acc = per_class_accuracy(test.confusion);

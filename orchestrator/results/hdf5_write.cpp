@@ -116,6 +116,18 @@ void H5Writer::dataset_float64(hid_t parent, const std::string& name, const std:
     ABLATE_H5_CHECK(H5Dwrite(data, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, values.data()), path_, hint);
 }
 
+void H5Writer::dataset_int8(hid_t parent, const std::string& name, const std::vector<int8_t>& values) const {
+  const std::string hint = fmt::format("Writing dataset '{}'. {}", name, kWriteHint);
+  const hsize_t dims[1] = {values.size()};
+  H5Id space(ABLATE_H5_CHECK(H5Screate_simple(1, dims, nullptr), path_, hint), H5Sclose);
+  H5Id data(ABLATE_H5_CHECK(H5Dcreate2(parent, name.c_str(), H5T_STD_I8LE, space, H5P_DEFAULT, H5P_DEFAULT,
+                                       H5P_DEFAULT),
+                            path_, hint),
+            H5Dclose);
+  if (!values.empty())
+    ABLATE_H5_CHECK(H5Dwrite(data, H5T_NATIVE_INT8, H5S_ALL, H5S_ALL, H5P_DEFAULT, values.data()), path_, hint);
+}
+
 void H5Writer::table(hid_t parent, const std::string& name, const std::vector<H5Column>& columns) const {
   const std::string hint = fmt::format("Writing table '{}'. {}", name, kWriteHint);
   const size_t rows = columns.empty() ? 0 : columns.front().rows();

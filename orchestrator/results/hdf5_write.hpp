@@ -40,6 +40,7 @@ class H5Writer {
   void dataset_int64(hid_t parent, const std::string& name, const std::vector<int64_t>& values, size_t rows,
                      size_t cols) const;
   void dataset_float64(hid_t parent, const std::string& name, const std::vector<double>& values) const;
+  void dataset_int8(hid_t parent, const std::string& name, const std::vector<int8_t>& values) const;
 
   // A 1-D dataset of compound rows; every column must have the same number of rows.
   void table(hid_t parent, const std::string& name, const std::vector<H5Column>& columns) const;

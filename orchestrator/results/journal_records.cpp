@@ -105,6 +105,7 @@ nlohmann::json done_record(const std::string& id, const TrainResult& result, con
                            {"confusion_test", result.confusion_test},
                            {"confusion_val", result.confusion_val},
                            {"per_class_acc", per_class}};
+  if (!result.test_predictions.empty()) record["test_predictions"] = predictions_to_digits(result.test_predictions);
   if (with_curves) {
     nlohmann::json curves = nlohmann::json::array();
     for (const auto& row : result.curves) curves.push_back(epoch_to_json(row));

@@ -133,6 +133,8 @@ void LedgerState::apply_checked(const nlohmann::json& record, const std::string&
     result.confusion_test = int_list(record.at("confusion_test"), kNumClasses * kNumClasses, "confusion_test");
     result.confusion_val = int_list(record.at("confusion_val"), kNumClasses * kNumClasses, "confusion_val");
     result.per_class_acc = number_list(record.at("per_class_acc"), kNumClasses, "per_class_acc");
+    if (record.contains("test_predictions"))
+      result.test_predictions = predictions_from_digits(record.at("test_predictions").get<std::string>());
     if (record.contains("curves")) {
       std::vector<EpochMetrics> curves;
       for (const auto& row : record.at("curves")) put_epoch(curves, epoch_from_json(row));

@@ -87,6 +87,7 @@ void write_point(const H5Writer& writer, hid_t points_group, const LedgerPoint& 
     writer.dataset_int64(group, "confusion_test", result->confusion_test, kNumClasses, kNumClasses);
     writer.dataset_int64(group, "confusion_val", result->confusion_val, kNumClasses, kNumClasses);
     writer.dataset_float64(group, "per_class_acc", result->per_class_acc);
+    if (!result->test_predictions.empty()) writer.dataset_int8(group, "test_predictions", result->test_predictions);
   }
 }
 

@@ -92,6 +92,7 @@ inline TrainResult test_result(int k, int epochs) {
   r.parameter_count = 1000 + k;
   r.train_seconds = 12.5 + k;
   r.device = "cuda:0";
+  for (int image = 0; image < 25; ++image) r.test_predictions.push_back(static_cast<int8_t>((image * 7 + k) % 10));
   return r;
 }
 

@@ -61,6 +61,7 @@ TEST_CASE("a result crosses the wire whole", "[orchestrator]") {
   r.parameter_count = 269322;
   r.train_seconds = 61.25;
   r.device = "cuda:0 (NVIDIA H100 80GB HBM3)";
+  r.test_predictions = {9, 0, 3, 3, 7};
 
   const auto [id, back] = decode_done(encode_done("abc", r));
   CHECK(id == "abc");
@@ -77,6 +78,7 @@ TEST_CASE("a result crosses the wire whole", "[orchestrator]") {
   CHECK(back.parameter_count == 269322);
   CHECK(back.train_seconds == 61.25);
   CHECK(back.device == "cuda:0 (NVIDIA H100 80GB HBM3)");
+  CHECK(back.test_predictions == std::vector<int8_t>{9, 0, 3, 3, 7});
 }
 
 TEST_CASE("an empty result (no curves no device) round-trips too", "[orchestrator]") {
@@ -85,6 +87,7 @@ TEST_CASE("an empty result (no curves no device) round-trips too", "[orchestrato
   CHECK(back.curves.empty());
   CHECK(back.confusion_test.empty());
   CHECK(back.device.empty());
+  CHECK(back.test_predictions.empty());
 }
 
 TEST_CASE("assignments failures and hellos round-trip", "[orchestrator]") {

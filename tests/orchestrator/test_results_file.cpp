@@ -128,6 +128,18 @@ TEST_CASE("results file round trip: root, point attributes, curves, confusion, i
     CHECK(acc[0] == 0.8);
     CHECK(acc[9] == 0.8 + 0.09);
     H5Dclose(per_class);
+
+    hid_t predictions = H5Dopen2(file.id, "/points/p0000/test_predictions", H5P_DEFAULT);
+    REQUIRE(predictions >= 0);
+    hid_t stored_type = H5Dget_type(predictions);
+    CHECK(H5Tget_class(stored_type) == H5T_INTEGER);
+    CHECK(H5Tget_size(stored_type) == 1);  // int8: one byte per test image
+    H5Tclose(stored_type);
+    std::vector<int8_t> predicted(raw_rows(predictions));
+    REQUIRE(H5Dread(predictions, H5T_NATIVE_INT8, H5S_ALL, H5S_ALL, H5P_DEFAULT, predicted.data()) >= 0);
+    CHECK(predicted == test_result(0, 3).test_predictions);
+    CHECK(predicted[3] == 1);  // (3 * 7 + 0) % 10
+    H5Dclose(predictions);
   }
 
   SECTION("a failed point keeps its error and the curve it reached, and has no confusion matrix") {
@@ -373,6 +385,13 @@ TEST_CASE("a deleted or damaged .h5 is rebuilt from the journal", "[hdf5][result
   hid_t index = H5Dopen2(file.id, "/index", H5P_DEFAULT);
   CHECK(raw_rows(index) == 3);
   H5Dclose(index);
+  // The result came back from the journal alone, test predictions included.
+  hid_t predictions = H5Dopen2(file.id, "/points/p0000/test_predictions", H5P_DEFAULT);
+  REQUIRE(predictions >= 0);
+  std::vector<int8_t> predicted(raw_rows(predictions));
+  REQUIRE(H5Dread(predictions, H5T_NATIVE_INT8, H5S_ALL, H5S_ALL, H5P_DEFAULT, predicted.data()) >= 0);
+  CHECK(predicted == test_result(0, 3).test_predictions);
+  H5Dclose(predictions);
 }
 
 TEST_CASE("refusals: a foreign file, a results file without journal, another sweep, a locked ledger",

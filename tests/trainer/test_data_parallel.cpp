@@ -64,6 +64,13 @@ TEST_CASE("K ranks over 50 steps give the single-rank weights to 1e-5 relative",
   int64_t total = 0;
   for (auto n : parallel_result.confusion_test) total += n;
   CHECK(total == 10000);
+  // Each rank predicts its shard of the test set; the leader sees all of them,
+  // in test-set order, and they agree with one rank's up to near-ties.
+  REQUIRE(parallel_result.test_predictions.size() == 10000);
+  int differing = 0;
+  for (size_t i = 0; i < 10000; ++i)
+    differing += parallel_result.test_predictions[i] != single_result.test_predictions[i];
+  CHECK(differing <= 3);
 }
 
 TEST_CASE("with dropout and augmentation a fixed K is deterministic", "[mpi][data_parallel]") {

@@ -44,6 +44,12 @@ TEST_CASE("a short training on real data clearly beats chance", "[train][slow]")
   for (auto n : result.confusion_val) val_total += n;
   CHECK(val_total == 1000);
   REQUIRE(result.per_class_acc.size() == 10);
+  // Every test image's prediction, in test-set order: with the true labels they
+  // rebuild the confusion matrix exactly.
+  REQUIRE(result.test_predictions.size() == 10000);
+  std::vector<int64_t> rebuilt(100, 0);
+  for (size_t i = 0; i < 10000; ++i) ++rebuilt[real_data().test.labels[i] * 10 + result.test_predictions[i]];
+  CHECK(rebuilt == result.confusion_test);
   CHECK(result.best_epoch >= 1);
   CHECK(result.best_val_acc == result.curves[result.best_epoch - 1].val_acc);
 }
