@@ -100,6 +100,11 @@ int main(int argc, char** argv) {
   run_cmd->add_option("sweep", run.spec_path, "the sweep spec (TOML)")->required();
   run_cmd->add_option("-o,--output", run.results_path, "the results file (HDF5); an existing one is resumed")
       ->required();
+  constexpr const char* kSetHelp =
+      "KEY=VALUE applied to every point after the spec's own values (repeatable), e.g. --set train_limit=20000 "
+      "--set epochs=5: a cheaper rerun of a whole study; the overrides change the point IDs and are recorded "
+      "with the results";
+  run_cmd->add_option("--set", run.overrides, kSetHelp)->allow_extra_args(false);
   run_cmd->add_option("--data", run.data_dir, "Fashion-MNIST directory (else $ABLATE_DATA, then the Debian package)");
   run_cmd->add_option("--device", run.device, "auto | cpu | cuda")
       ->capture_default_str()
@@ -139,6 +144,8 @@ int main(int argc, char** argv) {
   std::string plan_spec;
   auto* plan_cmd = app.add_subcommand("plan", "print a sweep's points, their count and cost; trains nothing");
   plan_cmd->add_option("sweep", plan_spec, "the sweep spec (TOML)")->required();
+  std::vector<std::string> plan_overrides;
+  plan_cmd->add_option("--set", plan_overrides, kSetHelp)->allow_extra_args(false);
 
   std::string status_path;
   int status_top = 5;
@@ -171,7 +178,7 @@ int main(int argc, char** argv) {
       return ablate::slurm::run_slurm_command(slurm);
     }
     if (*run_cmd) return run_sweep_command(run, progress, &argc, &argv);
-    if (*plan_cmd) return ablate::run_plan_command(plan_spec, std::cout);
+    if (*plan_cmd) return ablate::run_plan_command(plan_spec, plan_overrides, std::cout);
     if (*status_cmd) return ablate::run_status_command(status_path, status_top, std::cout);
     std::cout << app.help();
     return 0;

@@ -7,8 +7,8 @@
 
 namespace ablate {
 
-int run_plan_command(const std::string& spec_path, std::ostream& out) {
-  out << sweeps::format_plan(sweeps::load_sweep(spec_path));
+int run_plan_command(const std::string& spec_path, const std::vector<std::string>& overrides, std::ostream& out) {
+  out << sweeps::format_plan(sweeps::load_sweep(spec_path, overrides));
   out.flush();
   return kExitOk;
 }

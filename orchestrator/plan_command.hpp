@@ -3,11 +3,13 @@
 
 #include <ostream>
 #include <string>
+#include <vector>
 
 namespace ablate {
 
-// Prints sweeps::format_plan of the spec. Throws SpecError.
-int run_plan_command(const std::string& spec_path, std::ostream& out);
+// Prints sweeps::format_plan of the spec with `overrides` (--set key=value)
+// applied. Throws SpecError.
+int run_plan_command(const std::string& spec_path, const std::vector<std::string>& overrides, std::ostream& out);
 
 // Prints the counts per status and the best points of a results file (read-only,
 // safe while a sweep writes it). Throws ResultsError.

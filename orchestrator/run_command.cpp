@@ -274,7 +274,7 @@ int run_sweep(const RunOptions& options, Communicator& comm, PointWork& work, st
   try {
     validate_run_options(options);
     s.worker_ranks = group_leaders(comm.size(), options.ranks_per_point);
-    s.sweep = sweeps::load_sweep(options.spec_path);
+    s.sweep = sweeps::load_sweep(options.spec_path, options.overrides);
     s.fingerprint = run_fingerprint(s.sweep->spec_text);
   } catch (...) {
     s.error = std::current_exception();

@@ -3,6 +3,7 @@
 
 #include <ostream>
 #include <string>
+#include <vector>
 
 #include "orchestrator/communicator.hpp"
 #include "orchestrator/point_work.hpp"
@@ -12,6 +13,7 @@ namespace ablate {
 
 struct RunOptions {
   std::string spec_path;                // SWEEP.toml
+  std::vector<std::string> overrides;   // --set key=value, applied to every point
   std::string results_path;             // -o RESULTS.h5
   std::string data_dir;                 // --data (read by the PointWork, not here)
   std::string device = "auto";          // auto | cpu | cuda

@@ -74,8 +74,10 @@ json canonical_or_throw(const SweepSpec& spec, const MergedPoint& point, SourceP
   } catch (const ConfigError& e) {
     auto it = point.origin.find(e.key());
     const SourcePos at = it != point.origin.end() ? it->second : fallback;
-    const std::string where =
+    std::string where =
         point.context.empty() ? "" : fmt::format(" (in the point with {})", fmt::join(point.context, ", "));
+    for (const auto& value : spec.command_line)
+      if (value.key == e.key()) where += fmt::format(" (set on the command line: --set {}=...)", value.key);
     throw SpecError(spec.source_name, at, std::string(e.what()) + where);
   }
 }
@@ -149,6 +151,7 @@ Sweep expand_spec(const SweepSpec& spec) {
         }
         merged.apply(samples[s]);
         if (spec.random) merged.context.push_back(fmt::format("random sample {}", s));
+        merged.apply(spec.command_line);
 
         const json canonical = canonical_or_throw(spec, merged, fallback);
         for (int seed : spec.seeds) {

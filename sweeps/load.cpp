@@ -1,4 +1,4 @@
-// load_sweep / parse_sweep: read a spec file, parse it, expand it.
+// load_sweep / parse_sweep: read a spec file, parse it, add command-line overrides, expand it.
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -6,16 +6,45 @@
 #include <sstream>
 
 #include "sweeps/expand.hpp"
+#include "trainer/config.hpp"
 #include "sweeps/spec.hpp"
 #include "sweeps/sweep.hpp"
 
 namespace ablate::sweeps {
 
-Sweep parse_sweep(std::string_view text, const std::string& source_name) {
-  return expand_spec(parse_spec(text, source_name));
+namespace {
+
+// Each "key=value" becomes a typed spec value (read by the key's kind, as
+// `ablate train` reads it) and a comment line of the recorded spec text.
+void add_command_line_overrides(SweepSpec& spec, const std::vector<std::string>& overrides) {
+  for (const auto& assignment : overrides) {
+    const std::string where = "--set " + assignment;
+    nlohmann::json one = nlohmann::json::object();
+    try {
+      apply_override(one, assignment);
+    } catch (const ConfigError& e) {
+      throw SpecError(where, {}, e.what());
+    }
+    const std::string key = one.begin().key();
+    if (key == "seed")
+      throw SpecError(where, {},
+                      "the seed cannot be overridden: every point runs each seed of the spec's `seeds` list "
+                      "(edit that list instead)");
+    spec.command_line.push_back({key, one.begin().value(), SourcePos{}});
+    spec.text += "\n# ablate --set " + nlohmann::json(assignment).dump();
+  }
+  if (!overrides.empty()) spec.text += "\n";
 }
 
-Sweep load_sweep(const std::string& path) {
+}  // namespace
+
+Sweep parse_sweep(std::string_view text, const std::string& source_name, const std::vector<std::string>& overrides) {
+  SweepSpec spec = parse_spec(text, source_name);
+  add_command_line_overrides(spec, overrides);
+  return expand_spec(spec);
+}
+
+Sweep load_sweep(const std::string& path, const std::vector<std::string>& overrides) {
   std::error_code ec;
   if (std::filesystem::is_directory(path, ec))
     throw SpecError(path, {}, "is a directory, not a sweep file: name a .toml file inside it");
@@ -27,7 +56,7 @@ Sweep load_sweep(const std::string& path) {
   std::ostringstream text;
   text << in.rdbuf();
   if (in.bad()) throw SpecError(path, {}, "cannot read the sweep file (I/O error)");
-  return parse_sweep(text.str(), path);
+  return parse_sweep(text.str(), path, overrides);
 }
 
 }  // namespace ablate::sweeps

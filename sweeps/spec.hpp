@@ -58,6 +58,10 @@ struct SweepSpec {
   SourcePos grid_pos;
   std::vector<GridAxis> grid;  // file order; the last axis varies fastest
   std::optional<RandomSpec> random;
+  // `--set key=value` from the command line: applied last, to every point, so a
+  // whole study can be rerun cheaper (fewer images, another device budget)
+  // without copying its file. Positions are empty: they come from no file.
+  std::vector<SpecValue> command_line;
 };
 
 // Parses and checks the TOML text; every problem throws SpecError with a position.

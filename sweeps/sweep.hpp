@@ -34,12 +34,17 @@ struct Sweep {
   int collapsed_duplicates = 0;          // points dropped because an earlier point had the same ID
 };
 
-// Reads and expands a spec file. Throws SpecError (file:line:column: message).
-Sweep load_sweep(const std::string& path);
+// Reads and expands a spec file. `overrides` ("key=value", as `ablate run --set`)
+// apply to every point after the file's own values and are appended to
+// spec_text as comments, so the results file records them and a resume with
+// other overrides is caught as a different sweep. Throws SpecError
+// (file:line:column: message).
+Sweep load_sweep(const std::string& path, const std::vector<std::string>& overrides = {});
 
 // The same, for text already in memory; source_name labels messages and gives the
 // default sweep name (its file stem).
-Sweep parse_sweep(std::string_view text, const std::string& source_name);
+Sweep parse_sweep(std::string_view text, const std::string& source_name,
+                  const std::vector<std::string>& overrides = {});
 
 // Rough training cost of one point in FLOPs: forward FLOPs per image times
 // epochs x (3 x training images + evaluated images); see cost.cpp.

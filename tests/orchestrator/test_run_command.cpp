@@ -363,9 +363,9 @@ TEST_CASE("ablate plan prints the sweep's points - ablate status the counts and 
   test::Scratch dir;
   const std::string spec = dir.write("fake.toml", test::fake_sweep_text());
   std::ostringstream plan;
-  CHECK(run_plan_command(spec, plan) == kExitOk);
+  CHECK(run_plan_command(spec, {}, plan) == kExitOk);
   CHECK(plan.str().find("12 points: 6 configurations x 2 seeds.") != std::string::npos);
-  CHECK_THROWS_AS(run_plan_command(dir.file("missing.toml"), plan), sweeps::SpecError);
+  CHECK_THROWS_AS(run_plan_command(dir.file("missing.toml"), {}, plan), sweeps::SpecError);
 
   RunOptions options = options_for(dir, spec);
   FakeWork::Options fake;

@@ -648,3 +648,57 @@ TEST_CASE("every shipped study parses and expands", "[sweeps]") {
       CHECK(all.count(point.id) == 1);
     }
 }
+
+TEST_CASE("command-line overrides (--set) apply to every point last, change IDs and are recorded in the spec text", "[sweeps]") {
+  const std::string text = R"(seeds = [0, 1]
+[base]
+model = "mlp"
+epochs = 15
+[[cases]]
+name = "shallow"
+hidden = [256]
+[[cases]]
+name = "long"
+epochs = 30
+)";
+  const Sweep plain = parse_sweep(text, "study.toml");
+  const Sweep cheap = parse_sweep(text, "study.toml", {"train_limit=20000", "epochs=4"});
+  REQUIRE(cheap.points.size() == plain.points.size());
+  for (size_t i = 0; i < cheap.points.size(); ++i) {
+    CHECK(cheap.points[i].config.at("train_limit") == 20000);
+    CHECK(cheap.points[i].config.at("epochs") == 4);  // over [base] and the case's own epochs = 30
+    CHECK(cheap.points[i].seed == plain.points[i].seed);
+    CHECK(cheap.points[i].case_name == plain.points[i].case_name);
+    CHECK(cheap.points[i].id != plain.points[i].id);  // another configuration, another ID
+  }
+  // What is set for everyone is not a swept factor any more.
+  CHECK(std::find(plain.varied_keys.begin(), plain.varied_keys.end(), "epochs") != plain.varied_keys.end());
+  CHECK(std::find(cheap.varied_keys.begin(), cheap.varied_keys.end(), "epochs") == cheap.varied_keys.end());
+  CHECK(cheap.spec_text.rfind(text, 0) == 0);
+  CHECK(cheap.spec_text.find("# ablate --set \"train_limit=20000\"\n# ablate --set \"epochs=4\"") !=
+        std::string::npos);
+  CHECK(plain.spec_text == text);
+
+  // Setting every point to the same value can make points identical: they collapse.
+  const Sweep same = parse_sweep(text, "study.toml", {"hidden=256", "epochs=15"});
+  CHECK(same.points.size() == 2);
+  CHECK(same.collapsed_duplicates == 2);
+}
+
+TEST_CASE("bad --set overrides name the override and the fix", "[sweeps]") {
+  const std::string text = "[base]\nmodel = \"mlp\"\n";
+  auto message_of = [&](const std::string& assignment) {
+    try {
+      parse_sweep(text, "study.toml", {assignment});
+    } catch (const SpecError& e) {
+      return std::string(e.what());
+    }
+    FAIL("expected a SpecError for --set " << assignment);
+    return std::string();
+  };
+  CHECK_THAT(message_of("epoch=3"), Catch::Contains("--set epoch=3") && Catch::Contains("did you mean 'epochs'"));
+  CHECK_THAT(message_of("lr"), Catch::Contains("key=value"));
+  CHECK_THAT(message_of("lr=fast"), Catch::Contains("--set lr=fast") && Catch::Contains("cannot read 'fast'"));
+  CHECK_THAT(message_of("seed=3"), Catch::Contains("seeds") && Catch::Contains("edit that list"));
+  CHECK_THAT(message_of("lr=-1"), Catch::Contains("lr") && Catch::Contains("--set lr="));
+}
