@@ -63,7 +63,7 @@ int run_sweep_command(ablate::RunOptions options, const std::string& progress, i
   else
     options.progress =
         !under_mpi && ::isatty(STDOUT_FILENO) ? ablate::ProgressStyle::live_line : ablate::ProgressStyle::lines;
-  ablate::TrainerWork work(options.data_dir);
+  ablate::TrainerWork work(options.data_dir, options.results_path);
   if (!under_mpi) {
     ablate::SingleRankCommunicator local;
     return ablate::run_sweep(options, local, work, std::cout);

@@ -1,6 +1,8 @@
 // `ablate run`: validate on every rank, agree, schedule on rank 0, train elsewhere.
 #include "orchestrator/run_command.hpp"
 
+#include "orchestrator/checkpoint_files.hpp"
+
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -162,6 +164,16 @@ int schedule(const RunOptions& options, Communicator& comm, PointWork& work, Sta
   ResultsFile& results = *s.results;
   std::vector<QueuedPoint> queue = build_queue(sweep, results);
   const StatusCounts before = count_statuses(sweep, results);
+  // Checkpoints are kept for unfinished points only.
+  const auto unfinished = [&results](const std::string& id) {
+    try {
+      const PointStatus status = results.status(id);
+      return status == PointStatus::pending || status == PointStatus::running;
+    } catch (const ResultsError&) {  // not a point of this ledger
+      return false;
+    }
+  };
+  prune_checkpoints(results.path(), unfinished);
 
   out << fmt::format("ablate run: sweep '{}' ({}): {}; {} done, {} failed, {} to run\n", sweep.name, sweep.source_path,
                      plural(static_cast<int>(sweep.points.size()), "point"), before.done, before.failed, queue.size());
@@ -215,6 +227,7 @@ int schedule(const RunOptions& options, Communicator& comm, PointWork& work, Sta
   }
   progress.end();
   results.close();
+  prune_checkpoints(results.path(), unfinished);
 
   const StatusCounts after = count_statuses(sweep, results);
   out << fmt::format("ablate run: {} done, {} failed, {} unfinished of {} ({} trained, {} failed in this run)\n",

@@ -1,6 +1,8 @@
 // The scheduling loop: assign, listen, record, watch for stalls and stops.
 #include "orchestrator/scheduler.hpp"
 
+#include "orchestrator/checkpoint_files.hpp"
+
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -177,11 +179,15 @@ void Scheduler::handle(WorkerChannel& channel, const WorkerEvent& event) {
       progress_.failed(event.worker, event.error);
       break;
     case WorkerEvent::Kind::interrupted:
-      // Left running in the ledger: the next open turns it back to pending.
+      // Left running in the ledger: the next open turns it back to pending, and
+      // its checkpoint lets the rerun go on from the last finished epoch.
       ++outcome_.interrupted;
       progress_.interrupted(event.worker);
       break;
   }
+  // The outcome is durable: the checkpoint has done its job (a failed point
+  // retried with --retry-failed starts afresh rather than diverge again).
+  if (event.kind != WorkerEvent::Kind::interrupted) remove_point_checkpoints(results_.path(), id);
   w.busy = false;
   idle_.push_back(event.worker);
 

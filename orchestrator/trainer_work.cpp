@@ -1,7 +1,16 @@
 // The production PointWork: canonical config text -> TrainConfig -> train_config.
 #include "orchestrator/trainer_work.hpp"
 
+#include <fmt/format.h>
 #include <nlohmann/json.hpp>
+
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <cstring>
+#include <iostream>
+
+#include "orchestrator/checkpoint_files.hpp"
 
 namespace ablate {
 
@@ -16,7 +25,26 @@ std::string TrainerWork::prepare(const WorkPlacement& placement) {
 TrainResult TrainerWork::train(const WorkItem& item, const EpochCallback& on_epoch) {
   if (!data_) data_ = std::make_unique<FashionMnist>(load_fashion_mnist(data_dir_));
   const TrainConfig config = config_from_json(nlohmann::json::parse(item.config_text));
-  return train_config(config, *data_, request_, on_epoch);
+  CheckpointRequest checkpoint{checkpoint_for(item.id), [&item](const std::string& why) {
+                                 std::cerr << fmt::format("ablate: point {}: {}; it starts from epoch 1\n", item.id,
+                                                          why);
+                               }};
+  return train_config(config, *data_, request_, on_epoch, checkpoint);
+}
+
+std::string TrainerWork::checkpoint_for(const std::string& id) {
+  if (results_path_.empty() || checkpoints_unavailable_) return "";
+  // mkdir(2), not std::filesystem: see checkpoint_files.cpp. The results file's
+  // directory exists already (rank 0 checked it), so one level is enough.
+  const std::string directory = checkpoint_directory(results_path_);
+  if (::mkdir(directory.c_str(), 0755) != 0 && errno != EEXIST) {
+    checkpoints_unavailable_ = true;
+    std::cerr << fmt::format("ablate: warning: cannot create the checkpoint directory {} ({}): points train without "
+                             "checkpoints, so an interrupted point restarts from epoch 1\n",
+                             directory, std::strerror(errno));
+    return "";
+  }
+  return point_checkpoint_path(results_path_, id);
 }
 
 std::string TrainerWork::software_version() const { return trainer_info().torch_version; }

@@ -1,5 +1,6 @@
 // TrainerWork: the PointWork of `ablate run`, over the LibTorch trainer. It
-// loads Fashion-MNIST once per process, when the first point arrives.
+// loads Fashion-MNIST once per process, when the first point arrives, and gives
+// every point a checkpoint file beside the results file (checkpoint_files.hpp).
 #pragma once
 
 #include <memory>
@@ -12,7 +13,9 @@ namespace ablate {
 
 class TrainerWork : public PointWork {
  public:
-  explicit TrainerWork(std::string data_dir) : data_dir_(std::move(data_dir)) {}
+  // `results_path` places the checkpoints; empty: no checkpoints.
+  TrainerWork(std::string data_dir, std::string results_path)
+      : data_dir_(std::move(data_dir)), results_path_(std::move(results_path)) {}
 
   // Finds the data (DataError) and the device (std::invalid_argument) without loading anything big.
   std::string prepare(const WorkPlacement& placement) override;
@@ -20,7 +23,11 @@ class TrainerWork : public PointWork {
   std::string software_version() const override;
 
  private:
+  std::string checkpoint_for(const std::string& id);
+
   std::string data_dir_;
+  std::string results_path_;
+  bool checkpoints_unavailable_ = false;  // the directory could not be made: said once, then none
   DeviceRequest request_;
   std::unique_ptr<FashionMnist> data_;  // loaded by the first train()
 };

@@ -68,6 +68,15 @@ torch::Generator make_generator(torch::Device device, uint64_t seed) {
 
 void seed_everything(uint64_t seed) { torch::manual_seed(seed); }
 
+std::vector<torch::Generator> global_generators(torch::Device device) {
+  std::vector<torch::Generator> generators{at::detail::getDefaultCPUGenerator()};
+#ifdef ABLATE_CUDA
+  if (device.is_cuda()) generators.push_back(at::cuda::detail::getDefaultCUDAGenerator(device.index()));
+#endif
+  (void)device;
+  return generators;
+}
+
 std::string describe_device(torch::Device device) {
 #ifdef ABLATE_CUDA
   if (device.is_cuda()) {

@@ -4,6 +4,7 @@
 #include <torch/torch.h>
 
 #include <string>
+#include <vector>
 
 namespace ablate {
 
@@ -28,6 +29,10 @@ torch::Generator make_generator(torch::Device device, uint64_t seed);
 
 // Seeds Torch's global generators (initialisation, dropout) on every device.
 void seed_everything(uint64_t seed);
+
+// The global generators a training on `device` draws from (the CPU's, and the
+// GPU's when it runs on one): a checkpoint saves and restores their states.
+std::vector<torch::Generator> global_generators(torch::Device device);
 
 // Human-readable name for the results file, e.g. "cpu" or "cuda:0 (NVIDIA H100)".
 std::string describe_device(torch::Device device);

@@ -4,6 +4,7 @@
 #include <chrono>
 
 #include "trainer/augment.hpp"
+#include "trainer/checkpoint.hpp"
 #include "trainer/dataset.hpp"
 #include "trainer/device.hpp"
 #include "trainer/models.hpp"
@@ -149,8 +150,36 @@ TrainResult train(const TrainConfig& config, const FashionMnist& data, const Tra
   result.parameter_count = count_parameters(*model);
   result.device = describe_device(device);
   int64_t step = 0;
+  int first_epoch = 1;
+  double earlier_seconds = 0;  // spent by the attempts before a resume
 
-  for (int epoch = 1; epoch <= config.epochs; ++epoch) {
+  // Resume: the checkpoint replaces weights, optimizer state and every generator
+  // state, so the epochs that follow are the ones an uninterrupted run trains.
+  std::vector<torch::Generator> generators{shuffle_generator, augment_generator};
+  for (const auto& global : global_generators(device)) generators.push_back(global);
+  TrainingState state{*model, *optimizer, generators};
+  const std::string config_text = canonical_text(config_to_json(config));
+  std::string checkpoint_path = context.checkpoint_path;
+  if (!checkpoint_path.empty() && reducer.size() > 1) checkpoint_path += ".rank" + std::to_string(reducer.rank());
+  if (!checkpoint_path.empty()) {
+    std::string why_unusable;
+    if (auto progress = load_checkpoint(checkpoint_path, config_text, state, &why_unusable);
+        progress && progress->epoch < config.epochs) {
+      first_epoch = progress->epoch + 1;
+      step = progress->step;
+      earlier_seconds = progress->seconds;
+      result.curves = progress->curves;
+      result.best_epoch = progress->best_epoch;
+      result.best_val_acc = progress->best_val_acc;
+      result.test_acc_at_best_val = progress->test_acc_at_best_val;
+      if (on_epoch)
+        for (const auto& row : result.curves) on_epoch(row);
+    } else if (!why_unusable.empty() && context.on_warning) {
+      context.on_warning(why_unusable);
+    }
+  }
+
+  for (int epoch = first_epoch; epoch <= config.epochs; ++epoch) {
     const auto epoch_start = Clock::now();
     model->train();
     const double epoch_lr = learning_rate_at(config, step, steps_per_epoch);
@@ -233,10 +262,24 @@ TrainResult train(const TrainConfig& config, const FashionMnist& data, const Tra
       result.per_class_acc = per_class_accuracy(test.confusion);
       result.final_test_acc = test.accuracy;
     }
+    // Saved before the row is reported: a stop requested from on_epoch
+    // (Interrupted) keeps this epoch.
+    if (!checkpoint_path.empty() && !last_epoch) {
+      const TrainingProgress progress{epoch,         step,
+                                      earlier_seconds + seconds_since(run_start),
+                                      result.curves, result.best_epoch,
+                                      result.best_val_acc, result.test_acc_at_best_val};
+      try {
+        save_checkpoint(checkpoint_path, config_text, state, progress);
+      } catch (const std::runtime_error& e) {  // a full disk costs resumability, not the point
+        if (context.on_warning) context.on_warning(std::string(e.what()) + "; training goes on without checkpoints");
+        checkpoint_path.clear();
+      }
+    }
     if (on_epoch) on_epoch(row);
   }
 
-  result.train_seconds = seconds_since(run_start);
+  result.train_seconds = earlier_seconds + seconds_since(run_start);
   if (context.trained_model) *context.trained_model = model;
   return result;
 }

@@ -3,6 +3,7 @@
 
 #include <torch/torch.h>
 
+#include <functional>
 #include <stdexcept>
 #include <string>
 
@@ -35,11 +36,19 @@ struct TrainContext {
   GradientReducer* reducer = nullptr;  // nullptr: a single replica
   // Optional: filled with the trained model, for callers that keep it (tests, export).
   torch::nn::Sequential* trained_model = nullptr;
+  // Optional: a checkpoint file written after every epoch but the last and read
+  // at the start, so an interrupted point goes on from its last finished epoch.
+  // With several replicas each rank keeps its own (".rank<r>" appended): their
+  // augmentation streams differ. The caller deletes it once the result is safe.
+  std::string checkpoint_path;
+  // Told why an existing checkpoint was not used (the point then starts afresh).
+  std::function<void(const std::string&)> on_warning;
 };
 
 // Trains `config` on `data`, calling `on_epoch` after each epoch (on every
-// rank; the orchestrator reports from the group leader only). Throws
-// DivergedError, DataError, ConfigError.
+// rank; the orchestrator reports from the group leader only). A run resumed
+// from a checkpoint first replays the rows of the epochs it already had.
+// Throws DivergedError, DataError, ConfigError.
 TrainResult train(const TrainConfig& config, const FashionMnist& data, const TrainContext& context,
                   const EpochCallback& on_epoch = {});
 

@@ -24,10 +24,12 @@ std::string prepare_device(const DeviceRequest& request) {
 }
 
 TrainResult train_config(const TrainConfig& config, const FashionMnist& data, const DeviceRequest& request,
-                         const EpochCallback& on_epoch) {
+                         const EpochCallback& on_epoch, const CheckpointRequest& checkpoint) {
   set_torch_threads(request.threads);
   TrainContext context;
   context.device = select_device(request.kind, request.gpu_index);
+  context.checkpoint_path = checkpoint.path;
+  context.on_warning = checkpoint.on_warning;
   return train(config, data, context, on_epoch);
 }
 

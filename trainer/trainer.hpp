@@ -2,6 +2,7 @@
 // so the orchestrator and its tests build in seconds.
 #pragma once
 
+#include <functional>
 #include <string>
 
 #include "trainer/config.hpp"
@@ -30,9 +31,16 @@ TrainerInfo trainer_info();
 // Throws std::invalid_argument with a fix when the request cannot be met.
 std::string prepare_device(const DeviceRequest& request);
 
+// A per-point checkpoint file (see trainer/checkpoint.hpp): written after every
+// epoch, read at the start; empty path: none.
+struct CheckpointRequest {
+  std::string path;
+  std::function<void(const std::string&)> on_warning;  // why an existing checkpoint was not used
+};
+
 // Trains one config on this process alone. Throws DivergedError (a
 // std::runtime_error), DataError, ConfigError.
 TrainResult train_config(const TrainConfig& config, const FashionMnist& data, const DeviceRequest& request,
-                         const EpochCallback& on_epoch = {});
+                         const EpochCallback& on_epoch = {}, const CheckpointRequest& checkpoint = {});
 
 }  // namespace ablate

@@ -3,9 +3,12 @@
 // stalls, and the checks made before anything trains.
 #include <catch2/catch.hpp>
 #include <csignal>
+#include <filesystem>
+#include <fstream>
 #include <set>
 #include <sstream>
 
+#include "orchestrator/checkpoint_files.hpp"
 #include "orchestrator/exit_codes.hpp"
 #include "orchestrator/fake_work.hpp"
 #include "orchestrator/plan_command.hpp"
@@ -57,7 +60,73 @@ class InterruptingWork : public FakeWork {
   int nth_, calls_ = 0;
 };
 
+// Writes a checkpoint file after every epoch, as the trainer does, and
+// interrupts the n-th point it trains after its second epoch.
+class CheckpointingWork : public FakeWork {
+ public:
+  CheckpointingWork(const FakeWork::Options& options, std::string results_path, int interrupt_nth)
+      : FakeWork(options), results_path_(std::move(results_path)), interrupt_nth_(interrupt_nth) {}
+  TrainResult train(const WorkItem& item, const EpochCallback& on_epoch) override {
+    const bool interrupt = ++calls_ == interrupt_nth_;
+    return FakeWork::train(item, [&](const EpochMetrics& row) {
+      std::filesystem::create_directories(checkpoint_directory(results_path_));
+      std::ofstream(point_checkpoint_path(results_path_, item.id)) << "epoch " << row.epoch;
+      on_epoch(row);
+      if (interrupt && row.epoch == 2) throw Interrupted();
+    });
+  }
+
+ private:
+  std::string results_path_;
+  int interrupt_nth_, calls_ = 0;
+};
+
+bool has_checkpoint(const RunOptions& options, const std::string& id) {
+  return std::filesystem::exists(point_checkpoint_path(options.results_path, id));
+}
+
 }  // namespace
+
+TEST_CASE("a checkpoint lives until its point's outcome is durable, and only for unfinished points",
+          "[orchestrator]") {
+  test::Scratch dir;
+  const RunOptions options = options_for(dir, dir.write("fake.toml", test::fake_sweep_text()));
+  const sweeps::Sweep sweep = sweeps::load_sweep(options.spec_path);
+  const auto keys = test::keys_by_id(sweep);
+  FakeWork::Options fake;
+  fake.rules.push_back({"lr", 0.5, FakeWork::Action::diverge, 3, "", {}});
+  CheckpointingWork work(fake, options.results_path, /*interrupt_nth=*/5);
+  test::TestCommunicator comm;
+  std::ostringstream out;
+
+  CHECK(run_sweep(options, comm, work, out) == kExitIncomplete);
+  REQUIRE(work.started().size() == 5);
+  // Done (points 1, 2) and failed (3, 4: lr = 0.5 diverges) points lost theirs
+  // as soon as the ledger had them; the interrupted one keeps it for the rerun.
+  for (int i = 0; i < 4; ++i) CHECK_FALSE(has_checkpoint(options, work.started()[i]));
+  const std::string interrupted = work.started()[4];
+  CHECK(has_checkpoint(options, interrupted));
+  CHECK(std::filesystem::exists(options.results_path + ".checkpoints"));
+
+  // A checkpoint of a done point (a crash came between the record and the
+  // delete) goes at the next start; others' stay until their points finish.
+  std::ofstream(point_checkpoint_path(options.results_path, work.started()[0])) << "stale";
+  std::ofstream(checkpoint_directory(options.results_path) + "/notes.txt") << "not a checkpoint";
+  FakeWork::Options no_failures;
+  CheckpointingWork rest(no_failures, options.results_path, /*interrupt_nth=*/0);
+  RunOptions retry = options;
+  retry.retry_failed = true;
+  std::ostringstream out2;
+  CHECK(run_sweep(retry, comm, rest, out2) == kExitOk);
+  CHECK_FALSE(has_checkpoint(options, work.started()[0]));
+  CHECK_FALSE(has_checkpoint(options, interrupted));
+  // Only the unrelated file is left, so the directory stays with it.
+  CHECK(std::filesystem::exists(checkpoint_directory(options.results_path) + "/notes.txt"));
+  std::filesystem::remove(checkpoint_directory(options.results_path) + "/notes.txt");
+  std::ostringstream out3;
+  CHECK(run_sweep(retry, comm, rest, out3) == kExitOk);
+  CHECK_FALSE(std::filesystem::exists(checkpoint_directory(options.results_path)));
+}
 
 TEST_CASE("ablate run trains every point once most expensive first and records the fake's metrics", "[orchestrator]") {
   test::Scratch dir;

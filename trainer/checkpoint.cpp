@@ -1,0 +1,182 @@
+// Checkpoints as Torch archives: the model and optimizer as nested archives,
+// generator states and progress as tensors, the config as a string to verify.
+#include "trainer/checkpoint.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <sstream>
+#include <stdexcept>
+
+namespace ablate {
+namespace {
+
+// Bumped whenever the archive's keys or meaning change: an old checkpoint is
+// then ignored rather than misread.
+constexpr int64_t kCheckpointFormat = 1;
+constexpr int kCurveColumns = 10;  // EpochMetrics: epoch and nine doubles
+
+torch::Tensor curves_tensor(const std::vector<EpochMetrics>& curves) {
+  auto table = torch::zeros({static_cast<int64_t>(curves.size()), kCurveColumns}, torch::kFloat64);
+  auto cell = table.accessor<double, 2>();
+  for (size_t r = 0; r < curves.size(); ++r) {
+    const EpochMetrics& m = curves[r];
+    const double row[kCurveColumns] = {static_cast<double>(m.epoch), m.train_loss, m.train_acc, m.val_loss, m.val_acc,
+                                       m.test_loss, m.test_acc, m.lr, m.epoch_seconds, m.images_per_second};
+    for (int c = 0; c < kCurveColumns; ++c) cell[static_cast<int64_t>(r)][c] = row[c];
+  }
+  return table;
+}
+
+std::vector<EpochMetrics> curves_from(const torch::Tensor& table) {
+  if (table.dim() != 2 || table.size(1) != kCurveColumns || table.scalar_type() != torch::kFloat64)
+    throw std::runtime_error("the curves table has the wrong shape");
+  std::vector<EpochMetrics> curves;
+  auto cell = table.accessor<double, 2>();
+  for (int64_t r = 0; r < table.size(0); ++r) {
+    EpochMetrics m;
+    m.epoch = static_cast<int>(cell[r][0]);
+    m.train_loss = cell[r][1], m.train_acc = cell[r][2];
+    m.val_loss = cell[r][3], m.val_acc = cell[r][4];
+    m.test_loss = cell[r][5], m.test_acc = cell[r][6];
+    m.lr = cell[r][7], m.epoch_seconds = cell[r][8], m.images_per_second = cell[r][9];
+    curves.push_back(m);
+  }
+  return curves;
+}
+
+void write_durably(const std::string& path, const std::string& bytes) {
+  const std::string temporary = path + ".tmp";
+  auto fail = [&](const char* what) {
+    const std::string reason = std::strerror(errno);
+    ::unlink(temporary.c_str());
+    throw std::runtime_error("cannot write the checkpoint " + path + ": " + what + ": " + reason +
+                             " (free space in its directory or make it writable)");
+  };
+  const int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) fail("open");
+  size_t written = 0;
+  while (written < bytes.size()) {
+    const ssize_t n = ::write(fd, bytes.data() + written, bytes.size() - written);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      ::close(fd);
+      fail("write");
+    }
+    written += static_cast<size_t>(n);
+  }
+  if (::fsync(fd) != 0) {
+    ::close(fd);
+    fail("fsync");
+  }
+  if (::close(fd) != 0) fail("close");
+  if (::rename(temporary.c_str(), path.c_str()) != 0) fail("rename");
+}
+
+}  // namespace
+
+void save_checkpoint(const std::string& path, const std::string& config_text, TrainingState& state,
+                     const TrainingProgress& progress) {
+  torch::serialize::OutputArchive archive;
+  archive.write("format", torch::tensor(kCheckpointFormat));
+  archive.write("config", c10::IValue(config_text));
+
+  torch::serialize::OutputArchive model, optimizer;
+  state.model.save(model);
+  state.optimizer.save(optimizer);
+  archive.write("model", model);
+  archive.write("optimizer", optimizer);
+
+  for (size_t i = 0; i < state.generators.size(); ++i) {
+    auto& generator = state.generators[i];
+    std::lock_guard<std::mutex> lock(generator.mutex());
+    archive.write("generator." + std::to_string(i), generator.get_state());
+  }
+  archive.write("generators", torch::tensor(static_cast<int64_t>(state.generators.size())));
+
+  archive.write("epoch", torch::tensor(static_cast<int64_t>(progress.epoch)));
+  archive.write("step", torch::tensor(progress.step));
+  archive.write("best_epoch", torch::tensor(static_cast<int64_t>(progress.best_epoch)));
+  archive.write("scores", torch::tensor({progress.seconds, progress.best_val_acc, progress.test_acc_at_best_val},
+                                        torch::kFloat64));
+  archive.write("curves", curves_tensor(progress.curves));
+
+  std::ostringstream bytes;
+  archive.save_to(bytes);
+  write_durably(path, bytes.str());
+}
+
+std::optional<TrainingProgress> load_checkpoint(const std::string& path, const std::string& config_text,
+                                                TrainingState& state, std::string* why_unusable) {
+  if (::access(path.c_str(), F_OK) != 0) return std::nullopt;
+  auto unusable = [&](const std::string& why) -> std::optional<TrainingProgress> {
+    if (why_unusable) *why_unusable = "ignoring the checkpoint " + path + ": " + why;
+    return std::nullopt;
+  };
+
+  torch::serialize::InputArchive archive;
+  TrainingProgress progress;
+  std::vector<torch::Tensor> generator_states;
+  torch::serialize::InputArchive model, optimizer;
+  // Tensors come back on the model's device; generator states and scalars are
+  // brought to the host where they are read.
+  const auto parameters = state.model.parameters();
+  const torch::Device device = parameters.empty() ? torch::Device(torch::kCPU) : parameters.front().device();
+  try {
+    archive.load_from(path, device);
+    torch::Tensor format;
+    archive.read("format", format);
+    if (format.item<int64_t>() != kCheckpointFormat)
+      return unusable("it has format " + std::to_string(format.item<int64_t>()) + ", this ablate writes " +
+                      std::to_string(kCheckpointFormat));
+    c10::IValue stored_config;
+    archive.read("config", stored_config);
+    if (stored_config.toStringRef() != config_text) return unusable("it belongs to another configuration");
+
+    torch::Tensor count, epoch, step, best_epoch, scores, curves;
+    archive.read("generators", count);
+    if (count.item<int64_t>() != static_cast<int64_t>(state.generators.size()))
+      return unusable("it has " + std::to_string(count.item<int64_t>()) + " generator states, this run has " +
+                      std::to_string(state.generators.size()) + " (another device?)");
+    for (size_t i = 0; i < state.generators.size(); ++i) {
+      torch::Tensor generator_state;
+      archive.read("generator." + std::to_string(i), generator_state);
+      generator_states.push_back(generator_state.to(torch::kCPU));
+    }
+    archive.read("epoch", epoch);
+    archive.read("step", step);
+    archive.read("best_epoch", best_epoch);
+    archive.read("scores", scores);
+    archive.read("curves", curves);
+    progress.epoch = static_cast<int>(epoch.item<int64_t>());
+    progress.step = step.item<int64_t>();
+    progress.best_epoch = static_cast<int>(best_epoch.item<int64_t>());
+    scores = scores.to(torch::kCPU);
+    progress.seconds = scores[0].item<double>();
+    progress.best_val_acc = scores[1].item<double>();
+    progress.test_acc_at_best_val = scores[2].item<double>();
+    progress.curves = curves_from(curves.to(torch::kCPU));
+    if (static_cast<int>(progress.curves.size()) != progress.epoch)
+      return unusable("its curves have " + std::to_string(progress.curves.size()) + " rows for epoch " +
+                      std::to_string(progress.epoch));
+    archive.read("model", model);
+    archive.read("optimizer", optimizer);
+  } catch (const std::exception& e) {
+    return unusable(std::string("it cannot be read (") + e.what() + ")");
+  }
+
+  // Everything was read: only now change the live state.
+  torch::NoGradGuard no_grad;
+  state.model.load(model);
+  state.optimizer.load(optimizer);
+  for (size_t i = 0; i < state.generators.size(); ++i) {
+    auto& generator = state.generators[i];
+    std::lock_guard<std::mutex> lock(generator.mutex());
+    generator.set_state(generator_states[i]);
+  }
+  return progress;
+}
+
+}  // namespace ablate
