@@ -1,13 +1,16 @@
 # Version and git commit, baked into a generated header for `ablate --version`
-# and the results file's attributes.
-execute_process(
-  COMMAND git rev-parse --short=12 HEAD
-  WORKING_DIRECTORY ${CMAKE_SOURCE_DIR}
-  OUTPUT_VARIABLE ABLATE_GIT_COMMIT
-  OUTPUT_STRIP_TRAILING_WHITESPACE ERROR_QUIET)
-if(NOT ABLATE_GIT_COMMIT)
-  set(ABLATE_GIT_COMMIT "unknown")
-endif()
-configure_file(${CMAKE_SOURCE_DIR}/cmake/version.hpp.in ${CMAKE_BINARY_DIR}/generated/ablate/version.hpp @ONLY)
+# and the results file's attributes. The header is rewritten at configure time
+# and checked at every build (cmake/write_version.cmake), so the commit it names
+# is the one the binary was built from.
+set(ABLATE_VERSION_HEADER ${CMAKE_BINARY_DIR}/generated/ablate/version.hpp)
+set(ABLATE_WRITE_VERSION
+  ${CMAKE_COMMAND} -DSOURCE_DIR=${CMAKE_SOURCE_DIR} -DOUTPUT=${ABLATE_VERSION_HEADER}
+  -DVERSION=${PROJECT_VERSION} -P ${CMAKE_SOURCE_DIR}/cmake/write_version.cmake)
+execute_process(COMMAND ${ABLATE_WRITE_VERSION})
+add_custom_target(ablate_version_header
+  COMMAND ${ABLATE_WRITE_VERSION}
+  BYPRODUCTS ${ABLATE_VERSION_HEADER}
+  COMMENT "Checking the git commit in ablate/version.hpp")
 add_library(ablate_version INTERFACE)
 target_include_directories(ablate_version INTERFACE ${CMAKE_BINARY_DIR}/generated)
+add_dependencies(ablate_version ablate_version_header)
