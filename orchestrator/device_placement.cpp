@@ -13,7 +13,13 @@ namespace ablate {
 
 std::vector<int> group_leaders(int world_size, int ranks_per_point) {
   if (ranks_per_point < 1) throw OptionError(fmt::format("--ranks-per-point {} must be at least 1", ranks_per_point));
-  if (world_size == 1) return {0};
+  if (world_size == 1) {
+    if (ranks_per_point > 1)
+      throw OptionError(fmt::format("--ranks-per-point {} trains each point on {} ranks: start ablate under "
+                                    "mpirun with 1 + a multiple of {} ranks (e.g. mpirun -np {} ablate run ...)",
+                                    ranks_per_point, ranks_per_point, ranks_per_point, 1 + ranks_per_point));
+    return {0};
+  }
   const int workers = world_size - 1;
   if (workers % ranks_per_point != 0)
     throw OptionError(

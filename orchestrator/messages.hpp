@@ -21,6 +21,11 @@ enum class MessageTag : int {
   done = 5,         // worker -> 0: the final result
   failed = 6,       // worker -> 0: the point threw; the message
   interrupted = 7,  // worker -> 0: the point was left unfinished
+  // Inside a data-parallel group (--ranks-per-point K > 1), on the group's communicator:
+  // the leader forwards `assign` and `stop` (quit) to its followers, and after every
+  // epoch tells them whether the point goes on.
+  go_on = 8,          // leader -> follower: train the next epoch
+  stop_point = 9,     // leader -> follower: the point is interrupted after this epoch
 };
 
 // A message that does not parse: different ablate builds, or a bug.

@@ -59,7 +59,8 @@ std::optional<WorkerEvent> MpiChannel::next_event(std::chrono::milliseconds time
   return event;
 }
 
-void serve_points(Communicator& comm, PointWork& work, const std::function<bool()>& stop_requested) {
+void serve_points(Communicator& comm, PointWork& work, const std::function<bool()>& stop_requested,
+                  Communicator* group) {
   bool stop_received = false;
   // Rank 0 sends a worker nothing but `stop` while it trains.
   auto check_for_stop = [&] {
@@ -73,6 +74,10 @@ void serve_points(Communicator& comm, PointWork& work, const std::function<bool(
     }
     return stop_received || (stop_requested && stop_requested());
   };
+  const int followers = group ? group->size() - 1 : 0;
+  auto tell_followers = [&](MessageTag what, std::string_view payload) {
+    for (int follower = 1; follower <= followers; ++follower) group->send(follower, tag(what), payload);
+  };
 
   while (!stop_received) {
     const Message message = comm.receive(kScheduler);
@@ -85,10 +90,15 @@ void serve_points(Communicator& comm, PointWork& work, const std::function<bool(
       comm.send(kScheduler, tag(MessageTag::interrupted), item.id);
       continue;
     }
+    tell_followers(MessageTag::assign, message.payload);
     try {
       const TrainResult result = work.train(item, [&](const EpochMetrics& row) {
         comm.send(kScheduler, tag(MessageTag::epoch), encode_epoch(item.id, row));
-        if (check_for_stop()) throw Interrupted();
+        // The whole group stops at the same epoch, or the others would wait in
+        // the next all-reduce for a rank that left.
+        const bool stop = check_for_stop();
+        tell_followers(stop ? MessageTag::stop_point : MessageTag::go_on, "");
+        if (stop) throw Interrupted();
       });
       comm.send(kScheduler, tag(MessageTag::done), encode_done(item.id, result));
     } catch (const Interrupted&) {
@@ -102,6 +112,35 @@ void serve_points(Communicator& comm, PointWork& work, const std::function<bool(
     } catch (...) {
       comm.send(kScheduler, tag(MessageTag::failed),
                 encode_failure(item.id, "the training threw something that is not a std::exception"));
+    }
+  }
+  tell_followers(MessageTag::stop, "");
+}
+
+void follow_leader(Communicator& group, PointWork& work) {
+  constexpr int kLeader = 0;
+  while (true) {
+    const Message message = group.receive(kLeader);
+    if (message.tag == tag(MessageTag::stop)) return;
+    if (message.tag != tag(MessageTag::assign))
+      throw MessageError(fmt::format("group rank {} got a message with tag {} from its leader while idle",
+                                     group.rank(), message.tag));
+    const WorkItem item = decode_assignment(message.payload);
+    try {
+      work.train(item, [&](const EpochMetrics&) {
+        const Message verdict = group.receive(kLeader);
+        if (verdict.tag == tag(MessageTag::stop_point)) throw Interrupted();
+        if (verdict.tag != tag(MessageTag::go_on))
+          throw MessageError(fmt::format("group rank {} got a message with tag {} from its leader after an epoch",
+                                         group.rank(), verdict.tag));
+      });
+    } catch (const Interrupted&) {
+    } catch (const MpiError&) {
+      throw;
+    } catch (const MessageError&) {
+      throw;
+    } catch (const std::exception&) {
+      // The leader hit the same error (reduced metrics, same data) and reports it.
     }
   }
 }

@@ -31,7 +31,17 @@ class MpiChannel : public WorkerChannel {
 // A worker rank's loop: trains what rank 0 assigns, streams each epoch, reports
 // the outcome, until rank 0 says stop. Between epochs it looks for a stop from
 // rank 0 and checks `stop_requested` (a signal to this process); either
-// interrupts the point. Throws MpiError / MessageError (the job must then end).
-void serve_points(Communicator& comm, PointWork& work, const std::function<bool()>& stop_requested);
+// interrupts the point. With a `group` of more than one rank (--ranks-per-point),
+// this rank is the group's leader: it hands every point to its followers, tells
+// them after each epoch whether to go on, and tells them to quit at the end.
+// Throws MpiError / MessageError (the job must then end).
+void serve_points(Communicator& comm, PointWork& work, const std::function<bool()>& stop_requested,
+                  Communicator* group = nullptr);
+
+// A follower's loop in a data-parallel group: trains each point its leader
+// (group rank 0) hands over, together with it, until the leader says quit.
+// Outcomes are the leader's to report; a point that fails, fails on every rank
+// of the group alike (the loss and metrics are reduced over the group).
+void follow_leader(Communicator& group, PointWork& work);
 
 }  // namespace ablate

@@ -47,6 +47,10 @@ class MpiCommunicator : public Communicator {
   std::unique_ptr<Communicator> split_node() override;
   [[noreturn]] void abort(int exit_code) override;
 
+  // The MPI communicator itself, for collectives outside this class (the
+  // trainer's gradient all-reduce over a data-parallel group).
+  MPI_Comm handle() const { return comm_; }
+
  private:
   MPI_Comm comm_;
   bool owned_;

@@ -5,6 +5,7 @@
 #include <exception>
 #include <string>
 
+#include "orchestrator/communicator.hpp"
 #include "trainer/metrics.hpp"
 
 namespace ablate {
@@ -45,6 +46,11 @@ class PointWork {
 
   // The training library's version for the results file ("2.3.1"; "" if none).
   virtual std::string software_version() const = 0;
+
+  // Called once per worker before any point, under MPI: the ranks that train
+  // each point together (--ranks-per-point; group rank 0 leads). A group of one
+  // means this rank trains alone. Work that cannot train data-parallel ignores it.
+  virtual void join_group(Communicator& group) { (void)group; }
 };
 
 }  // namespace ablate

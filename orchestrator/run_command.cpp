@@ -261,11 +261,6 @@ void validate_run_options(const RunOptions& o) {
     throw OptionError(
         fmt::format("--stall-timeout {}: use seconds >= 0 (0 turns the watch off)", o.stall_timeout_seconds));
   if (o.ranks_per_point < 1) throw OptionError(fmt::format("--ranks-per-point {}: use 1 or more", o.ranks_per_point));
-  if (o.ranks_per_point > 1)
-    throw OptionError(
-        fmt::format("--ranks-per-point {}: training one point on several ranks (data-parallel) is not "
-                    "yet supported; use --ranks-per-point 1 (each worker rank trains its own point)",
-                    o.ranks_per_point));
   if (o.workers_per_gpu < 1) throw OptionError(fmt::format("--workers-per-gpu {}: use 1 or more", o.workers_per_gpu));
   if (!(o.flush_interval_seconds >= 0))
     throw OptionError(fmt::format("flush interval {}: use seconds >= 0", o.flush_interval_seconds));
@@ -326,7 +321,16 @@ int run_sweep(const RunOptions& options, Communicator& comm, PointWork& work, st
     }
   }
 
-  // 3. Work. The ledger is opened last, so that a run refused above leaves no file behind.
+  // 3. Data-parallel groups: rank 0 alone, the workers in groups of --ranks-per-point
+  //    consecutive ranks, the first of each its leader (the rank rank 0 assigns to).
+  std::unique_ptr<Communicator> group;
+  if (comm.size() > 1) {
+    const int group_index = is_scheduler ? -1 : group_of_rank(comm.rank(), comm.size(), options.ranks_per_point);
+    group = comm.split(group_index + 1, comm.rank());
+    if (is_worker) work.join_group(*group);
+  }
+
+  // 4. Work. The ledger is opened last, so that a run refused above leaves no file behind.
   if (is_scheduler) {
     try {
       open_ledger(s, options, progress);
@@ -351,7 +355,10 @@ int run_sweep(const RunOptions& options, Communicator& comm, PointWork& work, st
     }
   }
   try {
-    serve_points(comm, work, [] { return StopSignals::received() != 0; });
+    if (group && group->rank() != 0)
+      follow_leader(*group, work);
+    else
+      serve_points(comm, work, [] { return StopSignals::received() != 0; }, group.get());
   } catch (const std::exception& e) {
     std::cerr << "ablate: error on rank " << comm.rank() << " (host " << comm.host() << "): " << e.what() << "\n";
     comm.abort(kExitError);

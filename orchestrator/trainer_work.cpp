@@ -11,6 +11,7 @@
 #include <iostream>
 
 #include "orchestrator/checkpoint_files.hpp"
+#include "orchestrator/mpi_communicator.hpp"
 
 namespace ablate {
 
@@ -25,11 +26,19 @@ std::string TrainerWork::prepare(const WorkPlacement& placement) {
 TrainResult TrainerWork::train(const WorkItem& item, const EpochCallback& on_epoch) {
   if (!data_) data_ = std::make_unique<FashionMnist>(load_fashion_mnist(data_dir_));
   const TrainConfig config = config_from_json(nlohmann::json::parse(item.config_text));
-  CheckpointRequest checkpoint{checkpoint_for(item.id), [&item](const std::string& why) {
+  // A data-parallel group trains without checkpoints for now: every rank of it
+  // would have to agree on resuming from the same epoch.
+  const std::string checkpoint_path = group_ == MPI_COMM_NULL ? checkpoint_for(item.id) : "";
+  CheckpointRequest checkpoint{checkpoint_path, [&item](const std::string& why) {
                                  std::cerr << fmt::format("ablate: point {}: {}; it starts from epoch 1\n", item.id,
                                                           why);
                                }};
-  return train_config(config, *data_, request_, on_epoch, checkpoint);
+  return train_config(config, *data_, request_, on_epoch, checkpoint, group_);
+}
+
+void TrainerWork::join_group(Communicator& group) {
+  const auto* mpi = dynamic_cast<const MpiCommunicator*>(&group);
+  group_ = mpi && mpi->size() > 1 ? mpi->handle() : MPI_COMM_NULL;
 }
 
 std::string TrainerWork::checkpoint_for(const std::string& id) {

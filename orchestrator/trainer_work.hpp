@@ -3,6 +3,8 @@
 // every point a checkpoint file beside the results file (checkpoint_files.hpp).
 #pragma once
 
+#include <mpi.h>
+
 #include <memory>
 #include <string>
 
@@ -21,6 +23,8 @@ class TrainerWork : public PointWork {
   std::string prepare(const WorkPlacement& placement) override;
   TrainResult train(const WorkItem& item, const EpochCallback& on_epoch) override;
   std::string software_version() const override;
+  // Remembers the group's MPI communicator when it has more than one rank.
+  void join_group(Communicator& group) override;
 
  private:
   std::string checkpoint_for(const std::string& id);
@@ -28,6 +32,7 @@ class TrainerWork : public PointWork {
   std::string data_dir_;
   std::string results_path_;
   bool checkpoints_unavailable_ = false;  // the directory could not be made: said once, then none
+  MPI_Comm group_ = MPI_COMM_NULL;        // data-parallel group of more than one rank, else null
   DeviceRequest request_;
   std::unique_ptr<FashionMnist> data_;  // loaded by the first train()
 };

@@ -3,7 +3,10 @@
 
 #include <torch/torch.h>
 
+#include <optional>
+
 #include "trainer/device.hpp"
+#include "trainer/mpi_reducer.hpp"
 #include "trainer/train.hpp"
 
 namespace ablate {
@@ -24,9 +27,14 @@ std::string prepare_device(const DeviceRequest& request) {
 }
 
 TrainResult train_config(const TrainConfig& config, const FashionMnist& data, const DeviceRequest& request,
-                         const EpochCallback& on_epoch, const CheckpointRequest& checkpoint) {
+                         const EpochCallback& on_epoch, const CheckpointRequest& checkpoint, MPI_Comm group) {
   set_torch_threads(request.threads);
+  std::optional<MpiReducer> group_reducer;
   TrainContext context;
+  if (group != MPI_COMM_NULL) {
+    group_reducer.emplace(group);
+    context.reducer = &*group_reducer;
+  }
   context.device = select_device(request.kind, request.gpu_index);
   context.checkpoint_path = checkpoint.path;
   context.on_warning = checkpoint.on_warning;

@@ -2,6 +2,8 @@
 // so the orchestrator and its tests build in seconds.
 #pragma once
 
+#include <mpi.h>
+
 #include <functional>
 #include <string>
 
@@ -38,9 +40,12 @@ struct CheckpointRequest {
   std::function<void(const std::string&)> on_warning;  // why an existing checkpoint was not used
 };
 
-// Trains one config on this process alone. Throws DivergedError (a
-// std::runtime_error), DataError, ConfigError.
+// Trains one config: on this process alone, or, with a `group` communicator of
+// more than one rank, data-parallel with every rank of it (each calls this with
+// the same config; gradients are averaged with MPI_Allreduce, metrics reduced).
+// Throws DivergedError (a std::runtime_error), DataError, ConfigError.
 TrainResult train_config(const TrainConfig& config, const FashionMnist& data, const DeviceRequest& request,
-                         const EpochCallback& on_epoch = {}, const CheckpointRequest& checkpoint = {});
+                         const EpochCallback& on_epoch = {}, const CheckpointRequest& checkpoint = {},
+                         MPI_Comm group = MPI_COMM_NULL);
 
 }  // namespace ablate

@@ -1,9 +1,13 @@
-// compare_results A.h5 B.h5: exit 0 when both results files hold the same done
-// points with bit-identical metrics (same seeds, same threads -> same numbers),
-// else print every difference and exit 1.
+// compare_results A.h5 B.h5 [ACCURACY_TOLERANCE]: exit 0 when both results files
+// hold the same done points with bit-identical metrics (same seeds, same threads
+// -> same numbers), else print every difference and exit 1. With a tolerance,
+// accuracies may differ by that much (data-parallel training sums gradients in
+// another order: the same model to rounding, a prediction or two flipped).
 #include <fmt/format.h>
 
+#include <cmath>
 #include <cstring>
+#include <string>
 #include <iostream>
 #include <map>
 
@@ -11,15 +15,21 @@
 
 namespace {
 
-bool same_bits(double a, double b) { return std::memcmp(&a, &b, sizeof a) == 0; }
+double tolerance = 0;  // 0: bit-identical
+
+bool same(double a, double b) {
+  if (tolerance == 0) return std::memcmp(&a, &b, sizeof a) == 0;
+  return std::fabs(a - b) <= tolerance;
+}
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc != 3) {
-    std::cerr << "usage: compare_results A.h5 B.h5\n";
+  if (argc != 3 && argc != 4) {
+    std::cerr << "usage: compare_results A.h5 B.h5 [ACCURACY_TOLERANCE]\n";
     return 2;
   }
+  if (argc == 4) tolerance = std::stod(argv[3]);
   constexpr size_t kAll = 1000000;
   const ablate::ResultsSummary a = ablate::read_results_summary(argv[1], kAll);
   const ablate::ResultsSummary b = ablate::read_results_summary(argv[2], kAll);
@@ -39,14 +49,15 @@ int main(int argc, char** argv) {
       continue;
     }
     const auto& q = it->second;
-    if (!same_bits(p.best_val_acc, q.best_val_acc) || !same_bits(p.test_acc_at_best_val, q.test_acc_at_best_val) ||
-        !same_bits(p.final_test_acc, q.final_test_acc) || p.best_epoch != q.best_epoch ||
-        p.epochs_done != q.epochs_done)
+    if (!same(p.best_val_acc, q.best_val_acc) || !same(p.test_acc_at_best_val, q.test_acc_at_best_val) ||
+        !same(p.final_test_acc, q.final_test_acc) || p.best_epoch != q.best_epoch || p.epochs_done != q.epochs_done)
       differ(fmt::format("point {}: val {} vs {}, test@best {} vs {}, final test {} vs {}, epoch {} vs {}", p.id,
                          p.best_val_acc, q.best_val_acc, p.test_acc_at_best_val, q.test_acc_at_best_val,
                          p.final_test_acc, q.final_test_acc, p.best_epoch, q.best_epoch));
   }
   std::cout << fmt::format("compared {} done points: {}\n", a.best.size(),
-                           differences == 0 ? "identical" : fmt::format("{} differences", differences));
+                           differences > 0   ? fmt::format("{} differences", differences)
+                           : tolerance == 0 ? std::string("identical")
+                                            : fmt::format("equal to within {}", tolerance));
   return differences == 0 && !a.best.empty() ? 0 : 1;
 }

@@ -229,6 +229,62 @@ void scenario_results_refused(const Setup& s) {
                   "refused: rank 0 error: " + error);
 }
 
+// Each rank's list (e.g. FakeWork::started()), gathered on rank 0 by rank (empty elsewhere).
+std::vector<std::vector<std::string>> gather_by_rank(const Setup& s, const std::vector<std::string>& mine) {
+  std::vector<std::vector<std::string>> all(s.world.size());
+  if (s.world.rank() != 0) {
+    std::string joined;
+    for (const auto& id : mine) joined += id + "\n";
+    s.side.send(0, kTagFinished, joined);
+    return all;
+  }
+  for (int rank = 1; rank < s.world.size(); ++rank) {
+    std::istringstream lines(s.side.receive(rank).payload);
+    for (std::string id; std::getline(lines, id);) all[rank].push_back(id);
+  }
+  return all;
+}
+
+// --ranks-per-point 2: rank 0 assigns to the group leaders only; every follower
+// trains exactly the points of its leader, in the same order, and stops with it.
+void scenario_groups_of_two(const Setup& s) {
+  RunOptions options = options_for(s, "groups.h5");
+  options.ranks_per_point = 2;
+  FakeWork::Options fake;
+  fake.epoch_time = std::chrono::milliseconds(1);
+  fake.rules.push_back({"lr", 0.5, FakeWork::Action::diverge, 2, "", {}});
+  if (s.world.rank() == 1) fake.raise_after_epochs = 5;  // the first leader is signalled in its second point
+  FakeWork first(fake);
+  std::string log, error;
+  const int code = run(s, options, first, log, error);
+  const auto started_first = gather_by_rank(s, first.started());
+
+  FakeWork::Options plain;
+  plain.epoch_time = std::chrono::milliseconds(1);
+  plain.rules = fake.rules;
+  FakeWork second(plain);
+  RunOptions rerun = options;
+  const int code2 = run(s, rerun, second, log, error);
+  const auto started_second = gather_by_rank(s, second.started());
+  if (s.world.rank() != 0) return;
+
+  s.checks.expect(code == kExitIncomplete, fmt::format("groups: first run exit code {} (expected 4) {}", code, error));
+  s.checks.expect(code2 == kExitFailures, fmt::format("groups: rerun exit code {} (expected 3) {}\n{}", code2, error, log));
+  for (int rank = 1; rank < s.world.size(); ++rank) {
+    const int leader = 1 + 2 * ((rank - 1) / 2);
+    if (rank == leader) continue;
+    s.checks.expect(started_first[rank] == started_first[leader] && started_second[rank] == started_second[leader],
+                    fmt::format("groups: rank {} trained other points than its leader, rank {}", rank, leader));
+    s.checks.expect(!started_second[rank].empty() || !started_first[rank].empty(),
+                    fmt::format("groups: follower rank {} trained nothing", rank));
+  }
+  const auto statuses = ledger_statuses(options);
+  s.checks.expect(count_status(statuses, PointStatus::done) == 6 && count_status(statuses, PointStatus::failed) == 6,
+                  "groups: 6 done and 6 failed (lr = 0.5 diverges on every rank of a group)");
+  const auto done = test::journal_counts(options.results_path + ".journal", "done");
+  for (const auto& [id, n] : done) s.checks.expect(n == 1, "groups: one done record per point");
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -260,13 +316,18 @@ int main(int argc, char** argv) {
       {"a worker that cannot start stops all", [&] { scenario_worker_cannot_start(s); }},
       {"a refused results file stops all", [&] { scenario_results_refused(s); }},
   };
-  for (const auto& [name, scenario] : scenarios) {
+  std::vector<std::pair<const char*, std::function<void()>>> group_scenarios;
+  if (world.size() >= 3 && (world.size() - 1) % 2 == 0)
+    group_scenarios.push_back({"groups of two ranks train each point together", [&] { scenario_groups_of_two(s); }});
+  auto run_scenario = [&](const char* name, const std::function<void()>& scenario) {
     const int before = checks.failures();
     scenario();
     if (world.rank() == 0)
       std::cout << fmt::format("[np {}] {}: {}", world.size(), name, checks.failures() == before ? "ok" : "FAILED")
                 << std::endl;
-  }
+  };
+  for (const auto& [name, scenario] : scenarios) run_scenario(name, scenario);
+  for (const auto& [name, scenario] : group_scenarios) run_scenario(name, scenario);
   const int failures = std::stoi(world.broadcast(std::to_string(checks.failures()), 0));
   return failures == 0 ? 0 : 1;
 }

@@ -23,6 +23,7 @@ TEST_CASE("groups of K workers: the first rank of each leads", "[orchestrator]")
   CHECK(group_of_rank(8, 9, 4) == 1);
   CHECK_THROWS_WITH(group_leaders(8, 2), Catch::Contains("7 worker ranks") && Catch::Contains("groups of 2"));
   CHECK_THROWS_AS(group_leaders(3, 0), OptionError);
+  CHECK_THROWS_WITH(group_leaders(1, 2), Catch::Contains("mpirun -np 3"));  // no group in local mode
 }
 
 TEST_CASE("GPUs are dealt out by the worker's index on its node", "[orchestrator]") {

@@ -383,8 +383,8 @@ TEST_CASE("bad options are refused before anything runs naming the option", "[or
   refuse(o, "--max-consecutive-failures -2");
   o = good, o.stall_timeout_seconds = -1;
   refuse(o, "--stall-timeout -1");
-  o = good, o.ranks_per_point = 2;
-  refuse(o, "not yet supported");
+  o = good, o.ranks_per_point = 2;  // in one process: a group of two needs mpirun
+  refuse(o, "--ranks-per-point 2 trains each point on 2 ranks: start ablate under mpirun");
   o = good, o.workers_per_gpu = 0;
   refuse(o, "--workers-per-gpu 0");
   CHECK(work.started().empty());
