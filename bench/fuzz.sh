@@ -8,6 +8,7 @@
 # A target names what it links in two comment lines, so adding a target needs no change here:
 #   // fuzz-sources: trainer/idx.cpp          (paths relative to the repository root)
 #   // fuzz-libs: -lfmt -lz
+#   // fuzz-flags: -DNAME=VALUE           (optional: extra compiler flags)
 # Optional: bench/fuzz/<name>.dict, a libFuzzer dictionary.
 # New inputs go to $FUZZ_BUILD_DIR/corpus/<name>/ (the committed seeds stay untouched); crashes,
 # leaks, timeouts and OOMs go to $FUZZ_BUILD_DIR/artifacts/<name>/. Reproduce one with
@@ -67,10 +68,11 @@ for name in "${names[@]}"; do
   sources=("$source")
   for extra in $(declared sources "$source"); do sources+=("$repo/$extra"); done
   read -r -a libs <<<"$(declared libs "$source")"
+  read -r -a flags <<<"$(declared flags "$source")"
 
   echo "== building fuzz_$name with $cxx" >&2
   "$cxx" -std=c++20 -g -O1 -fno-omit-frame-pointer -Wall -Wextra \
-    -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+    -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all ${flags[@]+"${flags[@]}"} \
     -I "$repo" "${sources[@]}" "${libs[@]}" -o "$binary" || exit 2
 
   corpus="$build/corpus/$name"

@@ -8,6 +8,7 @@
 #include <map>
 
 #include "sweeps/spec.hpp"
+#include "sweeps/toml_guard.hpp"
 #include "trainer/config.hpp"
 
 namespace ablate::sweeps {
@@ -64,6 +65,7 @@ class SpecParser {
   SpecParser(std::string_view text, std::string source_name) : text_(text), source_(std::move(source_name)) {}
 
   SweepSpec parse() {
+    refuse_toml_parser_traps(text_, source_);
     toml::table root;
     try {
       root = toml::parse(text_, source_);
@@ -323,7 +325,9 @@ class SpecParser {
   double finite_number(const toml::node& node, const std::string& what) const {
     if (!node.is_number())
       fail(pos_of(node.source()), fmt::format("{} must be a number; found {}", what, type_name(node)));
-    const double value = node.value<double>().value();
+    // Not node.value<double>(): it is empty for an integer a double cannot hold exactly (above 2^53).
+    const double value = node.is_integer() ? static_cast<double>(node.as_integer()->get())
+                                           : node.as_floating_point()->get();
     if (!std::isfinite(value)) fail(pos_of(node.source()), fmt::format("{} must be a finite number", what));
     return value;
   }

@@ -12,6 +12,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cerrno>
 
 namespace ablate {
@@ -22,6 +23,17 @@ constexpr size_t kCrcDigits = 8;
 uint32_t crc_of(std::string_view text) {
   return static_cast<uint32_t>(
       ::crc32(0L, reinterpret_cast<const Bytef*>(text.data()), static_cast<uInt>(text.size())));
+}
+
+// What a crash can leave of a journal's first record: a prefix of "<8 hex digits> {..." without
+// its newline, or zeros (a power cut after the file grew). Anything else is someone else's file.
+bool is_torn_first_record(std::string_view content) {
+  if (content.find_first_not_of('\0') == std::string_view::npos) return true;
+  if (content.find('\n') != std::string_view::npos) return false;
+  for (size_t i = 0; i < std::min(content.size(), kCrcDigits); ++i)
+    if (!((content[i] >= '0' && content[i] <= '9') || (content[i] >= 'a' && content[i] <= 'f'))) return false;
+  return content.size() <= kCrcDigits || (content[kCrcDigits] == ' ' &&
+                                          (content.size() == kCrcDigits + 1 || content[kCrcDigits + 1] == '{'));
 }
 
 }  // namespace
@@ -124,6 +136,13 @@ JournalReplay Journal::replay() {
     }
     begin = newline + 1;
   }
+
+  // Cutting the damaged end below would empty a file that holds no record at all: refuse it instead.
+  if (replay.entries.empty() && !content.empty() && !is_torn_first_record(content))
+    throw ResultsRefusedError(path_, fmt::format("'{}' exists but is not an ablate results journal (its {} bytes hold "
+                                                 "no journal record); ablate will not overwrite it: move it away or "
+                                                 "choose another results path",
+                                                 path_, content.size()));
 
   size_t first_tail_line = 0;
   for (const auto& d : damaged) {

@@ -49,7 +49,9 @@ void check_directory(const std::string& path) {
                                            "create it or choose another results path",
                                            path, directory, errno_text(errno)));
   if (!S_ISDIR(info.st_mode))
-    throw ResultsIoError(path, fmt::format("cannot use results file '{}': '{}' is not a directory", path, directory));
+    throw ResultsIoError(path, fmt::format("cannot use results file '{}': '{}' is not a directory; choose a results "
+                                           "path inside a directory",
+                                           path, directory));
   if (::access(directory.c_str(), W_OK | X_OK) != 0)
     throw ResultsIoError(path, fmt::format("cannot write in directory '{}' ({}): results file '{}', its journal and "
                                            "its temporary file are written there; choose a results path in a "

@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <map>
 #include <set>
 
@@ -463,6 +464,197 @@ TEST_CASE("bad specs are refused with file:line:column and a fix", "[sweeps]") {
     CHECK(std::string(e.what()) ==
           "bad.toml:" + std::to_string(bad.line) + ":" + std::to_string(bad.column) + ": " + e.message());
   }
+}
+
+TEST_CASE("bad values in every place: empty files, NaN, negatives, wrong types, huge counts", "[sweeps]") {
+  struct Bad {
+    const char* what;
+    std::string text;
+    int line, column;
+    std::string message;  // a substring of the message
+  };
+  const std::string empty_sweep = "empty sweep: the file trains nothing; add a [base] table";
+  const std::string lr_draw = "lr = { dist = \"uniform\", low = 0.01, high = 0.1 }\n";
+  const std::vector<Bad> catalogue = {
+      {"empty file", "", 1, 1, empty_sweep},
+      {"blank lines only", "\n\n  \n", 1, 1, empty_sweep},
+      {"nan in a grid", "[grid]\nlr = [0.1, nan]\n", 2, 12, "nan is not allowed here: training values must be finite"},
+      {"nan as a bound", "[random]\nsamples = 2\nlr = { dist = \"uniform\", low = nan, high = 0.1 }\n", 3, 32,
+       "low must be a finite number"},
+      {"negative bound", "[random]\nsamples = 2\nweight_decay = { dist = \"uniform\", low = -0.1, high = 0.1 }\n", 3,
+       42, "weight_decay = -0.1 is out of range: weight_decay must be in [0, 1]"},
+      {"negative value in a case", "[[cases]]\nname = \"a\"\nweight_decay = -0.1\n", 3, 16,
+       "weight_decay = -0.1 is out of range: weight_decay must be in [0, 1]"},
+      {"negative integer in a grid", "[grid]\nepochs = [3, -3]\n", 2, 14,
+       "epochs = -3 is out of range: epochs must be in [1, 100000]"},
+      {"float repeats", "repeats = 2.5\n[base]\n", 1, 11, "repeats must be an integer, e.g. repeats = 3; found a float"},
+      {"seeds as a string", "seeds = \"0, 1\"\n[base]\n", 1, 9,
+       "seeds must be an array of integers, e.g. seeds = [0, 1, 2]; found a string"},
+      {"float seed", "seeds = [0.5]\n[base]\n", 1, 10, "seeds must be integers in [0, 2147483647]"},
+      {"seed beyond int", "seeds = [2147483648]\n[base]\n", 1, 10, "seeds must be integers in [0, 2147483647]"},
+      {"samples as a string", "[random]\nsamples = \"3\"\n" + lr_draw, 2, 11,
+       "samples must be an integer, e.g. samples = 12; found a string"},
+      {"negative random seed", "[random]\nsamples = 3\nseed = -1\n" + lr_draw, 3, 8,
+       "the [random] seed = -1 is out of range: it must be in [0, 9223372036854775807]"},
+      {"name as a number", "name = 3\n[base]\n", 1, 8, "name must be a string, e.g. name = \"depth\"; found an integer"},
+      {"description as a boolean", "description = true\n[base]\n", 1, 15, "description must be a string"},
+      {"integer for a boolean", "[base]\nbatchnorm = 1\n", 2, 13,
+       "batchnorm = 1 has the wrong type: batchnorm must be true or false"},
+      {"fraction in an int list", "[base]\nhidden = [256.5]\n", 2, 10,
+       "hidden = [256.5] has the wrong type: hidden must be a list of integers"},
+      {"a string among a grid's numbers", "[grid]\nepochs = [2, \"ten\"]\n", 2, 14,
+       "epochs = \"ten\" has the wrong type: epochs must be an integer"},
+      {"unknown key in a case", "[[cases]]\nname = \"a\"\nlrr = 0.1\n", 3, 1,
+       "unknown training key 'lrr' in case 'a' (did you mean 'lr'?)"},
+      {"a million samples", "[random]\nsamples = 1000000\n" + lr_draw, 2, 11,
+       "samples = 1000000 is out of range: it must be in [1, 100000]"},
+      {"a hundred thousand repeats", "repeats = 100000\n[base]\n", 1, 11,
+       "repeats = 100000 is out of range: it must be in [1, 10000]"},
+      {"samples x seeds over the limit", "seeds = [0, 1]\n[random]\nsamples = 100000\n" + lr_draw, 2, 1,
+       "this sweep would have 200000 points (100000 random samples x 2 seeds), more than the limit of 100000"},
+  };
+  for (const Bad& bad : catalogue) {
+    INFO(bad.what << ":\n" << bad.text);
+    const SpecError e = error_of(bad.text);
+    CHECK(e.line() == bad.line);
+    CHECK(e.column() == bad.column);
+    CHECK_THAT(e.message(), Catch::Contains(bad.message));
+  }
+}
+
+// Regressions of bench/fuzz/fuzz_spec.cpp's findings (their inputs are also in
+// bench/fuzz/corpus/spec/bad-crash-*). toml++ 3.3 reaches __builtin_unreachable() when it
+// asks whether many non-ASCII characters are whitespace: sweeps/toml_guard.cpp refuses
+// those inputs first. Columns count characters, not bytes.
+TEST_CASE("inputs found by the spec fuzzer are refused with a position, not a crash", "[sweeps]") {
+  const std::string e_acute = "\xc3\xa9";  // é, U+00E9
+  const std::string outside = "TOML syntax error: '" + e_acute +
+                              "' (U+00E9) outside a quoted string or a comment: TOML names, numbers and booleans "
+                              "are plain ASCII; put text in quotes (\"...\") or remove the character";
+  struct Bad {
+    const char* what;
+    std::string text;
+    int line, column;
+    std::string message;  // the whole message
+  };
+  const std::vector<Bad> catalogue = {
+      {"after a number", "[base]\nlr = 0.1" + e_acute + "\n", 2, 9, outside},
+      {"as a key", "[base]\n" + e_acute + " = 1\n", 2, 1, outside},
+      {"in a table header", "[base " + e_acute + "]\n", 1, 7, outside},
+      {"a quote glued to a number is part of the value", "[base]\nlr =0\"" + e_acute + "\"\n", 2, 7, outside},
+      {"in an array's element on a later line", "[grid]\nlr = [0.1,\n  3\"" + e_acute + "\"]\n", 3, 5, outside},
+      {"a date, a space and a time", "[base]\nlr = 1979-05-27 0" + e_acute + "\n", 2, 18, outside},
+      {"the fuzzer's first input (a key)",
+       std::string("[base]\ndropout = 0#0.5\nhidde\xd1\xb7\x00\x00@a\x00\x00se]", 39), 3, 6,
+       "TOML syntax error: '\xd1\xb7' (U+0477) outside a quoted string or a comment: TOML names, numbers and "
+       "booleans are plain ASCII; put text in quotes (\"...\") or remove the character"},
+      {"a byte that is not UTF-8", "[base]\nlr = 0.1\xff\n", 2, 9,
+       "TOML syntax error: byte 0xff, which is not UTF-8 (save the file as UTF-8) outside a quoted string or a "
+       "comment: TOML names, numbers and booleans are plain ASCII; put text in quotes (\"...\") or remove the "
+       "character"},
+      // Never echoed: messages travel in JSON, which must be valid UTF-8.
+      {"an overlong UTF-8 form", "[base]\nlr = 0.1\xc0\x80\n", 2, 9,
+       "TOML syntax error: byte 0xc0, which is not UTF-8 (save the file as UTF-8) outside a quoted string or a "
+       "comment: TOML names, numbers and booleans are plain ASCII; put text in quotes (\"...\") or remove the "
+       "character"},
+      {"a byte that cannot start a UTF-8 sequence, found by the fuzzer", "[base]\n\xfb\xa4\xa4\x9c = 1\n", 2, 1,
+       "TOML syntax error: byte 0xfb, which is not UTF-8 (save the file as UTF-8) outside a quoted string or a "
+       "comment: TOML names, numbers and booleans are plain ASCII; put text in quotes (\"...\") or remove the "
+       "character"},
+      {"a UTF-16 surrogate", "[base]\nlr = 0.1\xed\xa0\x80\n", 2, 9,
+       "TOML syntax error: byte 0xed, which is not UTF-8 (save the file as UTF-8) outside a quoted string or a "
+       "comment: TOML names, numbers and booleans are plain ASCII; put text in quotes (\"...\") or remove the "
+       "character"},
+      {"a backslash before a non-ASCII character in a \"\"\" string",
+       "description = \"\"\"\\" + e_acute + "\"\"\"\n[base]\n", 1, 19,
+       "TOML syntax error: invalid escape sequence: a backslash followed by '" + e_acute +
+           "' (U+00E9) in a \"\"\" string; write a backslash as \\\\"},
+      {"a continued \"\"\" string line starting with a non-ASCII character",
+       "description = \"\"\"one \\\n  " + e_acute + "tude\"\"\"\n[base]\n", 2, 3,
+       "TOML syntax error: a \"\"\" string continued by a line-ending backslash goes on with '" + e_acute +
+           "' (U+00E9), which the TOML library (toml++ 3.3) cannot read there: remove the backslash at the end of "
+           "the line before, or start the line with an ASCII character"},
+      // A 2^53 + 1 bound made toml++'s value<double>() empty: "bad optional access", no position.
+      {"an integer bound above 2^53 (int key)",
+       "[random]\nsamples = 2\nepochs = { dist = \"int_uniform\", low = 1, high = 9007199254740993 }\n", 3, 50,
+       "epochs = 9007199254740993 is out of range: epochs must be in [1, 100000]"},
+      {"an integer bound above 2^53 (float key)",
+       "[random]\nsamples = 2\nlr = { dist = \"uniform\", low = 9007199254740993, high = 9007199254740995 }\n", 3, 32,
+       "lr = 9007199254740993 is out of range: lr must be in [1e-08, 100]"},
+      // These broke debug assertions inside toml++ (compiled out in Debian's library, which then reports them).
+      {"a table header without a name", "[&\n", 1, 2,
+       "TOML syntax error: Error while parsing key: expected bare key starting character or string delimiter, "
+       "saw '&'"},
+      {"three brackets", "[[[1]]]\n", 1, 3,
+       "TOML syntax error: Error while parsing key: expected bare key starting character or string delimiter, "
+       "saw '['"},
+      {"a broken time", "[base]\nlr = 1979-05-27Tn00e0:t2d=15*32::00caseeed=07*32:*32:00caseeed=07*32:0000caseZ\n", 2,
+       17, "TOML syntax error: Error while parsing time: expected 2-digit hour, saw 'n'"},
+  };
+  for (const Bad& bad : catalogue) {
+    INFO(bad.what << ":\n" << bad.text);
+    const SpecError e = error_of(bad.text);
+    CHECK(e.line() == bad.line);
+    CHECK(e.column() == bad.column);
+    CHECK(e.message() == bad.message);
+  }
+}
+
+TEST_CASE("non-ASCII text in strings, comments and quoted keys is read as written", "[sweeps]") {
+  const std::string e_acute = "\xc3\xa9", yi = "\xe4\xb8\x80";  // é U+00E9, 一 U+4E00
+  SECTION("strings and comments") {
+    const Sweep sweep = parse_sweep("description = \"caf" + e_acute + " " + yi + " \\u00e9\" # r" + e_acute +
+                                        "sum" + e_acute + "\n[base]\nactivation = 'tanh' # " + e_acute + "\n",
+                                    "accents.toml");
+    CHECK(sweep.description == "caf" + e_acute + " " + yi + " " + e_acute);
+    CHECK(sweep.points.at(0).config.at("activation") == "tanh");
+  }
+  SECTION("\"\"\" strings: after an escaped backslash, and on a continued line starting with ASCII") {
+    const Sweep escaped = parse_sweep("description = \"\"\"\\\\" + e_acute + "\n" + e_acute + "t" + e_acute +
+                                          "\"\"\"\n[base]\n",
+                                      "ml.toml");
+    CHECK(escaped.description == "\\" + e_acute + "\n" + e_acute + "t" + e_acute);
+    const Sweep continued = parse_sweep("description = \"\"\"one \\\n  two " + e_acute + "\"\"\"\n[base]\n", "ml.toml");
+    CHECK(continued.description == "one two " + e_acute);
+  }
+  SECTION("a byte order mark") {
+    CHECK(parse_sweep("\xef\xbb\xbf[base]\nepochs = 2\n", "bom.toml").points.at(0).config.at("epochs") == 2);
+  }
+  SECTION("a quoted non-ASCII key reaches the spec checks") {
+    const SpecError e = error_of("[base]\n\"" + e_acute + "\" = 1\n");
+    CHECK(e.line() == 2);
+    CHECK(e.column() == 1);
+    CHECK_THAT(e.message(), Catch::StartsWith("unknown training key '" + e_acute + "' in [base]"));
+  }
+}
+
+TEST_CASE("every spec fuzz seed parses or is refused as its name says", "[sweeps]") {
+  // bench/fuzz/corpus/spec/ holds the fuzzer's seeds and every input it found a problem with:
+  // files named valid-* must expand, every other one must be refused with a SpecError naming it.
+  const auto corpus = source_dir() / "bench/fuzz/corpus/spec";
+  REQUIRE(std::filesystem::is_directory(corpus));
+  int valid = 0, invalid = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(corpus)) {
+    const std::string name = entry.path().filename().string();
+    std::ifstream in(entry.path(), std::ios::binary);
+    const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    INFO(name);
+    if (name.rfind("valid-", 0) == 0) {
+      CHECK_FALSE(parse_sweep(text, name).points.empty());
+      ++valid;
+    } else {
+      try {
+        parse_sweep(text, name);
+        FAIL("accepted");
+      } catch (const SpecError& e) {
+        CHECK(e.file() == name);
+        CHECK_THAT(std::string(e.what()), Catch::StartsWith(name + ":"));
+      }
+      ++invalid;
+    }
+  }
+  CHECK(valid >= 10);
+  CHECK(invalid >= 10);
 }
 
 TEST_CASE("the size guard refuses more than 100000 points before expanding", "[sweeps]") {
