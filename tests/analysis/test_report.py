@@ -90,8 +90,16 @@ def test_best_setting_and_confused_pairs_of_the_best_model(cases_h5, report_of):
                 f"{100 * confusion[a, b] / per_class[a]:.1f} % ({confusion[a, b]}) | "
                 f"{100 * confusion[b, a] / per_class[b]:.1f} % ({confusion[b, a]}) |")
     assert expected in errors
-    # No per-image predictions in the file: the strips are labelled as class examples, honestly.
-    assert "Examples of class A and class B from the test set" in errors
+    # ablate stores every done point's test predictions: with the true labels they rebuild the
+    # confusion matrix exactly, and the strips show the misclassified images themselves.
+    from analysis.fashion_mnist import load_test_set
+    with h5py.File(cases_h5, "r") as f:
+        predictions = f["points"][best_row["id"].decode()]["test_predictions"][:]
+    assert predictions.dtype == np.int8 and predictions.shape == (10000,)
+    rebuilt = np.zeros((10, 10), dtype=np.int64)
+    np.add.at(rebuilt, (load_test_set().labels, predictions), 1)
+    assert np.array_equal(rebuilt, confusion)
+    assert "Test images the best model got wrong" in errors and "Examples of class A" not in errors
     assert "confusion.png" in errors and "confused-pairs.png" in errors
 
 
@@ -182,15 +190,19 @@ def predictions_matching(confusion, labels):
 
 
 def report_with_predictions(cases_h5, tmp_path, make_predictions):
-    """Report of a copy of a real file with a test_predictions dataset added to every done point (ablate does
-    not store them yet; the report uses them when present: int8 [10000], test-set order)."""
+    """Report of a copy of a real file whose done points' test_predictions (int8 [10000], test-set order)
+    are replaced by make_predictions(confusion_test), or removed when make_predictions is None (a file
+    written by a trainer that does not store them)."""
     copy = tmp_path / "with_predictions.h5"
     copy.write_bytes(cases_h5.read_bytes())
     with h5py.File(copy, "r+") as f:
         for point_id in f["points"]:
             point = f["points"][point_id]
             if point.attrs["status"] == "done":
-                point.create_dataset("test_predictions", data=make_predictions(point["confusion_test"][:]))
+                if "test_predictions" in point:
+                    del point["test_predictions"]
+                if make_predictions is not None:
+                    point.create_dataset("test_predictions", data=make_predictions(point["confusion_test"][:]))
     out = tmp_path / "report"
     process = subprocess.run([sys.executable, "-m", "analysis", "report", str(copy), "-o", str(out)],
                              capture_output=True, text=True, cwd=kRepo)
@@ -205,6 +217,13 @@ def test_stored_test_predictions_give_strips_of_misclassified_images(cases_h5, t
     errors = section(read_report(out), "Errors of the best model")
     assert "Test images the best model got wrong" in errors and "Examples of class A" not in errors
     assert_figures_written(out, expected_at_least=6)
+
+
+def test_without_stored_predictions_the_strips_are_labelled_class_examples(cases_h5, tmp_path):
+    out, _ = report_with_predictions(cases_h5, tmp_path, None)
+    errors = section(read_report(out), "Errors of the best model")
+    assert "Examples of class A and class B from the test set" in errors
+    assert "Test images the best model got wrong" not in errors
 
 
 def test_predictions_that_contradict_the_confusion_matrix_are_ignored(cases_h5, tmp_path):
