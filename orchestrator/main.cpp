@@ -31,9 +31,10 @@ std::string version_text() {
   const ablate::TrainerInfo info = ablate::trainer_info();
   return fmt::format(
       "ablate {} (commit {})\nLibTorch {}\nCUDA compiled in: {}; CUDA available: {} ({} device{})\n"
-      "intra-op threads: {}\n",
+      "NCCL (data-parallel points on GPUs): {}\nintra-op threads: {}\n",
       ablate::kVersion, ablate::kGitCommit, info.torch_version, info.cuda_compiled_in ? "yes" : "no",
-      info.cuda_available ? "yes" : "no", info.cuda_devices, info.cuda_devices == 1 ? "" : "s", info.threads);
+      info.cuda_available ? "yes" : "no", info.cuda_devices, info.cuda_devices == 1 ? "" : "s",
+      info.nccl_version.empty() ? "not compiled in" : info.nccl_version, info.threads);
 }
 
 std::string keys_help() {

@@ -1,4 +1,4 @@
-// Bucketed MPI all-reduce and broadcast of CPU tensors.
+// MPI all-reduce and broadcast of CPU tensor buckets.
 #include "trainer/mpi_reducer.hpp"
 
 #include <fmt/format.h>
@@ -37,51 +37,17 @@ MPI_Datatype mpi_type(const torch::Tensor& t) {
 
 }  // namespace
 
-MpiReducer::MpiReducer(MPI_Comm comm, size_t bucket_bytes) : comm_(comm), bucket_bytes_(bucket_bytes) {
+MpiReducer::MpiReducer(MPI_Comm comm, size_t bucket_bytes) : BucketedReducer(bucket_bytes), comm_(comm) {
   ABLATE_MPI_CHECK(MPI_Comm_rank(comm_, &rank_));
   ABLATE_MPI_CHECK(MPI_Comm_size(comm_, &size_));
 }
 
-void MpiReducer::allreduce_mean(std::vector<torch::Tensor>& tensors) { reduce_in_buckets(tensors, Op::mean); }
-void MpiReducer::allreduce_sum(std::vector<torch::Tensor>& tensors) { reduce_in_buckets(tensors, Op::sum); }
-void MpiReducer::broadcast(std::vector<torch::Tensor>& tensors) { reduce_in_buckets(tensors, Op::broadcast); }
-
-// Consecutive tensors of one dtype share a bucket until it would pass
-// bucket_bytes: few large messages instead of one per tensor.
-void MpiReducer::reduce_in_buckets(std::vector<torch::Tensor>& tensors, Op op) {
-  if (size_ == 1) return;
-  size_t first = 0, bytes = 0;
-  for (size_t i = 0; i < tensors.size(); ++i) {
-    const size_t tensor_bytes = tensors[i].numel() * tensors[i].element_size();
-    const bool type_changes = i > first && tensors[i].scalar_type() != tensors[first].scalar_type();
-    if (i > first && (type_changes || bytes + tensor_bytes > bucket_bytes_)) {
-      run_bucket(tensors, first, i, op);
-      first = i, bytes = 0;
-    }
-    bytes += tensor_bytes;
-  }
-  if (first < tensors.size()) run_bucket(tensors, first, tensors.size(), op);
-}
-
-void MpiReducer::run_bucket(std::vector<torch::Tensor>& tensors, size_t first, size_t last, Op op) {
-  std::vector<torch::Tensor> views;
-  for (size_t i = first; i < last; ++i) views.push_back(tensors[i].reshape({-1}));
-  torch::Tensor flat = views.size() == 1 ? views[0].contiguous() : torch::cat(views);
-  if (flat.data_ptr() == tensors[first].data_ptr()) flat = flat.clone();  // never reduce into a live tensor
+void MpiReducer::communicate(torch::Tensor& flat, Op op) {
   const int count = static_cast<int>(flat.numel());
-  if (op == Op::broadcast) {
+  if (op == Op::broadcast)
     ABLATE_MPI_CHECK(MPI_Bcast(flat.data_ptr(), count, mpi_type(flat), 0, comm_));
-  } else {
+  else
     ABLATE_MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, flat.data_ptr(), count, mpi_type(flat), MPI_SUM, comm_));
-    if (op == Op::mean) flat.div_(size_);
-  }
-  torch::NoGradGuard no_grad;
-  int64_t offset = 0;
-  for (size_t i = first; i < last; ++i) {
-    const int64_t n = tensors[i].numel();
-    tensors[i].copy_(flat.slice(0, offset, offset + n).view_as(tensors[i]));
-    offset += n;
-  }
 }
 
 }  // namespace ablate

@@ -3,7 +3,7 @@
 
 #include <mpi.h>
 
-#include "trainer/reducer.hpp"
+#include "trainer/bucketed_reducer.hpp"
 
 namespace ablate {
 
@@ -11,23 +11,17 @@ namespace ablate {
 // `bucket_bytes` (default ~25 MB, as PyTorch DDP), always in the same order on
 // every rank. Tensors must be contiguous CPU float32/float64 tensors of the same
 // shapes on every rank. MPI errors throw MpiError (file, line, rank, host).
-class MpiReducer final : public GradientReducer {
+class MpiReducer final : public BucketedReducer {
  public:
   explicit MpiReducer(MPI_Comm comm, size_t bucket_bytes = 25u << 20);
   int rank() const override { return rank_; }
   int size() const override { return size_; }
-  void allreduce_mean(std::vector<torch::Tensor>& tensors) override;
-  void allreduce_sum(std::vector<torch::Tensor>& tensors) override;
-  void broadcast(std::vector<torch::Tensor>& tensors) override;
 
  private:
-  enum class Op { sum, mean, broadcast };
-  void reduce_in_buckets(std::vector<torch::Tensor>& tensors, Op op);
-  void run_bucket(std::vector<torch::Tensor>& tensors, size_t first, size_t last, Op op);
+  void communicate(torch::Tensor& flat, Op op) override;
 
   MPI_Comm comm_;
   int rank_ = 0, size_ = 1;
-  size_t bucket_bytes_;
 };
 
 }  // namespace ablate

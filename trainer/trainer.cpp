@@ -3,10 +3,13 @@
 
 #include <torch/torch.h>
 
-#include <optional>
+#include <fmt/format.h>
+
+#include <memory>
 
 #include "trainer/device.hpp"
 #include "trainer/mpi_reducer.hpp"
+#include "trainer/nccl_reducer.hpp"
 #include "trainer/train.hpp"
 
 namespace ablate {
@@ -18,6 +21,11 @@ TrainerInfo trainer_info() {
   info.cuda_available = cuda_available();
   info.cuda_devices = cuda_device_count();
   info.threads = torch::get_num_threads();
+#ifdef ABLATE_NCCL
+  // NCCL_VERSION_CODE scheme: major * 10000 + minor * 100 + patch (2.19 and later).
+  const int nccl = NcclReducer::runtime_version();
+  info.nccl_version = fmt::format("{}.{}.{}", nccl / 10000, nccl / 100 % 100, nccl % 100);
+#endif
   return info;
 }
 
@@ -26,16 +34,32 @@ std::string prepare_device(const DeviceRequest& request) {
   return select_device(request.kind, request.gpu_index).str();
 }
 
+namespace {
+
+// GPUs all-reduce with NCCL, CPUs with MPI (Open MPI is not assumed CUDA-aware).
+std::unique_ptr<GradientReducer> make_group_reducer(MPI_Comm group, torch::Device device) {
+  if (!device.is_cuda()) return std::make_unique<MpiReducer>(group);
+#ifdef ABLATE_NCCL
+  return std::make_unique<NcclReducer>(group, device);
+#else
+  throw std::invalid_argument(
+      "--ranks-per-point > 1 on GPUs needs NCCL, and this ablate was built without it: install NCCL (the "
+      "torch wheel's nvidia-nccl, or the CUDA toolkit's) and rebuild, or train on CPUs with --device cpu");
+#endif
+}
+
+}  // namespace
+
 TrainResult train_config(const TrainConfig& config, const FashionMnist& data, const DeviceRequest& request,
                          const EpochCallback& on_epoch, const CheckpointRequest& checkpoint, MPI_Comm group) {
   set_torch_threads(request.threads);
-  std::optional<MpiReducer> group_reducer;
   TrainContext context;
-  if (group != MPI_COMM_NULL) {
-    group_reducer.emplace(group);
-    context.reducer = &*group_reducer;
-  }
   context.device = select_device(request.kind, request.gpu_index);
+  std::unique_ptr<GradientReducer> group_reducer;
+  if (group != MPI_COMM_NULL) {
+    group_reducer = make_group_reducer(group, context.device);
+    context.reducer = group_reducer.get();
+  }
   context.checkpoint_path = checkpoint.path;
   context.on_warning = checkpoint.on_warning;
   return train(config, data, context, on_epoch);

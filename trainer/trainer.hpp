@@ -25,6 +25,7 @@ struct TrainerInfo {
   bool cuda_available = false;
   int cuda_devices = 0;
   int threads = 0;  // current intra-op threads
+  std::string nccl_version;  // "2.28.7" (the library loaded at run time); "" when not compiled in
 };
 
 TrainerInfo trainer_info();
