@@ -93,39 +93,26 @@ void H5Writer::attr_int64_array(hid_t object, const std::string& name, const std
 
 void H5Writer::dataset_int64(hid_t parent, const std::string& name, const std::vector<int64_t>& values,
                              size_t rows, size_t cols) const {
-  const std::string hint = fmt::format("Writing dataset '{}'. {}", name, kWriteHint);
-  const hsize_t dims[2] = {rows, cols};
-  H5Id space(ABLATE_H5_CHECK(H5Screate_simple(2, dims, nullptr), path_, hint), H5Sclose);
-  H5Id data(ABLATE_H5_CHECK(H5Dcreate2(parent, name.c_str(), H5T_STD_I64LE, space, H5P_DEFAULT, H5P_DEFAULT,
-                                       H5P_DEFAULT),
-                            path_, hint),
-            H5Dclose);
-  if (!values.empty())
-    ABLATE_H5_CHECK(H5Dwrite(data, H5T_NATIVE_INT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, values.data()), path_, hint);
+  dataset(parent, name, H5T_STD_I64LE, H5T_NATIVE_INT64, {rows, cols}, values.empty() ? nullptr : values.data());
 }
 
 void H5Writer::dataset_float64(hid_t parent, const std::string& name, const std::vector<double>& values) const {
-  const std::string hint = fmt::format("Writing dataset '{}'. {}", name, kWriteHint);
-  const hsize_t dims[1] = {values.size()};
-  H5Id space(ABLATE_H5_CHECK(H5Screate_simple(1, dims, nullptr), path_, hint), H5Sclose);
-  H5Id data(ABLATE_H5_CHECK(H5Dcreate2(parent, name.c_str(), H5T_IEEE_F64LE, space, H5P_DEFAULT, H5P_DEFAULT,
-                                       H5P_DEFAULT),
-                            path_, hint),
-            H5Dclose);
-  if (!values.empty())
-    ABLATE_H5_CHECK(H5Dwrite(data, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, values.data()), path_, hint);
+  dataset(parent, name, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, {values.size()}, values.empty() ? nullptr : values.data());
 }
 
 void H5Writer::dataset_int8(hid_t parent, const std::string& name, const std::vector<int8_t>& values) const {
+  dataset(parent, name, H5T_STD_I8LE, H5T_NATIVE_INT8, {values.size()}, values.empty() ? nullptr : values.data());
+}
+
+void H5Writer::dataset(hid_t parent, const std::string& name, hid_t file_type, hid_t memory_type,
+                       const std::vector<hsize_t>& dims, const void* values) const {
   const std::string hint = fmt::format("Writing dataset '{}'. {}", name, kWriteHint);
-  const hsize_t dims[1] = {values.size()};
-  H5Id space(ABLATE_H5_CHECK(H5Screate_simple(1, dims, nullptr), path_, hint), H5Sclose);
-  H5Id data(ABLATE_H5_CHECK(H5Dcreate2(parent, name.c_str(), H5T_STD_I8LE, space, H5P_DEFAULT, H5P_DEFAULT,
-                                       H5P_DEFAULT),
+  H5Id space(ABLATE_H5_CHECK(H5Screate_simple(static_cast<int>(dims.size()), dims.data(), nullptr), path_, hint),
+             H5Sclose);
+  H5Id data(ABLATE_H5_CHECK(H5Dcreate2(parent, name.c_str(), file_type, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
                             path_, hint),
             H5Dclose);
-  if (!values.empty())
-    ABLATE_H5_CHECK(H5Dwrite(data, H5T_NATIVE_INT8, H5S_ALL, H5S_ALL, H5P_DEFAULT, values.data()), path_, hint);
+  if (values) ABLATE_H5_CHECK(H5Dwrite(data, memory_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, values), path_, hint);
 }
 
 void H5Writer::table(hid_t parent, const std::string& name, const std::vector<H5Column>& columns) const {

@@ -48,6 +48,9 @@ class H5Writer {
  private:
   void scalar_attr(hid_t object, const std::string& name, hid_t file_type, hid_t memory_type,
                    const void* value) const;
+  // A dataset of `dims`, written from `values` (nullptr: left unwritten, for empty ones).
+  void dataset(hid_t parent, const std::string& name, hid_t file_type, hid_t memory_type,
+               const std::vector<hsize_t>& dims, const void* values) const;
 
   std::string path_;
 };
