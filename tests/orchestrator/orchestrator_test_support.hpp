@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <algorithm>
 #include <map>
 #include <sstream>
 #include <stdexcept>
@@ -16,6 +17,7 @@
 
 #include "orchestrator/communicator.hpp"
 #include "orchestrator/results/journal.hpp"
+#include "orchestrator/results/results_file.hpp"
 #include "sweeps/sweep.hpp"
 
 namespace ablate::test {
@@ -74,6 +76,22 @@ inline std::map<std::string, PointKey> keys_by_id(const sweeps::Sweep& sweep) {
 }
 
 // How many records of type `type` ("done", "start", "fail", "epoch") the journal holds per point.
+// Each point's status in the ledger at `results_path` (opened as a reader would
+// after the run; any sweep accepted), by point ID.
+inline std::map<std::string, PointStatus> ledger_statuses(const std::string& results_path,
+                                                          const sweeps::Sweep& sweep) {
+  ResultsFile results(results_path, SweepIdentity{sweep.name, sweep.source_path, sweep.spec_text},
+                      ResultsFileOptions{true, 0, [](const std::string&) {}});
+  std::map<std::string, PointStatus> out;
+  for (const auto& p : sweep.points) out[p.id] = results.status(p.id);
+  return out;
+}
+
+inline int count_status(const std::map<std::string, PointStatus>& statuses, PointStatus wanted) {
+  return static_cast<int>(
+      std::count_if(statuses.begin(), statuses.end(), [&](const auto& s) { return s.second == wanted; }));
+}
+
 inline std::map<std::string, int> journal_counts(const std::string& journal_path, const std::string& type) {
   std::ifstream in(journal_path);
   if (!in) throw std::runtime_error("cannot read " + journal_path);

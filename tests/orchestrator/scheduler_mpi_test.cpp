@@ -68,34 +68,34 @@ int run(const Setup& s, const RunOptions& options, FakeWork& work, std::string& 
   return code;
 }
 
-// Every worker's finished() list, gathered on rank 0 (empty elsewhere).
-std::vector<std::string> gather_finished(const Setup& s, const FakeWork& work) {
-  std::vector<std::string> all;
+// Each rank's list (e.g. FakeWork::started()), gathered on rank 0 by rank (empty elsewhere).
+std::vector<std::vector<std::string>> gather_by_rank(const Setup& s, const std::vector<std::string>& mine) {
+  std::vector<std::vector<std::string>> all(s.world.size());
   if (s.world.rank() != 0) {
     std::string joined;
-    for (const auto& id : work.finished()) joined += id + "\n";
+    for (const auto& id : mine) joined += id + "\n";
     s.side.send(0, kTagFinished, joined);
     return all;
   }
   for (int rank = 1; rank < s.world.size(); ++rank) {
     std::istringstream lines(s.side.receive(rank).payload);
-    for (std::string id; std::getline(lines, id);) all.push_back(id);
+    for (std::string id; std::getline(lines, id);) all[rank].push_back(id);
   }
   return all;
 }
 
-std::map<std::string, PointStatus> ledger_statuses(const RunOptions& options) {
-  const sweeps::Sweep sweep = sweeps::load_sweep(options.spec_path);
-  ResultsFile results(options.results_path, SweepIdentity{sweep.name, sweep.source_path, sweep.spec_text},
-                      ResultsFileOptions{false, 0, [](const std::string&) {}});
-  std::map<std::string, PointStatus> out;
-  for (const auto& p : sweep.points) out[p.id] = results.status(p.id);
-  return out;
+// Every worker's finished() list, gathered on rank 0 (empty elsewhere).
+std::vector<std::string> gather_finished(const Setup& s, const FakeWork& work) {
+  std::vector<std::string> all;
+  for (const auto& ids : gather_by_rank(s, work.finished())) all.insert(all.end(), ids.begin(), ids.end());
+  return all;
 }
 
-int count_status(const std::map<std::string, PointStatus>& statuses, PointStatus wanted) {
-  return static_cast<int>(std::count_if(statuses.begin(), statuses.end(), [&](auto& s) { return s.second == wanted; }));
+std::map<std::string, PointStatus> ledger_statuses(const RunOptions& options) {
+  return test::ledger_statuses(options.results_path, sweeps::load_sweep(options.spec_path));
 }
+
+using test::count_status;
 
 // Each point's done record appears exactly once, for all 12 points.
 void expect_each_done_once(const Setup& s, const RunOptions& options, const char* scenario) {
@@ -227,22 +227,6 @@ void scenario_results_refused(const Setup& s) {
   }
   s.checks.expect(code == -1 && error.find("is not an ablate results file") != std::string::npos,
                   "refused: rank 0 error: " + error);
-}
-
-// Each rank's list (e.g. FakeWork::started()), gathered on rank 0 by rank (empty elsewhere).
-std::vector<std::vector<std::string>> gather_by_rank(const Setup& s, const std::vector<std::string>& mine) {
-  std::vector<std::vector<std::string>> all(s.world.size());
-  if (s.world.rank() != 0) {
-    std::string joined;
-    for (const auto& id : mine) joined += id + "\n";
-    s.side.send(0, kTagFinished, joined);
-    return all;
-  }
-  for (int rank = 1; rank < s.world.size(); ++rank) {
-    std::istringstream lines(s.side.receive(rank).payload);
-    for (std::string id; std::getline(lines, id);) all[rank].push_back(id);
-  }
-  return all;
 }
 
 // --ranks-per-point 2: rank 0 assigns to the group leaders only; every follower

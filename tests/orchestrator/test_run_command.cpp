@@ -32,16 +32,10 @@ RunOptions options_for(const test::Scratch& dir, const std::string& spec_path) {
 }
 
 std::map<std::string, PointStatus> statuses(const RunOptions& options, const sweeps::Sweep& sweep) {
-  ResultsFile results(options.results_path, SweepIdentity{sweep.name, sweep.source_path, sweep.spec_text},
-                      ResultsFileOptions{true, 0, [](const std::string&) {}});
-  std::map<std::string, PointStatus> out;
-  for (const auto& p : sweep.points) out[p.id] = results.status(p.id);
-  return out;
+  return test::ledger_statuses(options.results_path, sweep);
 }
 
-size_t count(const std::map<std::string, PointStatus>& statuses, PointStatus wanted) {
-  return std::count_if(statuses.begin(), statuses.end(), [&](const auto& s) { return s.second == wanted; });
-}
+using test::count_status;
 
 // Throws Interrupted from the epoch callback of the n-th point it trains, as a
 // worker told to stop would.
@@ -153,7 +147,7 @@ TEST_CASE("ablate run trains every point once most expensive first and records t
                                        {64, 0.1, 1},
                                        {64, 0.5, 0},
                                        {64, 0.5, 1}});
-  CHECK(count(statuses(options, sweep), PointStatus::done) == 12);
+  CHECK(count_status(statuses(options, sweep), PointStatus::done) == 12);
   for (const auto& [id, n] : test::journal_counts(options.results_path + ".journal", "done")) CHECK(n == 1);
   CHECK(test::journal_counts(options.results_path + ".journal", "done").size() == 12);
 
@@ -218,7 +212,7 @@ TEST_CASE("failed and diverged points are recorded with their message - the swee
     CHECK(run_sweep(retry, comm, plain, out3) == kExitOk);
     CHECK(plain.started().size() == 6);
     for (const auto& id : plain.started()) CHECK(std::get<1>(keys.at(id)) == 0.5);
-    CHECK(count(statuses(options, sweep), PointStatus::done) == 12);
+    CHECK(count_status(statuses(options, sweep), PointStatus::done) == 12);
     for (const auto& [id, n] : test::journal_counts(options.results_path + ".journal", "done")) CHECK(n == 1);
   }
 }
@@ -238,8 +232,8 @@ TEST_CASE("the --max-consecutive-failures limit stops the sweep (exit 4) - a fix
   CHECK(run_sweep(options, comm, work, out) == kExitIncomplete);
   CHECK(work.started().size() == 3);
   auto status = statuses(options, sweep);
-  CHECK(count(status, PointStatus::failed) == 3);
-  CHECK(count(status, PointStatus::pending) == 9);
+  CHECK(count_status(status, PointStatus::failed) == 3);
+  CHECK(count_status(status, PointStatus::pending) == 9);
   CHECK(out.str().find("3 points failed in a row (--max-consecutive-failures 3)") != std::string::npos);
   CHECK(out.str().find("incomplete: rerun the same command to resume") != std::string::npos);
 
@@ -250,7 +244,7 @@ TEST_CASE("the --max-consecutive-failures limit stops the sweep (exit 4) - a fix
   CHECK(run_sweep(options, comm, fixed, out) == kExitOk);
   CHECK(fixed.started().size() == 12);
   status = statuses(options, sweep);
-  CHECK(count(status, PointStatus::done) == 12);
+  CHECK(count_status(status, PointStatus::done) == 12);
 }
 
 TEST_CASE("SIGINT stops the sweep at the next epoch (exit 4) - the rerun completes each point exactly once",
@@ -273,8 +267,8 @@ TEST_CASE("SIGINT stops the sweep at the next epoch (exit 4) - the rerun complet
   CHECK(out.str().find("stopped " + interrupted.substr(0, 8)) != std::string::npos);
   {
     const auto status = statuses(options, sweep);  // reopening turns the interrupted point pending
-    CHECK(count(status, PointStatus::done) == 1);
-    CHECK(count(status, PointStatus::pending) == 11);
+    CHECK(count_status(status, PointStatus::done) == 1);
+    CHECK(count_status(status, PointStatus::pending) == 11);
   }
   const auto epochs = test::journal_counts(options.results_path + ".journal", "epoch");
   CHECK(epochs.at(interrupted) == 2);  // both epochs it reported were journaled
@@ -300,8 +294,8 @@ TEST_CASE("a point whose training throws Interrupted is left unfinished and stop
   CHECK(run_sweep(options, comm, work, out) == kExitIncomplete);
   CHECK(out.str().find("left point " + work.started()[2] + " unfinished") != std::string::npos);
   const auto status = statuses(options, sweep);
-  CHECK(count(status, PointStatus::done) == 2);
-  CHECK(count(status, PointStatus::pending) == 10);
+  CHECK(count_status(status, PointStatus::done) == 2);
+  CHECK(count_status(status, PointStatus::pending) == 10);
 
   FakeWork rest;
   CHECK(run_sweep(options, comm, rest, out) == kExitOk);
@@ -329,7 +323,7 @@ TEST_CASE("a stalled point aborts the run after the ledger is closed - a rerun r
   CHECK(out.str().find("ablate run: aborted: local on host") != std::string::npos);
   CHECK(out.str().find("hidden=[256] lr=0.5 seed=0), after epoch 0/3") != std::string::npos);
   const auto status = statuses(options, sweep);  // the file was closed cleanly: it opens
-  CHECK(count(status, PointStatus::done) == 2);
+  CHECK(count_status(status, PointStatus::done) == 2);
 
   FakeWork healthy;
   options.stall_timeout_seconds = 0;
