@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 kFormat = "ablate-results"
-kNewestFormatVersion = 1
+kNewestFormatVersion = 2
 kStatuses = ("pending", "running", "done", "failed")
 kCurveColumns = ("epoch", "train_loss", "train_acc", "val_loss", "val_acc", "test_loss", "test_acc",
                  "lr", "epoch_seconds", "images_per_second")
@@ -95,15 +95,22 @@ class ResultsFile:
         config_keys: list[str] = []
         rows = []
         points = self._file.get("points")
-        for point_id in table["id"]:
+        # Format 2 keeps every point's config in /index (a point never started has no group);
+        # format 1 kept it only in the group.
+        index_configs = table["config_json"] if "config_json" in table.columns else None
+        for position, point_id in enumerate(table["id"]):
             group = points[point_id] if points is not None and point_id in points else None
             row = {}
-            if group is not None:
-                config = json.loads(_text(group.attrs["config_json"]))
-                for key, value in config.items():
+            config_text = index_configs.iloc[position] if index_configs is not None else (
+                _text(group.attrs["config_json"]) if group is not None else None)
+            if config_text is not None:
+                for key, value in json.loads(config_text).items():
                     if key not in config_keys:
                         config_keys.append(key)
                     row[key] = _hashable(value)
+            if group is None:  # never started: what its group would say
+                row.update({name: 0 if name == "attempts" else "" for name in kPointAttributes})
+            else:
                 for name in kPointAttributes:
                     if name in group.attrs:
                         value = group.attrs[name]
@@ -135,16 +142,21 @@ class ResultsFile:
 
     # --- one point -------------------------------------------------------------------------------
     def _point(self, point_id: str):
+        """The point's group, or None for a point that was planned but never started (it has a row in
+        /index and nothing else)."""
         points = self._file.get("points")
-        if points is None or point_id not in points:
-            raise KeyError(f"{self.path}: no point '{point_id}' (IDs are the 16-hex-digit `id` column of "
-                           f"analysis.load())")
-        return points[point_id]
+        if points is not None and point_id in points:
+            return points[point_id]
+        ids = self._file["index"]["id"] if "index" in self._file else []
+        if any(_text(known) == point_id for known in ids):
+            return None
+        raise KeyError(f"{self.path}: no point '{point_id}' (IDs are the 16-hex-digit `id` column of "
+                       f"analysis.load())")
 
     def curves(self, point_id: str) -> pd.DataFrame:
         """One row per finished epoch (possibly none), columns as in kCurveColumns (and any added later)."""
         group = self._point(point_id)
-        if "curves" not in group:
+        if group is None or "curves" not in group:
             return pd.DataFrame({name: pd.Series(dtype=float) for name in kCurveColumns})
         raw = group["curves"][:]
         return pd.DataFrame({name: raw[name] for name in raw.dtype.names})
@@ -155,12 +167,14 @@ class ResultsFile:
             raise ValueError(f"split must be 'test' or 'val', not {split!r}")
         group = self._point(point_id)
         name = f"confusion_{split}"
-        return group[name][:].astype(np.int64) if name in group else None
+        return group[name][:].astype(np.int64) if group is not None and name in group else None
 
     def test_predictions(self, point_id: str) -> np.ndarray | None:
         """Predicted class of every test image (test-set order), when the file stores them."""
         group = self._point(point_id)
-        return group["test_predictions"][:].astype(np.int64) if "test_predictions" in group else None
+        if group is None or "test_predictions" not in group:
+            return None
+        return group["test_predictions"][:].astype(np.int64)
 
 
 def load(path: str | os.PathLike) -> pd.DataFrame:

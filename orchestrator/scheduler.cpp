@@ -185,8 +185,10 @@ void Scheduler::handle(WorkerChannel& channel, const WorkerEvent& event) {
       progress_.interrupted(event.worker);
       break;
   }
-  // The outcome is durable: the checkpoint has done its job (a failed point
-  // retried with --retry-failed starts afresh rather than diverge again).
+  // The outcome is in the journal: the checkpoint has done its job (a failed
+  // point retried with --retry-failed starts afresh rather than diverge again).
+  // Only a power cut within the commit interval could lose the outcome; the
+  // point then trains again from its start.
   if (event.kind != WorkerEvent::Kind::interrupted) remove_point_checkpoints(results_.path(), id);
   w.busy = false;
   idle_.push_back(event.worker);

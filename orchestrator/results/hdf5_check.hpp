@@ -16,14 +16,14 @@ void silence_hdf5_error_printing();
 [[noreturn]] void throw_hdf5_error(const char* call, const std::string& path, const std::string& hint,
                                    const char* source_file, int source_line);
 
-// HDF5 reports failure as a negative hid_t / herr_t / htri_t / ssize_t.
-template <class Result>
-Result check_hdf5(Result result, const char* call, const std::string& path, const std::string& hint,
-                  const char* source_file, int source_line) {
-  if (result < 0) throw_hdf5_error(call, path, hint, source_file, source_line);
-  return result;
-}
-
 }  // namespace ablate
 
-#define ABLATE_H5_CHECK(call, path, hint) ::ablate::check_hdf5((call), #call, (path), (hint), __FILE__, __LINE__)
+// HDF5 reports failure as a negative hid_t / herr_t / htri_t / ssize_t.
+// `hint` is evaluated only when the call fails: writers build it with fmt::format
+// in place, and a results file has hundreds of thousands of successful calls.
+#define ABLATE_H5_CHECK(call, path, hint)                                                   \
+  ([&] {                                                                                   \
+    auto ablate_h5_result_ = (call);                                                       \
+    if (ablate_h5_result_ < 0) ::ablate::throw_hdf5_error(#call, (path), (hint), __FILE__, __LINE__); \
+    return ablate_h5_result_;                                                              \
+  }())

@@ -23,10 +23,13 @@ struct H5Column {
   size_t rows() const;
 };
 
+// A results file is tens of thousands of small objects, so the writer keeps what
+// every one of them needs (the string type, a scalar dataspace, the compound types
+// of the last table layout) instead of making and closing them per object.
 class H5Writer {
  public:
   // `path` only names the file in error messages (the file may live in memory).
-  explicit H5Writer(std::string path) : path_(std::move(path)) {}
+  explicit H5Writer(std::string path);
 
   H5Id create_group(hid_t parent, const std::string& name) const;
 
@@ -52,7 +55,18 @@ class H5Writer {
   void dataset(hid_t parent, const std::string& name, hid_t file_type, hid_t memory_type,
                const std::vector<hsize_t>& dims, const void* values) const;
 
+  struct TableTypes {
+    std::string signature;  // column names and kinds
+    H5Id memory_type, file_type;
+    std::vector<size_t> offsets;
+    size_t row_size = 0;
+  };
+  // The compound types for `columns`, made once per distinct layout.
+  const TableTypes& table_types(const std::string& name, const std::vector<H5Column>& columns) const;
+
   std::string path_;
+  H5Id string_type_, scalar_space_;
+  mutable TableTypes table_types_;  // the last layout: every point's curves share it
 };
 
 // A variable-length UTF-8 string type (caller owns it).

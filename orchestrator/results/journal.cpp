@@ -88,7 +88,7 @@ Journal::Journal(std::string path) : path_(std::move(path)) {
     throw ResultsIoError(path_, fmt::format("cannot stat results journal '{}': {}", path_, errno_text(error_number)));
   }
   created_ = info.st_size == 0;
-  durable_bytes_ = static_cast<uint64_t>(info.st_size);
+  durable_bytes_ = written_bytes_ = static_cast<uint64_t>(info.st_size);
   if (created_) fsync_directory(parent_directory(path_));
 }
 
@@ -163,7 +163,7 @@ JournalReplay Journal::replay() {
     if (::ftruncate(fd_, static_cast<off_t>(good_end)) != 0 || ::fdatasync(fd_) != 0)
       throw ResultsIoError(path_, fmt::format("cannot cut the damaged end off results journal '{}': {}", path_,
                                               errno_text(errno)));
-    durable_bytes_ = good_end;
+    durable_bytes_ = written_bytes_ = good_end;
   }
   return replay;
 }
@@ -186,8 +186,11 @@ void Journal::append(const nlohmann::json& record) {
 void Journal::fail(const std::string& what, int error_number) {
   broken_ = fmt::format("{}: {}", what, errno_text(error_number));
   buffer_.clear();
-  // Best effort: a half-written group must not glue itself to the next line.
-  if (::ftruncate(fd_, static_cast<off_t>(durable_bytes_)) == 0) ::fdatasync(fd_);
+  // Best effort: a half-written group must not glue itself to the next line. The
+  // records written out before it are whole and were reported as recorded (their
+  // checkpoints may be gone): keep them, and try once more to make them durable.
+  if (::ftruncate(fd_, static_cast<off_t>(written_bytes_)) == 0 && ::fdatasync(fd_) == 0)
+    durable_bytes_ = written_bytes_;
   throw ResultsIoError(path_, fmt::format("cannot write results journal '{}': {} failed: {}{}. The records written "
                                           "before are durable; free the cause and resume the sweep.",
                                           path_, what, errno_text(error_number),
@@ -195,9 +198,8 @@ void Journal::fail(const std::string& what, int error_number) {
                                                                                            : ""));
 }
 
-void Journal::sync() {
+void Journal::write_out() {
   check_writable();
-  if (buffer_.empty()) return;
   size_t written = 0;
   while (written < buffer_.size()) {
     const ssize_t n = ::write(fd_, buffer_.data() + written, buffer_.size() - written);
@@ -205,9 +207,15 @@ void Journal::sync() {
     if (n < 0) fail("write", errno);
     written += static_cast<size_t>(n);
   }
-  if (::fdatasync(fd_) != 0) fail("fdatasync", errno);
-  durable_bytes_ += buffer_.size();
+  written_bytes_ += buffer_.size();
   buffer_.clear();
+}
+
+void Journal::sync() {
+  write_out();
+  if (written_bytes_ == durable_bytes_) return;
+  if (::fdatasync(fd_) != 0) fail("fdatasync", errno);
+  durable_bytes_ = written_bytes_;
 }
 
 void Journal::close() {

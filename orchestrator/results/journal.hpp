@@ -1,6 +1,7 @@
 // Journal: the results ledger's append-only write-ahead log. One JSON record per
 // line, each prefixed by the CRC32 of its JSON text, appended with group commit
-// (append() buffers, sync() writes and fdatasyncs), guarded by an exclusive flock.
+// (append() buffers, write_out() writes, sync() also fdatasyncs), guarded by an
+// exclusive flock.
 #pragma once
 
 #include <nlohmann/json.hpp>
@@ -42,10 +43,14 @@ class Journal {
   // damaged line between good ones is skipped, with a warning.
   JournalReplay replay();
 
-  void append(const nlohmann::json& record);  // buffered until sync()
-  // Writes the buffered records and fdatasyncs. On failure the unsynced records
-  // are dropped, the file is cut back to its last durable size, and every later
-  // call throws: the ledger must be reopened, which resumes from the durable records.
+  void append(const nlohmann::json& record);  // buffered until write_out() or sync()
+  // Hands the buffered records to the operating system: from then on they survive
+  // a crash (kill -9) of this process, but not yet a crash of the machine.
+  void write_out();
+  // write_out(), then fdatasync: durable even against a power failure. On failure
+  // the records not yet written out are dropped, the file is cut back to the end of
+  // the last whole record, and every later call throws: the ledger must be
+  // reopened, which resumes from the records in the file.
   void sync();
   void close();  // sync(), then release the lock
   // Throws the error that broke the journal (or ResultsUsageError once closed).
@@ -54,7 +59,7 @@ class Journal {
   const std::string& path() const { return path_; }
   bool created() const { return created_; }          // the file did not exist (or was empty) at open
   uint64_t durable_bytes() const { return durable_bytes_; }
-  bool has_unsynced_records() const { return !buffer_.empty(); }
+  bool has_unsynced_records() const { return !buffer_.empty() || written_bytes_ > durable_bytes_; }
 
  private:
   [[noreturn]] void fail(const std::string& what, int error_number);
@@ -62,7 +67,8 @@ class Journal {
   std::string path_;
   int fd_ = -1;
   bool created_ = false;
-  uint64_t durable_bytes_ = 0;
+  uint64_t durable_bytes_ = 0;  // fdatasync'd
+  uint64_t written_bytes_ = 0;  // handed to the OS (>= durable_bytes_)
   std::string buffer_;
   std::string lock_warning_;
   std::string broken_;  // why the journal stopped accepting writes ("" while healthy)

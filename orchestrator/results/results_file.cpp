@@ -90,6 +90,9 @@ ResultsFile::ResultsFile(const std::string& path, const SweepIdentity& sweep, Op
   if (!(options_.flush_interval_seconds >= 0))
     throw ResultsUsageError(path_, fmt::format("flush_interval_seconds = {} must be >= 0",
                                                options_.flush_interval_seconds));
+  if (!(options_.commit_interval_seconds >= 0))
+    throw ResultsUsageError(path_, fmt::format("commit_interval_seconds = {} must be >= 0",
+                                               options_.commit_interval_seconds));
   check_directory(path_);
   open_ledger(sweep);
 }
@@ -208,8 +211,26 @@ void ResultsFile::record(const nlohmann::json& record) {
   behind_ = true;
 }
 
+void ResultsFile::commit() {
+  journal_->sync();
+  outcome_unsynced_ = false;
+  last_commit_ = std::chrono::steady_clock::now();
+}
+
+void ResultsFile::write_out_outcome() {
+  journal_->write_out();
+  outcome_unsynced_ = true;
+  commit_if_due();
+}
+
+void ResultsFile::commit_if_due() {
+  if (!outcome_unsynced_) return;
+  const std::chrono::duration<double> since = std::chrono::steady_clock::now() - last_commit_;
+  if (since.count() >= options_.commit_interval_seconds) commit();
+}
+
 void ResultsFile::materialise() {
-  journal_->sync();  // the file never shows a record the journal could lose
+  commit();  // the file never shows a record the journal could lose
   const auto begin = std::chrono::steady_clock::now();
   const std::string image = render_results_image(state_, path_, journal_->durable_bytes());
   replace_file_atomically(path_, temporary_path_, image);
@@ -277,13 +298,13 @@ void ResultsFile::finish_point(const std::string& id, const TrainResult& result)
   const LedgerPoint& point = state_.point(id, path_);
   const bool curves_differ = !result.curves.empty() && !same_rows(result.curves, point.curves);
   record(done_record(id, result, iso8601_utc_now(), curves_differ));
-  journal_->sync();
+  write_out_outcome();
   materialise_if_due();
 }
 
 void ResultsFile::fail_point(const std::string& id, const std::string& error) {
   record(fail_record(id, error, iso8601_utc_now()));
-  journal_->sync();
+  write_out_outcome();
   materialise_if_due();
 }
 
@@ -295,6 +316,7 @@ void ResultsFile::reset_failed() {
 
 void ResultsFile::flush_if_due() {
   if (closed_) return;
+  commit_if_due();
   materialise_if_due();
 }
 

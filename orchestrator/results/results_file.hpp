@@ -29,6 +29,12 @@ struct ResultsFileOptions {
   double flush_interval_seconds = 5;
   // Where replay and reconciliation warnings go; empty = "ablate: warning: ..." on stderr.
   std::function<void(const std::string&)> on_warning = {};
+  // Group commit of outcomes. A done or failed record reaches the operating system
+  // before finish_point()/fail_point() return, so a crash of ablate (kill -9
+  // included) loses none; it is fdatasync'd (safe from a power failure) within this
+  // interval, together with every outcome that arrived meanwhile: one fdatasync
+  // per outcome capped a sweep at ~300 points/s on a disk. 0 = fdatasync each one.
+  double commit_interval_seconds = 0.1;
 };
 
 class ResultsFile {
@@ -56,15 +62,17 @@ class ResultsFile {
   void start_point(const std::string& id, const PointRunInfo& info);
   // Adds (or replaces, for a repeated epoch number) one row of a running point's curve.
   void record_epoch(const std::string& id, const EpochMetrics& metrics);
-  // running -> done; durable in the journal before it returns.
+  // running -> done; in the journal (safe from a crash of this process) before it
+  // returns, fdatasync'd within options.commit_interval_seconds.
   void finish_point(const std::string& id, const TrainResult& result);
-  // running/pending -> failed; durable in the journal before it returns.
+  // running/pending -> failed; same durability as finish_point().
   void fail_point(const std::string& id, const std::string& error);
   // Every failed point -> pending (for --retry-failed); durable before it returns.
   void reset_failed();
 
-  // Rewrites the HDF5 file if it is behind and the flush interval has passed
-  // (for the scheduler's idle loop), or now.
+  // Commits outcomes whose commit interval has passed, and rewrites the HDF5 file
+  // if it is behind and the flush interval has passed (for the scheduler's loop);
+  // flush() does both now.
   void flush_if_due();
   void flush();
   // Final materialisation; releases the journal lock. Idempotent.
@@ -84,13 +92,18 @@ class ResultsFile {
   void record(const nlohmann::json& record);
   void materialise();
   void materialise_if_due();
+  void write_out_outcome();  // after a done/failed record
+  void commit_if_due();
+  void commit();  // fdatasync the journal
 
   std::string path_, journal_path_, temporary_path_;
   Options options_;
   std::unique_ptr<Journal> journal_;
   LedgerState state_;
   std::vector<std::string> warnings_;
-  bool behind_ = false;  // the HDF5 file lacks some journaled records
+  bool behind_ = false;          // the HDF5 file lacks some journaled records
+  bool outcome_unsynced_ = false;  // a done/failed record is written out, not yet fdatasync'd
+  std::chrono::steady_clock::time_point last_commit_{};
   bool closed_ = false;
   std::chrono::steady_clock::time_point last_write_{};
   double last_write_seconds_ = 0;  // duration of the last rewrite

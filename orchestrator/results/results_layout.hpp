@@ -10,7 +10,7 @@
 namespace ablate {
 
 inline constexpr const char* kResultsFormat = "ablate-results";
-inline constexpr int64_t kResultsFormatVersion = 1;
+inline constexpr int64_t kResultsFormatVersion = 2;
 
 // The bytes of a complete HDF5 file. `path` names the file in error messages;
 // `journal_bytes` is the journal length the file reflects (root attribute, used

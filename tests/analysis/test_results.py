@@ -112,6 +112,23 @@ def test_refuses_a_newer_format(tmp_path, cases_h5):
     newer = tmp_path / "newer.h5"
     newer.write_bytes(cases_h5.read_bytes())
     with h5py.File(newer, "r+") as f:
-        f.attrs["format_version"] = np.int64(2)
-    with pytest.raises(ResultsFormatError, match="format_version 2 is newer"):
+        f.attrs["format_version"] = np.int64(3)
+    with pytest.raises(ResultsFormatError, match="format_version 3 is newer"):
         analysis.load(newer)
+
+
+
+def test_a_point_never_started_has_a_row_and_its_config_but_no_group(interrupted_h5):
+    # The run was killed as soon as its plan was in the file: "later" never started.
+    table = analysis.load(interrupted_h5)
+    with h5py.File(interrupted_h5, "r") as f:
+        never_started = [point_id for point_id in table["id"] if point_id not in f["points"]]
+    assert "later" in set(table.loc[table["id"].isin(never_started), "case"])
+    for point_id in never_started:
+        row = table[table["id"] == point_id].iloc[0]
+        assert row["status"] == "pending"
+        for key, value in json.loads(row["config_json"]).items():
+            assert row[key] == (tuple(value) if isinstance(value, list) else value), key
+        with ResultsFile(interrupted_h5) as results:
+            assert results.curves(point_id).empty and results.confusion(point_id) is None
+            assert results.test_predictions(point_id) is None

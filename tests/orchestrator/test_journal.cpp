@@ -36,21 +36,30 @@ TEST_CASE("a journal line is the CRC32 of its JSON text, a space, the JSON and a
   CHECK_FALSE(decode_journal_line(array_line.substr(0, array_line.size() - 1)));  // records are objects
 }
 
-TEST_CASE("append buffers, sync writes; replay returns the records in order", "[results][journal]") {
+TEST_CASE("append buffers, write_out writes, sync also fdatasyncs; replay returns the records in order",
+          "[results][journal]") {
   ScratchDir dir;
   const std::string path = dir.file("j.journal");
+  const size_t a_bytes = encode_journal_line({{"t", "a"}, {"n", 1}}).size();
+  const size_t b_bytes = encode_journal_line({{"t", "b"}, {"n", 2}}).size();
   {
     Journal journal(path);
     CHECK(journal.created());
     CHECK(journal.replay().entries.empty());
     journal.append({{"t", "a"}, {"n", 1}});
-    journal.append({{"t", "b"}, {"n", 2}});
     CHECK(file_size(path) == 0);  // group commit: nothing written yet
     CHECK(journal.has_unsynced_records());
+    journal.write_out();          // in the file (another process sees it), not yet durable
+    CHECK(file_size(path) == a_bytes);
+    CHECK(journal.durable_bytes() == 0);
+    CHECK(journal.has_unsynced_records());
+    journal.append({{"t", "b"}, {"n", 2}});
     journal.sync();
+    CHECK_FALSE(journal.has_unsynced_records());
     CHECK(file_size(path) == journal.durable_bytes());
-    CHECK(journal.durable_bytes() == encode_journal_line({{"t", "a"}, {"n", 1}}).size() +
-                                         encode_journal_line({{"t", "b"}, {"n", 2}}).size());
+    CHECK(journal.durable_bytes() == a_bytes + b_bytes);
+    journal.sync();  // nothing new: nothing happens
+    CHECK(journal.durable_bytes() == a_bytes + b_bytes);
     journal.append({{"t", "c"}, {"n", 3}});
   }  // the destructor syncs what is buffered
   Journal journal(path);

@@ -55,7 +55,7 @@ TEST_CASE("results file round trip: root, point attributes, curves, confusion, i
   RawFile file(path);
   hid_t root = H5Gopen2(file.id, "/", H5P_DEFAULT);
   CHECK(raw_string_attr(root, "format") == "ablate-results");
-  CHECK(raw_int_attr(root, "format_version") == 1);
+  CHECK(raw_int_attr(root, "format_version") == 2);
   CHECK(raw_attr_type(root, "format_version").first == H5T_INTEGER);
   CHECK(raw_string_attr(root, "ablate_version") == kVersion);
   CHECK(raw_string_attr(root, "git_commit") == kGitCommit);
@@ -85,12 +85,14 @@ TEST_CASE("results file round trip: root, point attributes, curves, confusion, i
     CHECK(raw_double_attr(g, "best_val_acc") == test_epoch(0, 3).val_acc);
     CHECK(raw_double_attr(g, "final_test_acc") == test_epoch(0, 3).test_acc);
     CHECK(raw_double_attr(g, "test_acc_at_best_val") == test_epoch(0, 3).test_acc);
-    // hyperparameters, typed: {"activation":"relu","batchnorm":false,"epochs":3,"hidden":[256,256],"lr":0.1,"seed":0}
+    // swept hyperparameters, typed: {"activation":"relu","batchnorm":false,"epochs":3,"hidden":[256,256],
+    // "lr":0.1,"seed":0}; epochs is 3 in every point, so it is only in config_json
     CHECK(raw_string_attr(g, "hp.activation") == "relu");
     CHECK(raw_attr_type(g, "hp.batchnorm") == std::pair<H5T_class_t, size_t>{H5T_INTEGER, 1});
     CHECK(raw_int_attr(g, "hp.batchnorm") == 0);
-    CHECK(raw_attr_type(g, "hp.epochs") == std::pair<H5T_class_t, size_t>{H5T_INTEGER, 8});
-    CHECK(raw_int_attr(g, "hp.epochs") == 3);
+    CHECK_FALSE(raw_has_attr(g, "hp.epochs"));
+    CHECK(raw_attr_type(g, "hp.seed") == std::pair<H5T_class_t, size_t>{H5T_INTEGER, 8});
+    CHECK(raw_int_attr(g, "hp.seed") == 0);
     CHECK(raw_int_array_attr(g, "hp.hidden") == std::vector<int64_t>{256, 256});
     CHECK(raw_attr_type(g, "hp.lr").first == H5T_FLOAT);
     CHECK(raw_double_attr(g, "hp.lr") == 0.1);
@@ -158,23 +160,26 @@ TEST_CASE("results file round trip: root, point attributes, curves, confusion, i
     CHECK_FALSE(raw_link_exists(file.id, "/points/p0001/per_class_acc"));
   }
 
-  SECTION("a pending point has its attributes but no datasets") {
+  SECTION("a point never started has no group: its row in /index is all there is") {
     CHECK(raw_point_status(file.id, "p0002") == "pending");
-    CHECK_FALSE(raw_link_exists(file.id, "/points/p0002/curves"));
+    CHECK(raw_link_exists(file.id, "/points/p0001"));
+    CHECK_FALSE(raw_link_exists(file.id, "/points/p0002"));
   }
 
   SECTION("the index has a row per point, the swept keys as typed hp.* columns, NaN for points not done") {
     hid_t index = H5Dopen2(file.id, "/index", H5P_DEFAULT);
     REQUIRE(index >= 0);
     const std::vector<std::string> expected_columns = {
-        "id",           "case",           "status",         "seed",          "hp.activation", "hp.batchnorm",
-        "hp.hidden",    "hp.lr",          "hp.seed",        "best_val_acc",  "final_test_acc",
+        "id",           "case",           "status",         "seed",          "config_json",   "hp.activation",
+        "hp.batchnorm", "hp.hidden",      "hp.lr",          "hp.seed",       "best_val_acc",  "final_test_acc",
         "test_acc_at_best_val", "train_seconds", "parameter_count", "best_epoch", "epochs_done"};
     CHECK(raw_member_names(index) == expected_columns);  // hp.epochs is 3 everywhere: not swept
     CHECK(raw_string_column(index, "id") == std::vector<std::string>{"p0000", "p0001", "p0002"});
     CHECK(raw_string_column(index, "case") == std::vector<std::string>{"even", "odd", "even"});
     CHECK(raw_string_column(index, "status") == std::vector<std::string>{"done", "failed", "pending"});
     CHECK(raw_column<int32_t>(index, "seed", H5T_NATIVE_INT32) == std::vector<int32_t>{0, 1, 2});
+    CHECK(raw_string_column(index, "config_json") ==
+          std::vector<std::string>{points[0].config_text, points[1].config_text, points[2].config_text});
     CHECK(raw_member_class(index, "hp.lr") == H5T_FLOAT);
     CHECK(raw_column<double>(index, "hp.lr", H5T_NATIVE_DOUBLE) == std::vector<double>{0.1, 0.1 / 2, 0.1 / 3});
     CHECK(raw_member_class(index, "hp.batchnorm") == H5T_INTEGER);
@@ -698,13 +703,14 @@ TEST_CASE("h5dump and h5py/pandas read the file", "[hdf5][results]") {
     return;
   }
   const std::string script = dir.file("read.py");
-  std::ofstream(script) << R"(import sys, math, h5py, pandas
+  std::ofstream(script) << R"(import sys, math, json, h5py, pandas
 f = h5py.File(sys.argv[1], "r")
 df = pandas.DataFrame(f["index"][:])
 assert list(df["id"]) == [b"p0000", b"p0001", b"p0002"], df["id"]
 assert list(df["status"]) == [b"done", b"failed", b"pending"]
 assert abs(df["hp.lr"][1] - 0.05) < 1e-15 and math.isnan(df["best_val_acc"][2])
-assert f.attrs["format"] == "ablate-results" and f.attrs["format_version"] == 1
+assert f.attrs["format"] == "ablate-results" and f.attrs["format_version"] == 2
+assert "p0002" not in f["points"] and json.loads(df["config_json"][2])["lr"] == 0.1 / 3
 g = f["points/p0000"]
 assert g.attrs["status"] == "done" and list(g.attrs["hp.hidden"]) == [256, 256]
 assert g["confusion_test"].shape == (10, 10) and g["confusion_test"][3, 3] == 903
