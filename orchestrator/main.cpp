@@ -128,7 +128,7 @@ int main(int argc, char** argv) {
                    "seconds a worker may go without reporting an epoch before the sweep is aborted (0: never)")
       ->capture_default_str()
       ->check(CLI::NonNegativeNumber);
-  run_cmd->add_option("--ranks-per-point", run.ranks_per_point, "ranks that train one point together (only 1 so far)")
+  run_cmd->add_option("--ranks-per-point", run.ranks_per_point, "ranks that train one point together, data-parallel (gradients averaged over the group)")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
   run_cmd->add_option("--workers-per-gpu", run.workers_per_gpu, "worker ranks that share one GPU")

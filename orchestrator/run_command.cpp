@@ -188,7 +188,12 @@ int schedule(const RunOptions& options, Communicator& comm, PointWork& work, Sta
     for (const auto& info : infos) hosts.insert(info.host), ++devices[info.device_detail];
     std::vector<std::string> device_counts;
     for (const auto& [detail, n] : devices) device_counts.push_back(fmt::format("{} x {}", n, detail));
-    out << fmt::format("workers: {} on {} ({}; rank 0 schedules): {}\n", plural(static_cast<int>(infos.size()), "rank"),
+    const int workers = static_cast<int>(infos.size());
+    const std::string worker_count =
+        options.ranks_per_point > 1
+            ? fmt::format("{} of {} ranks (data-parallel)", plural(workers, "group"), options.ranks_per_point)
+            : plural(workers, "rank");
+    out << fmt::format("workers: {} on {} ({}; rank 0 schedules): {}\n", worker_count,
                        plural(static_cast<int>(hosts.size()), "host"), fmt::join(hosts, ", "),
                        fmt::join(device_counts, "; "));
   }

@@ -8,7 +8,9 @@
 #include <algorithm>
 #include <csignal>
 #include <cstring>
+#include <map>
 #include <numeric>
+#include <set>
 
 #include "orchestrator/messages.hpp"
 
@@ -31,25 +33,38 @@ std::string signal_name(int signal_number) {
 
 }  // namespace
 
-std::string point_label(const sweeps::SweepPoint& point) {
+std::string point_label(const sweeps::SweepPoint& point, const std::set<std::string>& keys) {
   std::vector<std::string> parts;
   if (!point.case_name.empty()) parts.push_back(point.case_name);
   if (point.varied.is_object())
     for (const auto& [key, value] : point.varied.items()) {
-      if (key == "seed") continue;
+      if (key == "seed" || !keys.count(key)) continue;
       parts.push_back(key + "=" + json_value_text(value));
     }
   parts.push_back(fmt::format("seed={}", point.seed));
   return fmt::format("{}", fmt::join(parts, " "));
 }
 
+std::map<std::string, std::set<std::string>> label_keys(const sweeps::Sweep& sweep) {
+  std::map<std::string, std::map<std::string, std::set<std::string>>> values;  // case -> key -> value texts
+  for (const auto& point : sweep.points)
+    if (point.varied.is_object())
+      for (const auto& [key, value] : point.varied.items()) values[point.case_name][key].insert(value.dump());
+  std::map<std::string, std::set<std::string>> keys;
+  for (const auto& [case_name, by_key] : values)
+    for (const auto& [key, texts] : by_key)
+      if (case_name.empty() || texts.size() > 1) keys[case_name].insert(key);
+  return keys;
+}
+
 std::vector<QueuedPoint> build_queue(const sweeps::Sweep& sweep, const ResultsFile& results) {
+  auto keys = label_keys(sweep);
   std::vector<QueuedPoint> queue;
   for (const auto& point : sweep.points) {
     if (results.status(point.id) != PointStatus::pending) continue;
     QueuedPoint q;
     q.item = {point.id, point.config_text};
-    q.label = point_label(point);
+    q.label = point_label(point, keys[point.case_name]);
     q.epochs = point.config.value("epochs", 0);
     q.cost = sweeps::estimate_point_cost(point.config);
     queue.push_back(std::move(q));

@@ -4,6 +4,8 @@
 #pragma once
 
 #include <functional>
+#include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -23,8 +25,13 @@ struct QueuedPoint {
   double cost = 0;  // sweeps::estimate_point_cost
 };
 
-// "case key=value ... seed=N" for a point of a sweep.
-std::string point_label(const sweeps::SweepPoint& point);
+// "case key=value ... seed=N" for a point of a sweep, with the `keys` of
+// Sweep::varied_keys worth showing (see label_keys).
+std::string point_label(const sweeps::SweepPoint& point, const std::set<std::string>& keys);
+// For each case name, the varied keys its labels show: in a grid (no case name)
+// every varied key; in a case, only the keys that vary within it (the case name
+// already says what sets it apart: "dropout lr=0.1 seed=0", not its 8 keys).
+std::map<std::string, std::set<std::string>> label_keys(const sweeps::Sweep& sweep);
 
 // The sweep's points that are pending in `results` (done and failed ones are
 // skipped), most expensive first; equal costs keep the sweep's order.

@@ -36,6 +36,33 @@ const auto kNoSignal = [] { return 0; };
 
 }  // namespace
 
+TEST_CASE("a point's label names its case and only what varies within the case", "[orchestrator]") {
+  const sweeps::Sweep sweep = sweeps::parse_sweep(R"(name = "labels"
+seeds = [0]
+[base]
+model = "mlp"
+epochs = 1
+[grid]
+lr = [0.1, 0.5]
+[[cases]]
+name = "small"
+hidden = [64]
+dropout = 0.1
+[[cases]]
+name = "wide"
+hidden = [512]
+)",
+                                                  "labels.toml");
+  const auto keys = label_keys(sweep);
+  std::set<std::string> labels;
+  for (const auto& point : sweep.points) labels.insert(point_label(point, keys.at(point.case_name)));
+  CHECK(labels == std::set<std::string>{"small lr=0.1 seed=0", "small lr=0.5 seed=0", "wide lr=0.1 seed=0",
+                                        "wide lr=0.5 seed=0"});
+  // A grid without cases shows every varied key.
+  const sweeps::Sweep grid = sweeps::parse_sweep(test::fake_sweep_text(), "fake.toml");
+  CHECK(point_label(grid.points[0], label_keys(grid).at("")) == "hidden=[64] lr=0.1 seed=0");
+}
+
 TEST_CASE("the queue holds pending points most expensive first ties in sweep order", "[orchestrator]") {
   test::Scratch dir;
   const sweeps::Sweep sweep = sweeps::parse_sweep(test::fake_sweep_text(), "fake.toml");
