@@ -26,9 +26,9 @@ std::string TrainerWork::prepare(const WorkPlacement& placement) {
 TrainResult TrainerWork::train(const WorkItem& item, const EpochCallback& on_epoch) {
   if (!data_) data_ = std::make_unique<FashionMnist>(load_fashion_mnist(data_dir_));
   const TrainConfig config = config_from_json(nlohmann::json::parse(item.config_text));
-  // A data-parallel group trains without checkpoints for now: every rank of it
-  // would have to agree on resuming from the same epoch.
-  const std::string checkpoint_path = group_ == MPI_COMM_NULL ? checkpoint_for(item.id) : "";
+  // Every rank of a data-parallel group gets the point's path: the trainer
+  // appends ".rank<r>" and the ranks agree on the epoch to resume from.
+  const std::string checkpoint_path = checkpoint_for(item.id);
   CheckpointRequest checkpoint{checkpoint_path, [&item](const std::string& why) {
                                  std::cerr << fmt::format("ablate: point {}: {}; it starts from epoch 1\n", item.id,
                                                           why);

@@ -13,6 +13,7 @@ class BucketedReducer : public GradientReducer {
   void allreduce_mean(std::vector<torch::Tensor>& tensors) override { reduce_in_buckets(tensors, Op::mean); }
   void allreduce_sum(std::vector<torch::Tensor>& tensors) override { reduce_in_buckets(tensors, Op::sum); }
   void broadcast(std::vector<torch::Tensor>& tensors) override { reduce_in_buckets(tensors, Op::broadcast); }
+  size_t bucket_bytes() const override { return bucket_bytes_; }
 
  protected:
   enum class Op { sum, mean, broadcast };

@@ -14,8 +14,8 @@ namespace ablate {
 namespace {
 
 // Bumped whenever the archive's keys or meaning change: an old checkpoint is
-// then ignored rather than misread.
-constexpr int64_t kCheckpointFormat = 1;
+// then ignored rather than misread. 2: the writer's place in its group.
+constexpr int64_t kCheckpointFormat = 2;
 constexpr int kCurveColumns = 10;  // EpochMetrics: epoch and nine doubles
 
 torch::Tensor curves_tensor(const std::vector<EpochMetrics>& curves) {
@@ -77,11 +77,12 @@ void write_durably(const std::string& path, const std::string& bytes) {
 
 }  // namespace
 
-void save_checkpoint(const std::string& path, const std::string& config_text, TrainingState& state,
+void save_checkpoint(const std::string& path, const CheckpointKey& key, TrainingState& state,
                      const TrainingProgress& progress) {
   torch::serialize::OutputArchive archive;
   archive.write("format", torch::tensor(kCheckpointFormat));
-  archive.write("config", c10::IValue(config_text));
+  archive.write("config", c10::IValue(key.config_text));
+  archive.write("group", torch::tensor({static_cast<int64_t>(key.group_size), static_cast<int64_t>(key.group_rank)}));
 
   torch::serialize::OutputArchive model, optimizer;
   state.model.save(model);
@@ -108,18 +109,17 @@ void save_checkpoint(const std::string& path, const std::string& config_text, Tr
   write_durably(path, bytes.str());
 }
 
-std::optional<TrainingProgress> load_checkpoint(const std::string& path, const std::string& config_text,
-                                                TrainingState& state, std::string* why_unusable) {
-  if (::access(path.c_str(), F_OK) != 0) return std::nullopt;
-  auto unusable = [&](const std::string& why) -> std::optional<TrainingProgress> {
+std::optional<StoredCheckpoint> read_checkpoint(const std::string& path, const CheckpointKey& key,
+                                                const TrainingState& state, std::string* why_unusable) {
+  if (path.empty() || ::access(path.c_str(), F_OK) != 0) return std::nullopt;
+  auto unusable = [&](const std::string& why) -> std::optional<StoredCheckpoint> {
     if (why_unusable) *why_unusable = "ignoring the checkpoint " + path + ": " + why;
     return std::nullopt;
   };
 
   torch::serialize::InputArchive archive;
-  TrainingProgress progress;
-  std::vector<torch::Tensor> generator_states;
-  torch::serialize::InputArchive model, optimizer;
+  StoredCheckpoint stored;
+  TrainingProgress& progress = stored.progress;
   // Tensors come back on the model's device; generator states and scalars are
   // brought to the host where they are read.
   const auto parameters = state.model.parameters();
@@ -133,7 +133,15 @@ std::optional<TrainingProgress> load_checkpoint(const std::string& path, const s
                       std::to_string(kCheckpointFormat));
     c10::IValue stored_config;
     archive.read("config", stored_config);
-    if (stored_config.toStringRef() != config_text) return unusable("it belongs to another configuration");
+    if (stored_config.toStringRef() != key.config_text) return unusable("it belongs to another configuration");
+    torch::Tensor group;
+    archive.read("group", group);
+    group = group.to(torch::kCPU);
+    const int64_t group_size = group[0].item<int64_t>(), group_rank = group[1].item<int64_t>();
+    if (group_size != key.group_size || group_rank != key.group_rank)
+      return unusable("rank " + std::to_string(group_rank) + " of a group of " + std::to_string(group_size) +
+                      " wrote it, this is rank " + std::to_string(key.group_rank) + " of " +
+                      std::to_string(key.group_size) + " (another --ranks-per-point?)");
 
     torch::Tensor count, epoch, step, best_epoch, scores, curves;
     archive.read("generators", count);
@@ -143,7 +151,7 @@ std::optional<TrainingProgress> load_checkpoint(const std::string& path, const s
     for (size_t i = 0; i < state.generators.size(); ++i) {
       torch::Tensor generator_state;
       archive.read("generator." + std::to_string(i), generator_state);
-      generator_states.push_back(generator_state.to(torch::kCPU));
+      stored.generator_states.push_back(generator_state.to(torch::kCPU));
     }
     archive.read("epoch", epoch);
     archive.read("step", step);
@@ -161,22 +169,58 @@ std::optional<TrainingProgress> load_checkpoint(const std::string& path, const s
     if (static_cast<int>(progress.curves.size()) != progress.epoch)
       return unusable("its curves have " + std::to_string(progress.curves.size()) + " rows for epoch " +
                       std::to_string(progress.epoch));
-    archive.read("model", model);
-    archive.read("optimizer", optimizer);
+    // Checked before anything is restored: a checkpoint with no epoch left to
+    // train (only a damaged or hand-made one: the last epoch is never saved)
+    // must not leave a half-restored state behind.
+    if (progress.epoch < 1 || progress.epoch >= key.epochs)
+      return unusable("it ends at epoch " + std::to_string(progress.epoch) + " of a run of " +
+                      std::to_string(key.epochs) + " epochs: nothing to resume");
+    archive.read("model", stored.model);
+    archive.read("optimizer", stored.optimizer);
   } catch (const std::exception& e) {
     return unusable(std::string("it cannot be read (") + e.what() + ")");
   }
+  return stored;
+}
 
-  // Everything was read: only now change the live state.
+void restore_checkpoint(StoredCheckpoint& stored, TrainingState& state) {
   torch::NoGradGuard no_grad;
-  state.model.load(model);
-  state.optimizer.load(optimizer);
+  state.model.load(stored.model);
+  state.optimizer.load(stored.optimizer);
   for (size_t i = 0; i < state.generators.size(); ++i) {
     auto& generator = state.generators[i];
     std::lock_guard<std::mutex> lock(generator.mutex());
-    generator.set_state(generator_states[i]);
+    generator.set_state(stored.generator_states[i]);
   }
-  return progress;
+}
+
+std::optional<TrainingProgress> load_checkpoint(const std::string& path, const CheckpointKey& key,
+                                                TrainingState& state, std::string* why_unusable) {
+  auto stored = read_checkpoint(path, key, state, why_unusable);
+  if (!stored) return std::nullopt;
+  restore_checkpoint(*stored, state);
+  return stored->progress;
+}
+
+std::optional<TrainingProgress> load_group_checkpoint(const std::string& path, const CheckpointKey& key,
+                                                      TrainingState& state, GradientReducer& group,
+                                                      std::string* why_unusable) {
+  std::string why;
+  auto stored = read_checkpoint(path, key, state, &why);
+  // Epoch 0: nothing usable here. Every rank resumes only when all hold the
+  // same epoch (lowest == highest); the file of a rank killed before it could
+  // write its latest epoch holds an older one, the others' hold only the new.
+  const int64_t mine = stored ? stored->progress.epoch : 0;
+  const int64_t lowest = group.min_over_group(mine);
+  const int64_t highest = -group.min_over_group(-mine);
+  if (stored && lowest != highest)
+    why = "ignoring the checkpoint " + path + " (epoch " + std::to_string(mine) + "): the group's " +
+          std::to_string(group.size()) + " ranks hold checkpoints of epochs " + std::to_string(lowest) + " to " +
+          std::to_string(highest) + " (0: none), so every rank starts afresh";
+  if (why_unusable && !why.empty()) *why_unusable = why;
+  if (!stored || lowest != highest) return std::nullopt;
+  restore_checkpoint(*stored, state);
+  return stored->progress;
 }
 
 }  // namespace ablate

@@ -35,11 +35,52 @@ MPI_Datatype mpi_type(const torch::Tensor& t) {
   throw std::invalid_argument(fmt::format("MpiReducer: unsupported tensor type {}", c10::toString(t.scalar_type())));
 }
 
+// One MPI_Iallreduce in flight; the tensor is held so its memory outlives it.
+class MpiPendingSum final : public PendingCollective {
+ public:
+  explicit MpiPendingSum(torch::Tensor flat) : flat_(std::move(flat)) {}
+  MPI_Request* request() { return &request_; }
+  bool poll() override {
+    if (request_ == MPI_REQUEST_NULL) return true;
+    int done = 0;
+    ABLATE_MPI_CHECK(MPI_Test(&request_, &done, MPI_STATUS_IGNORE));
+    return done != 0;
+  }
+  void wait() override {
+    if (request_ != MPI_REQUEST_NULL) ABLATE_MPI_CHECK(MPI_Wait(&request_, MPI_STATUS_IGNORE));
+  }
+
+ private:
+  torch::Tensor flat_;
+  MPI_Request request_ = MPI_REQUEST_NULL;
+};
+
 }  // namespace
 
 MpiReducer::MpiReducer(MPI_Comm comm, size_t bucket_bytes) : BucketedReducer(bucket_bytes), comm_(comm) {
   ABLATE_MPI_CHECK(MPI_Comm_rank(comm_, &rank_));
   ABLATE_MPI_CHECK(MPI_Comm_size(comm_, &size_));
+}
+
+int64_t MpiReducer::min_over_group(int64_t value) {
+  int64_t smallest = value;
+  ABLATE_MPI_CHECK(MPI_Allreduce(&value, &smallest, 1, MPI_INT64_T, MPI_MIN, comm_));
+  return smallest;
+}
+
+std::unique_ptr<PendingCollective> MpiReducer::start_sum(torch::Tensor flat) {
+  if (!flat.device().is_cpu() || !flat.is_contiguous())
+    throw std::invalid_argument("MpiReducer::start_sum needs one contiguous CPU tensor (a bug: check the bucket)");
+  auto pending = std::make_unique<MpiPendingSum>(flat);
+  ABLATE_MPI_CHECK(MPI_Iallreduce(MPI_IN_PLACE, flat.data_ptr(), static_cast<int>(flat.numel()), mpi_type(flat),
+                                  MPI_SUM, comm_, pending->request()));
+  return pending;
+}
+
+bool MpiReducer::may_start_here() const {
+  int is_main = 0;
+  ABLATE_MPI_CHECK(MPI_Is_thread_main(&is_main));
+  return is_main != 0;
 }
 
 void MpiReducer::communicate(torch::Tensor& flat, Op op) {

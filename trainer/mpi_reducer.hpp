@@ -16,6 +16,12 @@ class MpiReducer final : public BucketedReducer {
   explicit MpiReducer(MPI_Comm comm, size_t bucket_bytes = 25u << 20);
   int rank() const override { return rank_; }
   int size() const override { return size_; }
+  int64_t min_over_group(int64_t value) override;
+  // MPI_Iallreduce; wait() is MPI_Wait and poll() MPI_Test, which is also what
+  // moves Open MPI's nonblocking collectives along (it has no progress thread).
+  std::unique_ptr<PendingCollective> start_sum(torch::Tensor flat) override;
+  // MPI_Is_thread_main: the process runs MPI_THREAD_FUNNELED.
+  bool may_start_here() const override;
 
  private:
   void communicate(torch::Tensor& flat, Op op) override;

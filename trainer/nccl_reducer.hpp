@@ -6,6 +6,7 @@
 #ifdef ABLATE_NCCL
 
 #include <mpi.h>
+#include <c10/cuda/CUDAStream.h>
 #include <nccl.h>
 
 #include "trainer/bucketed_reducer.hpp"
@@ -24,6 +25,12 @@ class NcclReducer final : public BucketedReducer {
 
   int rank() const override { return rank_; }
   int size() const override { return size_; }
+  // Over the group's MPI communicator: a host integer needs no GPU.
+  int64_t min_over_group(int64_t value) override;
+  // ncclAllReduce on a side stream of the device, after the work queued so far
+  // on the calling thread's current stream (the backward pass that produced the
+  // bucket); wait() makes the current stream wait for it, without blocking the host.
+  std::unique_ptr<PendingCollective> start_sum(torch::Tensor flat) override;
 
   // The NCCL library found at run time, e.g. 22807 for 2.28.7 (several ranks may
   // share one GPU only from 2.30 on, with NCCL_MULTI_RANK_GPU_ENABLE=1).
@@ -34,9 +41,11 @@ class NcclReducer final : public BucketedReducer {
   // backward pass that produced the gradients, without a host synchronisation.
   void communicate(torch::Tensor& flat, Op op) override;
 
+  MPI_Comm mpi_comm_;
   ncclComm_t comm_ = nullptr;
   int rank_ = 0, size_ = 1;
   torch::Device device_;
+  c10::cuda::CUDAStream side_stream_;  // overlapped gradient all-reduces run here
 };
 
 }  // namespace ablate

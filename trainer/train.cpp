@@ -7,6 +7,7 @@
 #include "trainer/checkpoint.hpp"
 #include "trainer/dataset.hpp"
 #include "trainer/device.hpp"
+#include "trainer/gradient_sync.hpp"
 #include "trainer/models.hpp"
 #include "trainer/optim.hpp"
 
@@ -38,13 +39,6 @@ std::vector<torch::Tensor> parameters_and_buffers(const torch::nn::Module& model
   auto tensors = model.parameters();
   for (const auto& b : model.buffers()) tensors.push_back(b);
   return tensors;
-}
-
-std::vector<torch::Tensor> gradients(const std::vector<torch::Tensor>& parameters) {
-  std::vector<torch::Tensor> grads;
-  for (const auto& p : parameters)
-    if (p.grad().defined()) grads.push_back(p.grad());
-  return grads;
 }
 
 struct Evaluation {
@@ -134,6 +128,8 @@ TrainResult train(const TrainConfig& config, const FashionMnist& data, const Tra
   const auto parameters = model->parameters();
   const auto weights = penalised_weights(*model);
   auto optimizer = make_optimizer(parameters, config);
+  // Averages the gradients over the group during backward (gradient_sync.hpp).
+  GradientSync gradient_sync(parameters, reducer, context.gradient_sync);
   auto shuffle_generator = make_generator(device, static_cast<uint64_t>(config.seed));
   auto augment_generator = make_generator(device, static_cast<uint64_t>(config.seed) * 1000003u + 17u + reducer.rank());
   const AugmentOptions augment = augment_options(config, splits.background);
@@ -158,25 +154,24 @@ TrainResult train(const TrainConfig& config, const FashionMnist& data, const Tra
   std::vector<torch::Generator> generators{shuffle_generator, augment_generator};
   for (const auto& global : global_generators(device)) generators.push_back(global);
   TrainingState state{*model, *optimizer, generators};
-  const std::string config_text = canonical_text(config_to_json(config));
+  const CheckpointKey checkpoint_key{canonical_text(config_to_json(config)), config.epochs, reducer.size(),
+                                     reducer.rank()};
   std::string checkpoint_path = context.checkpoint_path;
   if (!checkpoint_path.empty() && reducer.size() > 1) checkpoint_path += ".rank" + std::to_string(reducer.rank());
-  if (!checkpoint_path.empty()) {
-    std::string why_unusable;
-    if (auto progress = load_checkpoint(checkpoint_path, config_text, state, &why_unusable);
-        progress && progress->epoch < config.epochs) {
-      first_epoch = progress->epoch + 1;
-      step = progress->step;
-      earlier_seconds = progress->seconds;
-      result.curves = progress->curves;
-      result.best_epoch = progress->best_epoch;
-      result.best_val_acc = progress->best_val_acc;
-      result.test_acc_at_best_val = progress->test_acc_at_best_val;
-      if (on_epoch)
-        for (const auto& row : result.curves) on_epoch(row);
-    } else if (!why_unusable.empty() && context.on_warning) {
-      context.on_warning(why_unusable);
-    }
+  // Collective in a group: every rank resumes from the same epoch, or none does.
+  std::string why_unusable;
+  if (auto progress = load_group_checkpoint(checkpoint_path, checkpoint_key, state, reducer, &why_unusable)) {
+    first_epoch = progress->epoch + 1;
+    step = progress->step;
+    earlier_seconds = progress->seconds;
+    result.curves = progress->curves;
+    result.best_epoch = progress->best_epoch;
+    result.best_val_acc = progress->best_val_acc;
+    result.test_acc_at_best_val = progress->test_acc_at_best_val;
+    if (on_epoch)
+      for (const auto& row : result.curves) on_epoch(row);
+  } else if (!why_unusable.empty() && context.on_warning) {
+    context.on_warning(why_unusable);
   }
 
   for (int epoch = first_epoch; epoch <= config.epochs; ++epoch) {
@@ -207,13 +202,12 @@ TrainResult train(const TrainConfig& config, const FashionMnist& data, const Tra
       auto loss = batch_loss_sum * (static_cast<double>(reducer.size()) / static_cast<double>(global_n));
       if (auto penalty = weight_penalty(weights, config.l1, config.l2); penalty.defined()) loss = loss + penalty;
 
-      // Backward, gradient sync, step.
+      // Backward with the gradient all-reduce overlapped (hooks launch each
+      // bucket as it fills); finish_step leaves the group's mean in .grad. Step.
       optimizer->zero_grad();
+      gradient_sync.begin_step();
       loss.backward();
-      if (reducer.size() > 1) {
-        auto grads = gradients(parameters);
-        reducer.allreduce_mean(grads);
-      }
+      gradient_sync.finish_step();
       set_learning_rate(*optimizer, learning_rate_at(config, step, steps_per_epoch));
       optimizer->step();
 
@@ -270,7 +264,7 @@ TrainResult train(const TrainConfig& config, const FashionMnist& data, const Tra
                                       result.curves, result.best_epoch,
                                       result.best_val_acc, result.test_acc_at_best_val};
       try {
-        save_checkpoint(checkpoint_path, config_text, state, progress);
+        save_checkpoint(checkpoint_path, checkpoint_key, state, progress);
       } catch (const std::runtime_error& e) {  // a full disk costs resumability, not the point
         if (context.on_warning) context.on_warning(std::string(e.what()) + "; training goes on without checkpoints");
         checkpoint_path.clear();

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "trainer/config.hpp"
+#include "trainer/gradient_sync.hpp"
 #include "trainer/idx.hpp"
 #include "trainer/metrics.hpp"
 #include "trainer/reducer.hpp"
@@ -34,12 +35,16 @@ class DivergedError : public std::runtime_error {
 struct TrainContext {
   torch::Device device = torch::kCPU;
   GradientReducer* reducer = nullptr;  // nullptr: a single replica
+  // When a group's gradient all-reduces start: inside backward from hooks
+  // (default), or after it (the fallback; same buckets, bitwise-same result).
+  GradientSyncMode gradient_sync = GradientSyncMode::overlapped;
   // Optional: filled with the trained model, for callers that keep it (tests, export).
   torch::nn::Sequential* trained_model = nullptr;
   // Optional: a checkpoint file written after every epoch but the last and read
   // at the start, so an interrupted point goes on from its last finished epoch.
   // With several replicas each rank keeps its own (".rank<r>" appended): their
-  // augmentation streams differ. The caller deletes it once the result is safe.
+  // augmentation and dropout streams differ; the group resumes only when every
+  // rank's file holds the same epoch. The caller deletes them once the result is safe.
   std::string checkpoint_path;
   // Told why an existing checkpoint was not used (the point then starts afresh).
   std::function<void(const std::string&)> on_warning;

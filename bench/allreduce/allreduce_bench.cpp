@@ -5,11 +5,16 @@
 //    averaged over the ranks; per size the mean time of a call and the bus
 //    bandwidth (algorithm bandwidth x 2(n-1)/n, as nccl-tests report it).
 // 2. Step split: a training step of the study's MLP (2x256) and CNN (32-64-fc128)
-//    on this rank's shard of a 128-image batch (128 / ranks images): forward +
-//    backward (compute) and the gradient all-reduce (communication), timed apart.
+//    on this rank's shard of a 128-image batch (128 / ranks images), with the
+//    trainer's GradientSync in both modes: `after_backward` (forward + backward,
+//    then every bucket's all-reduce) and `overlapped` (all-reduces launched from
+//    backward hooks as buckets fill). compute_ms is forward + backward (with the
+//    hooks' copies and launches), comm_ms what finish_step still waits for (the
+//    communication not hidden behind backward), step_ms the two together.
 // Run with mpirun -np 1 (K = 1: no communication) and -np 2. Rank 0 prints:
 //   bench=allreduce ranks=2 bytes=4194304 us_per_call=... busbw_GBps=...
-//   bench=step_split model=mlp ranks=2 images_per_rank=64 compute_ms=... comm_ms=... comm_fraction=...
+//   bench=step_split model=mlp mode=overlapped ranks=2 images_per_rank=64 compute_ms=... comm_ms=... step_ms=...
+//   comm_fraction=... buckets=...
 #include <mpi.h>
 #include <torch/torch.h>
 
@@ -19,6 +24,7 @@
 
 #include "trainer/config.hpp"
 #include "trainer/device.hpp"
+#include "trainer/gradient_sync.hpp"
 #include "trainer/models.hpp"
 #include "trainer/mpi_reducer.hpp"
 
@@ -44,27 +50,30 @@ double time_allreduce(ablate::MpiReducer& reducer, int64_t bytes, int repeats) {
 
 struct Split {
   double compute = 0, comm = 0;  // seconds per step
+  size_t buckets = 0;
 };
 
-Split time_steps(const ablate::TrainConfig& config, ablate::MpiReducer& reducer, int steps) {
+Split time_steps(const ablate::TrainConfig& config, ablate::MpiReducer& reducer, ablate::GradientSyncMode mode,
+                 int steps) {
   torch::manual_seed(0);
   auto model = ablate::build_model(config);
   const int64_t images = 128 / reducer.size();
   auto batch = torch::randn({images, 1, 28, 28});
   auto labels = torch::randint(0, 10, {images}, torch::kInt64);
   const auto parameters = model->parameters();
+  ablate::GradientSync sync(parameters, reducer, mode);
   Split total;
+  total.buckets = sync.bucket_count();
   for (int step = -3; step < steps; ++step) {  // three warm-up steps
+    MPI_Barrier(MPI_COMM_WORLD);  // every rank starts the step together
     const auto start = Clock::now();
     for (auto& p : parameters) p.mutable_grad() = torch::Tensor();
     auto loss = torch::nn::functional::cross_entropy(model->forward(batch), labels);
+    sync.begin_step();
     loss.backward();
     const double compute = seconds_since(start);
-    std::vector<torch::Tensor> grads;
-    for (const auto& p : parameters) grads.push_back(p.grad());
-    MPI_Barrier(MPI_COMM_WORLD);  // communication alone, not waiting for a slower rank's compute
     const auto comm_start = Clock::now();
-    reducer.allreduce_mean(grads);
+    sync.finish_step();
     const double comm = seconds_since(comm_start);
     if (step >= 0) total.compute += compute, total.comm += comm;
   }
@@ -85,6 +94,8 @@ int main(int argc, char** argv) {
   app.add_option("--steps", steps, "timed training steps per model")->capture_default_str();
   app.add_option("--repeats", repeats, "timed all-reduce calls per size")->capture_default_str();
   app.add_option("--max-bytes", max_bytes, "largest message")->capture_default_str();
+  size_t bucket_bytes = 25u << 20;
+  app.add_option("--bucket-bytes", bucket_bytes, "largest gradient bucket (the step split)")->capture_default_str();
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -93,7 +104,7 @@ int main(int argc, char** argv) {
     return code;
   }
   ablate::set_torch_threads(threads);
-  ablate::MpiReducer reducer(MPI_COMM_WORLD);
+  ablate::MpiReducer reducer(MPI_COMM_WORLD, bucket_bytes);
   const int ranks = reducer.size();
   const bool print = reducer.rank() == 0;
 
@@ -112,14 +123,17 @@ int main(int argc, char** argv) {
   cnn.model = "cnn";
   cnn.channels = {32, 64};
   cnn.fc_width = 128;
-  for (const auto& [name, config] : {std::pair{"mlp", mlp}, std::pair{"cnn", cnn}}) {
-    const Split split = time_steps(config, reducer, steps);
-    if (print)
-      std::printf("bench=step_split model=%s ranks=%d images_per_rank=%d threads=%d compute_ms=%.3f comm_ms=%.3f "
-                  "comm_fraction=%.3f\n",
-                  name, ranks, 128 / ranks, threads, split.compute * 1e3, split.comm * 1e3,
-                  split.comm / (split.compute + split.comm));
-  }
+  using Mode = ablate::GradientSyncMode;
+  for (const auto& [name, config] : {std::pair{"mlp", mlp}, std::pair{"cnn", cnn}})
+    for (const auto& [mode_name, mode] : {std::pair{"after_backward", Mode::after_backward},
+                                          std::pair{"overlapped", Mode::overlapped}}) {
+      const Split split = time_steps(config, reducer, mode, steps);
+      if (print)
+        std::printf("bench=step_split model=%s mode=%s ranks=%d images_per_rank=%d threads=%d compute_ms=%.3f "
+                    "comm_ms=%.3f step_ms=%.3f comm_fraction=%.3f buckets=%zu\n",
+                    name, mode_name, ranks, 128 / ranks, threads, split.compute * 1e3, split.comm * 1e3,
+                    (split.compute + split.comm) * 1e3, split.comm / (split.compute + split.comm), split.buckets);
+    }
   MPI_Finalize();
   return 0;
 }
