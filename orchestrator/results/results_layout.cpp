@@ -11,7 +11,7 @@
 #include <fmt/format.h>
 
 #include <cmath>
-#include <map>
+#include <set>
 
 namespace ablate {
 namespace {
@@ -137,24 +137,29 @@ H5Column swept_column(const std::string& key, const std::vector<LedgerPoint>& po
   return column;
 }
 
+// Keys whose value is not the same in every point, or that some point lacks,
+// sorted. Configs are sorted maps, so each is walked once in step with the first
+// (a lookup per key and point chased tree nodes: 0.4 s for 10,000 points).
 std::vector<std::string> swept_keys(const std::vector<LedgerPoint>& points) {
-  std::map<std::string, const nlohmann::json*> first_value;  // sorted: stable column order
-  std::map<std::string, size_t> seen;
-  std::vector<std::string> swept;
-  for (const auto& p : points)
-    for (const auto& [key, value] : p.config.items()) {
-      ++seen[key];
-      if (!first_value.count(key)) first_value[key] = &value;
+  if (points.empty()) return {};
+  const nlohmann::json& first = points.front().config;
+  std::set<std::string> swept;
+  for (const auto& p : points) {
+    auto a = first.begin(), b = p.config.begin();
+    while (a != first.end() || b != p.config.end()) {
+      if (b == p.config.end() || (a != first.end() && a.key() < b.key())) {
+        swept.insert(a.key());  // this point lacks it
+        ++a;
+      } else if (a == first.end() || b.key() < a.key()) {
+        swept.insert(b.key());  // the first point lacks it
+        ++b;
+      } else {
+        if (*a != *b) swept.insert(a.key());
+        ++a, ++b;
+      }
     }
-  for (const auto& [key, count] : seen) {
-    bool differs = count != points.size();
-    for (const auto& p : points) {
-      if (differs) break;
-      differs = p.config.at(key) != *first_value[key];
-    }
-    if (differs) swept.push_back(key);
   }
-  return swept;
+  return {swept.begin(), swept.end()};
 }
 
 void write_index(const H5Writer& writer, hid_t root, const std::vector<LedgerPoint>& points,
