@@ -26,6 +26,10 @@ enum class MessageTag : int {
   // epoch tells them whether the point goes on.
   go_on = 8,          // leader -> follower: train the next epoch
   stop_point = 9,     // leader -> follower: the point is interrupted after this epoch
+  // 0 -> every other rank, last of all: the results file is closed and the job may
+  // end. Ranks wait for it with a sleeping poll; in MPI_Finalize they would spin and,
+  // with more ranks than cores, slow rank 0's final write of the results file.
+  closed = 10,
 };
 
 // A message that does not parse: different ablate builds, or a bug.

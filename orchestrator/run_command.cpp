@@ -157,6 +157,18 @@ std::vector<WorkerInfo> handshake(Communicator& comm, Startup& s, PointWork& wor
 
 std::string plural(int n, const char* noun) { return fmt::format("{} {}{}", n, noun, n == 1 ? "" : "s"); }
 
+// Rank 0, once the results file is closed: every other rank may end.
+void release_ranks(Communicator& comm) {
+  for (int rank = 0; rank < comm.size(); ++rank)
+    if (rank != kScheduler) comm.send(rank, static_cast<int>(MessageTag::closed), "");
+}
+
+// A worker or follower with nothing left to do waits for rank 0 to finish writing.
+void wait_until_released(Communicator& comm) {
+  while (comm.receive(kScheduler).tag != static_cast<int>(MessageTag::closed)) {
+  }
+}
+
 // Rank 0, after the handshake: the sweep, scheduled to the end (or a stop).
 int schedule(const RunOptions& options, Communicator& comm, PointWork& work, Startup& s, std::vector<WorkerInfo> infos,
              ProgressReporter& progress, std::ostream& out, RunSummary* summary) {
@@ -342,11 +354,14 @@ int run_sweep(const RunOptions& options, Communicator& comm, PointWork& work, st
     } catch (...) {
       for (int rank : s.worker_ranks)
         if (rank != kScheduler) comm.send(rank, static_cast<int>(MessageTag::stop), "");  // they wait for points
+      release_ranks(comm);
       throw;
     }
     if (comm.size() == 1) return schedule(options, comm, work, s, std::move(infos), progress, out, summary);
     try {
-      return schedule(options, comm, work, s, std::move(infos), progress, out, summary);
+      const int exit_code = schedule(options, comm, work, s, std::move(infos), progress, out, summary);
+      release_ranks(comm);
+      return exit_code;
     } catch (const std::exception& e) {
       // The workers wait for rank 0: save what is saved, then end the whole job.
       progress.end();
@@ -364,6 +379,7 @@ int run_sweep(const RunOptions& options, Communicator& comm, PointWork& work, st
       follow_leader(*group, work);
     else
       serve_points(comm, work, [] { return StopSignals::received() != 0; }, group.get());
+    wait_until_released(comm);
   } catch (const std::exception& e) {
     std::cerr << "ablate: error on rank " << comm.rank() << " (host " << comm.host() << "): " << e.what() << "\n";
     comm.abort(kExitError);
