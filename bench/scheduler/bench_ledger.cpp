@@ -1,0 +1,93 @@
+// bench_ledger: the results ledger alone, the part of rank 0's work that grows
+// with the sweep: plan N points, start/epoch/finish each, close (the final HDF5
+// render and atomic replace). One process, no MPI. Prints one line:
+//   bench=ledger points=10000 open_s=... plan_s=... events_s=... close_s=... us_per_point=...
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "orchestrator/results/results_file.hpp"
+#include "trainer/config.hpp"
+
+using namespace ablate;
+
+namespace {
+
+double seconds_since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+// N distinct linear-model configs (lr varies), as a sweep of one grid axis plans them.
+std::vector<PlannedPoint> planned_points(int n) {
+  std::vector<PlannedPoint> points;
+  for (int i = 0; i < n; ++i) {
+    const nlohmann::json canonical = canonicalize_config({{"model", "linear"}, {"lr", 0.001 + i * 1e-7}, {"epochs", 1}});
+    points.push_back({config_id(canonical), canonical_text(canonical), "default", 0});
+  }
+  return points;
+}
+
+TrainResult one_epoch_result(const EpochMetrics& epoch) {
+  TrainResult result;
+  result.curves = {epoch};
+  result.confusion_test.assign(kNumClasses * kNumClasses, 1);
+  result.confusion_val.assign(kNumClasses * kNumClasses, 1);
+  result.per_class_acc.assign(kNumClasses, 0.5);
+  result.best_epoch = 1;
+  return result;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"bench_ledger: the results ledger's cost per point (plan, events, final write)"};
+  int points = 10000;
+  std::string dir = std::filesystem::temp_directory_path().string();
+  app.add_option("--points", points, "points planned and finished")->capture_default_str()->check(CLI::PositiveNumber);
+  app.add_option("--dir", dir, "where the ledger is written")->capture_default_str();
+  CLI11_PARSE(app, argc, argv);
+
+  std::string scratch = dir + "/ablate-bench-ledger-XXXXXX";
+  if (!::mkdtemp(scratch.data())) {
+    std::cerr << "bench_ledger: cannot create a directory in " << dir << "\n";
+    return 1;
+  }
+  const auto planned = planned_points(points);
+  ResultsFile::Options options;
+  options.flush_interval_seconds = 1e9;  // as in a short sweep: no rewrite between plan and close
+  options.on_warning = [](const std::string& w) { std::cerr << "bench_ledger: " << w << "\n"; };
+
+  auto start = std::chrono::steady_clock::now();
+  ResultsFile ledger(scratch + "/bench.h5", {"bench-ledger", "bench.toml", "bench"}, options);
+  const double open_s = seconds_since(start);
+  start = std::chrono::steady_clock::now();
+  ledger.plan(planned);
+  const double plan_s = seconds_since(start);
+  start = std::chrono::steady_clock::now();
+  for (const auto& p : planned) {
+    ledger.start_point(p.id, {"host", "cpu", "torch"});
+    EpochMetrics epoch;
+    epoch.epoch = 1;
+    ledger.record_epoch(p.id, epoch);
+    ledger.finish_point(p.id, one_epoch_result(epoch));
+  }
+  const double events_s = seconds_since(start);
+  start = std::chrono::steady_clock::now();
+  ledger.close();
+  const double close_s = seconds_since(start);
+  std::filesystem::remove_all(scratch);
+
+  std::cout << fmt::format(
+                   "bench=ledger points={} open_s={:.3f} plan_s={:.3f} events_s={:.3f} close_s={:.3f} "
+                   "us_per_point={:.1f} dir={}",
+                   points, open_s, plan_s, events_s, close_s, 1e6 * (open_s + plan_s + events_s + close_s) / points,
+                   dir)
+            << std::endl;
+  return 0;
+}
