@@ -155,6 +155,27 @@ torch::nn::Sequential build_model(const TrainConfig& config) {
   return model;
 }
 
+bool use_fastest_memory_format(torch::nn::Module& model, const torch::Device& device) {
+  // Channels-last (NHWC) on the CPU: oneDNN's convolutions work in it natively, so
+  // NCHW costs a layout reorder around every convolution. Measured with
+  // bench/throughput (2 threads, 10,000 images, 2026-11-25): a CNN 32-64 epoch
+  // 3.1 s -> 2.4 s, ResNet 16 (1-1-1) 6.2-6.8 s -> 4.5-5.4 s; results equal up to
+  // float rounding. Left NCHW elsewhere: on GPUs it was not measured.
+  if (!device.is_cpu()) return false;
+  bool changed = false;
+  torch::NoGradGuard no_grad;
+  for (auto& parameter : model.parameters()) {
+    if (parameter.dim() != 4 || parameter.suggest_memory_format() == torch::MemoryFormat::ChannelsLast) continue;
+    // Not contiguous(ChannelsLast): with one input channel that returns the NCHW
+    // tensor as it is (both layouts hold the same bytes), and the first
+    // convolution would then stay NCHW. Explicit NHWC strides make every one NHWC.
+    auto nhwc = torch::empty(parameter.sizes(), parameter.options().memory_format(torch::MemoryFormat::ChannelsLast));
+    parameter.set_data(nhwc.copy_(parameter));
+    changed = true;
+  }
+  return changed;
+}
+
 int64_t count_parameters(const torch::nn::Module& model) {
   int64_t total = 0;
   for (const auto& p : model.parameters()) total += p.numel();

@@ -13,6 +13,13 @@ namespace ablate {
 // for initialisation: seed it first (seed_everything).
 torch::nn::Sequential build_model(const TrainConfig& config);
 
+// Puts the convolution kernels of a model in the memory format that trains fastest
+// on `device`; the input needs no change (one channel: both layouts are the same
+// bytes), and every activation after the first convolution follows the kernels.
+// Returns whether anything changed. Call after moving the model to the device and
+// before making the optimizer's state.
+bool use_fastest_memory_format(torch::nn::Module& model, const torch::Device& device);
+
 int64_t count_parameters(const torch::nn::Module& model);
 
 // Parameters that L1/L2 penalties apply to: weight matrices and kernels, not

@@ -122,6 +122,7 @@ TrainResult train(const TrainConfig& config, const FashionMnist& data, const Tra
   const DataSplits splits = make_splits(data, config, device);
   torch::nn::Sequential model = build_model(config);
   model->to(device);
+  use_fastest_memory_format(*model, device);  // NHWC convolutions on the CPU (models.hpp)
   auto replica_state = parameters_and_buffers(*model);
   reducer.broadcast(replica_state);  // every replica starts from the first rank's weights
 

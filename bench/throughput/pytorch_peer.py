@@ -114,6 +114,8 @@ def main():
     p.add_argument("--device", default="cpu")
     p.add_argument("--threads", type=int, default=0)
     p.add_argument("--timed-epochs", type=int, default=2)
+    p.add_argument("--channels-last", action="store_true",
+                   help="convolutions in NHWC, as ablate trains them on the CPU (run.py passes what ablate used)")
     a = p.parse_args()
     c = json.loads(a.config)
     if a.threads:
@@ -133,6 +135,8 @@ def main():
     fill = float(-mean / std)
 
     model = build(c).to(dev)
+    if a.channels_last:
+        model = model.to(memory_format=torch.channels_last)
     opt = torch.optim.SGD(model.parameters(), lr=c["lr"], momentum=c["momentum"])
     gen = torch.Generator(device=dev).manual_seed(c["seed"])
     bs = c["batch_size"]
@@ -161,6 +165,7 @@ def main():
         del total
     seconds = sum(times[1:]) / a.timed_epochs
     print(json.dumps({"impl": "pytorch", "device": a.device, "threads": torch.get_num_threads(),
+                      "channels_last": a.channels_last,
                       "epoch_seconds": seconds, "images_per_second": n / seconds}))
 
 

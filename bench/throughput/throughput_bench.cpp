@@ -7,6 +7,7 @@
 #include <iostream>
 
 #include "trainer/config.hpp"
+#include "trainer/models.hpp"
 #include "trainer/trainer.hpp"
 
 int main(int argc, char** argv) {
@@ -30,6 +31,9 @@ int main(int argc, char** argv) {
   const std::string resolved = ablate::prepare_device(request);
   const ablate::FashionMnist data = ablate::load_fashion_mnist("");
   const ablate::TrainResult result = ablate::train_config(config, data, request);
+  // The memory format train() chose for the convolutions, so that the peer can train in the same one.
+  auto probe = ablate::build_model(config);
+  const bool channels_last = ablate::use_fastest_memory_format(*probe, torch::Device(resolved));
 
   // Epoch 1 warms up (allocator, kernel selection); the rest are timed.
   double seconds = 0, images_per_second = 0;
@@ -43,6 +47,7 @@ int main(int argc, char** argv) {
                               {"canonical", canonical},
                               {"device", resolved},
                               {"threads", ablate::trainer_info().threads},
+                              {"channels_last", channels_last},
                               {"epoch_seconds", seconds},
                               {"images_per_second", images_per_second},
                               {"final_test_acc", result.final_test_acc}}

@@ -85,3 +85,45 @@ TEST_CASE("init = xavier and kaiming set the weight scale and zero the biases", 
   // Xavier uniform with gain 5/3: std = gain * sqrt(2 / (fan_in + fan_out)).
   CHECK(first.std().item<double>() == Approx(5.0 / 3.0 * std::sqrt(2.0 / (784 + 512))).epsilon(0.02));
 }
+
+TEST_CASE("the CPU memory format makes conv kernels NHWC and keeps the function", "[models]") {
+  TrainConfig cnn;
+  cnn.model = "cnn";
+  cnn.channels = {4, 8};
+  cnn.fc_width = 16;
+  auto build = [&] {
+    torch::manual_seed(3);
+    return ablate::build_model(cnn);
+  };
+  auto nchw = build(), nhwc = build();
+  CHECK(ablate::use_fastest_memory_format(*nhwc, torch::kCPU));
+  CHECK_FALSE(ablate::use_fastest_memory_format(*nhwc, torch::kCPU));  // already done
+  int kernels = 0;
+  for (const auto& p : nhwc->parameters()) {
+    if (p.dim() != 4) continue;
+    ++kernels;
+    CHECK(p.suggest_memory_format() == torch::MemoryFormat::ChannelsLast);  // the 1-channel kernel too
+  }
+  CHECK(kernels == 2);
+  torch::manual_seed(4);
+  auto x = torch::randn({5, 1, 28, 28});
+  CHECK(torch::allclose(nchw->forward(x), nhwc->forward(x), 1e-5, 1e-6));
+  CHECK_FALSE(ablate::use_fastest_memory_format(*build(), torch::Device(torch::kCUDA, 0)));  // GPUs: untouched
+  TrainConfig mlp_config = mlp({8});
+  CHECK_FALSE(ablate::use_fastest_memory_format(*ablate::build_model(mlp_config), torch::kCPU));
+
+  // A few SGD steps in NHWC: the same seed gives bitwise the same weights.
+  auto train = [&] {
+    auto model = build();
+    ablate::use_fastest_memory_format(*model, torch::kCPU);
+    torch::optim::SGD sgd(model->parameters(), torch::optim::SGDOptions(0.1).momentum(0.9));
+    for (int step = 0; step < 3; ++step) {
+      sgd.zero_grad();
+      torch::nn::functional::cross_entropy(model->forward(x), torch::tensor({0, 1, 2, 3, 4})).backward();
+      sgd.step();
+    }
+    return model->parameters();
+  };
+  auto first = train(), second = train();
+  for (size_t i = 0; i < first.size(); ++i) CHECK(torch::equal(first[i], second[i]));
+}
