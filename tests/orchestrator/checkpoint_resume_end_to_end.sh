@@ -32,7 +32,7 @@ run -o "$work/whole.h5" > "$work/whole.log" 2>&1
 "${launch[@]}" "$ablate" run "$sweep" "${flags[@]}" -o "$work/stopped.h5" > "$work/stopped.log" 2>&1 &
 pid=$!
 for _ in $(seq 1200); do
-  grep -q ' 2/8:' "$work/stopped.log" && break
+  grep -qE ' 2/[0-9]+:' "$work/stopped.log" && break
   sleep 0.05
 done
 kill -TERM "$pid"
