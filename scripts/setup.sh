@@ -30,14 +30,18 @@ if ((${#missing[@]})); then
   fi
 fi
 
-# The Python side and LibTorch (the torch wheel carries it) live in .venv; the
-# hash of requirements.txt says whether it is up to date.
-want=$(sha256sum requirements.txt | cut -d' ' -f1)
-if [[ ! -x .venv/bin/python || "$(cat .venv/.requirements-sha256 2>/dev/null)" != "$want" ]]; then
+# The Python side and LibTorch (the torch wheel carries it) live in .venv, with
+# the ablate package (analysis/) installed in editable mode; the hash of
+# requirements.txt and analysis/pyproject.toml says whether it is up to date.
+want=$(cat requirements.txt analysis/pyproject.toml | sha256sum | cut -d' ' -f1)
+if [[ ! -x .venv/bin/python || "$(cat .venv/.requirements-sha256 2>/dev/null)" != "$want" ]] ||
+   ! .venv/bin/python -c "import ablate" 2>/dev/null; then
   echo "setup: installing Python packages into .venv (torch is large: a few minutes the first time)"
   [[ -x .venv/bin/python ]] || python3 -m venv .venv
   .venv/bin/python -m pip install -q --upgrade pip
   .venv/bin/python -m pip install -q -r requirements.txt
+  # Editable: the repository's analysis/ is what `import ablate` finds, edits included.
+  .venv/bin/python -m pip install -q --no-deps --no-build-isolation -e ./analysis
   echo "$want" > .venv/.requirements-sha256
 fi
 

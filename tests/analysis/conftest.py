@@ -17,8 +17,11 @@ kRepo = Path(__file__).resolve().parents[2]
 kSweeps = Path(__file__).resolve().parent / "sweeps"
 kRunTimeoutSeconds = 600
 
-if str(kRepo) not in sys.path:  # `pytest tests/analysis` from the repo root imports analysis/ from here
-    sys.path.insert(0, str(kRepo))
+try:  # the installed package (scripts/setup.sh installs analysis/ into .venv in editable mode), not a path hack
+    import ablate  # noqa: F401
+except ImportError as error:
+    pytest.exit(f"the ablate Python package is not importable ({error}): run scripts/setup.sh, or "
+                f"pip install -e {kRepo / 'analysis'}", returncode=4)
 
 
 @pytest.fixture(scope="session")
@@ -113,7 +116,7 @@ def _planned_points(results: Path) -> int:
 
 
 def _write_report(results: Path, out_dir: Path, *extra: str) -> Path:
-    command = [sys.executable, "-m", "analysis", "report", str(results), "-o", str(out_dir), *extra]
+    command = [sys.executable, "-m", "ablate", "report", str(results), "-o", str(out_dir), *extra]
     process = subprocess.run(command, capture_output=True, text=True, cwd=kRepo, timeout=kRunTimeoutSeconds)
     assert process.returncode == 0, f"{' '.join(command)} failed:\n{process.stdout}\n{process.stderr}"
     return out_dir
@@ -121,7 +124,7 @@ def _write_report(results: Path, out_dir: Path, *extra: str) -> Path:
 
 @pytest.fixture(scope="session")
 def report_of(tmp_path_factory):
-    """report_of(results_h5) -> directory of its report, written once per file by `python -m analysis report`."""
+    """report_of(results_h5) -> directory of its report, written once per file by `python -m ablate report`."""
     written: dict[Path, Path] = {}
 
     def write(results: Path) -> Path:

@@ -1,4 +1,4 @@
-"""analysis/fashion_mnist.py: the real test set, where it is looked for, and damaged files refused."""
+"""analysis/ablate/fashion_mnist.py: the real test set, where it is looked for, and damaged files refused."""
 
 import gzip
 import shutil
@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from analysis.fashion_mnist import DataError, find_idx_file, kClassNames, load_test_set, locate, read_idx
+from ablate.fashion_mnist import DataError, find_idx_file, kClassNames, load_test_set, locate, read_idx
 
 
 def test_reads_the_real_test_set():

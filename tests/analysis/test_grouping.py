@@ -1,11 +1,11 @@
-"""analysis/grouping.py: settings and one-factor comparisons of real sweeps."""
+"""analysis/ablate/grouping.py: settings and one-factor comparisons of real sweeps."""
 
-import analysis
-from analysis.grouping import SweepStructure, factor_of
+import ablate
+from ablate.grouping import SweepStructure, factor_of
 
 
 def comparisons_by_title(path):
-    structure = SweepStructure(analysis.load(path))
+    structure = SweepStructure(ablate.load(path))
     return structure, {c.title: [s.label for s in c.settings] for c in structure.comparisons}
 
 

@@ -1,4 +1,4 @@
-"""analysis/report.py and `python -m analysis report`: the report of real sweeps, figures included."""
+"""analysis/ablate/report.py and `python -m ablate report`: the report of real sweeps, figures included."""
 
 import re
 import subprocess
@@ -8,8 +8,8 @@ from pathlib import Path
 import h5py
 import numpy as np
 
-import analysis
-from analysis.fashion_mnist import kClassNames
+import ablate
+from ablate.fashion_mnist import kClassNames
 
 kRepo = Path(__file__).resolve().parents[2]
 
@@ -48,7 +48,7 @@ def test_cases_report(cases_h5, report_of):
     assert "- Points: 10 (8 done, 2 failed)" in text
     # The failed points: both listed with their error.
     failed = section(text, "Points that did not finish")
-    table = analysis.load(cases_h5)
+    table = ablate.load(cases_h5)
     for point_id in table.loc[table["status"] == "failed", "id"]:
         line = next(line for line in failed.splitlines() if f"`{point_id}`" in line)
         assert "| diverge |" in line and "| failed |" in line and "diverged at epoch" in line
@@ -92,7 +92,7 @@ def test_best_setting_and_confused_pairs_of_the_best_model(cases_h5, report_of):
     assert expected in errors
     # ablate stores every done point's test predictions: with the true labels they rebuild the
     # confusion matrix exactly, and the strips show the misclassified images themselves.
-    from analysis.fashion_mnist import load_test_set
+    from ablate.fashion_mnist import load_test_set
     with h5py.File(cases_h5, "r") as f:
         predictions = f["points"][best_row["id"].decode()]["test_predictions"][:]
     assert predictions.dtype == np.int8 and predictions.shape == (10000,)
@@ -148,7 +148,7 @@ def test_search_report_names_the_setting_chosen_on_validation(search_h5, report_
 
 
 def test_interrupted_sweep_lists_its_unfinished_points(interrupted_h5, report_of):
-    table = analysis.load(interrupted_h5)
+    table = ablate.load(interrupted_h5)
     unfinished = table[table["status"] != "done"]
     assert len(unfinished) >= 2  # "slow" was killed while it trained, "later" never started
     assert set(unfinished["status"]) <= {"pending", "running"}
@@ -156,12 +156,12 @@ def test_interrupted_sweep_lists_its_unfinished_points(interrupted_h5, report_of
     listed = section(text, "Points that did not finish")
     for _, row in unfinished.iterrows():
         assert re.search(rf"^\| `{row['id']}` \| {row['case']} \| 0 \| {row['status']} \|", listed, re.M)
-    assert f"{len(unfinished)} of 3 points are not done" in listed
+    assert f"{len(unfinished)} of 3 points are not done (nor stopped early with a result)" in listed
 
 
 def test_missing_data_set_leaves_out_the_strips_only(cases_h5, tmp_path):
     out = tmp_path / "report"
-    command = [sys.executable, "-m", "analysis", "report", str(cases_h5), "-o", str(out), "--data",
+    command = [sys.executable, "-m", "ablate", "report", str(cases_h5), "-o", str(out), "--data",
                str(tmp_path / "no-such-dir")]
     process = subprocess.run(command, capture_output=True, text=True, cwd=kRepo)
     assert process.returncode == 0, process.stderr
@@ -173,10 +173,10 @@ def test_missing_data_set_leaves_out_the_strips_only(cases_h5, tmp_path):
 
 def test_cli_errors_name_the_file(tmp_path):
     missing = tmp_path / "missing.h5"
-    process = subprocess.run([sys.executable, "-m", "analysis", "report", str(missing), "-o", str(tmp_path / "r")],
+    process = subprocess.run([sys.executable, "-m", "ablate", "report", str(missing), "-o", str(tmp_path / "r")],
                              capture_output=True, text=True, cwd=kRepo)
     assert process.returncode == 1
-    assert f"analysis: {missing}: no such results file" in process.stderr
+    assert f"ablate: {missing}: no such results file" in process.stderr
 
 
 def predictions_matching(confusion, labels):
@@ -204,14 +204,14 @@ def report_with_predictions(cases_h5, tmp_path, make_predictions):
                 if make_predictions is not None:
                     point.create_dataset("test_predictions", data=make_predictions(point["confusion_test"][:]))
     out = tmp_path / "report"
-    process = subprocess.run([sys.executable, "-m", "analysis", "report", str(copy), "-o", str(out)],
+    process = subprocess.run([sys.executable, "-m", "ablate", "report", str(copy), "-o", str(out)],
                              capture_output=True, text=True, cwd=kRepo)
     assert process.returncode == 0, process.stderr
     return out, process.stderr
 
 
 def test_stored_test_predictions_give_strips_of_misclassified_images(cases_h5, tmp_path):
-    from analysis.fashion_mnist import load_test_set
+    from ablate.fashion_mnist import load_test_set
     labels = load_test_set().labels
     out, _ = report_with_predictions(cases_h5, tmp_path, lambda confusion: predictions_matching(confusion, labels))
     errors = section(read_report(out), "Errors of the best model")

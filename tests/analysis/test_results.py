@@ -1,4 +1,4 @@
-"""analysis/results.py: load() and curves() against the raw HDF5 written by `ablate run`."""
+"""analysis/ablate/results.py: load() and curves() against the raw HDF5 written by `ablate run`."""
 
 import json
 
@@ -6,8 +6,8 @@ import h5py
 import numpy as np
 import pytest
 
-import analysis
-from analysis.results import ResultsFile, ResultsFormatError
+import ablate
+from ablate.results import ResultsFile, ResultsFormatError
 
 
 def raw_index(path):
@@ -16,7 +16,7 @@ def raw_index(path):
 
 
 def test_load_has_one_row_per_point_in_plan_order(cases_h5):
-    table = analysis.load(cases_h5)
+    table = ablate.load(cases_h5)
     raw = raw_index(cases_h5)
     assert list(table["id"]) == [v.decode() for v in raw["id"]]
     assert len(table) == 10  # 5 cases x 2 seeds
@@ -28,7 +28,7 @@ def test_load_has_one_row_per_point_in_plan_order(cases_h5):
 
 
 def test_load_parses_every_hyperparameter_into_a_column(cases_h5):
-    table = analysis.load(cases_h5)
+    table = ablate.load(cases_h5)
     with h5py.File(cases_h5, "r") as f:
         for _, row in table.iterrows():
             config = json.loads(f["points"][row["id"]].attrs["config_json"])
@@ -44,7 +44,7 @@ def test_load_parses_every_hyperparameter_into_a_column(cases_h5):
 
 
 def test_load_adds_the_final_epoch_and_the_train_test_gap(cases_h5):
-    table = analysis.load(cases_h5)
+    table = ablate.load(cases_h5)
     with h5py.File(cases_h5, "r") as f:
         for _, row in table[table["status"] == "done"].iterrows():
             point = f["points"][row["id"]]
@@ -58,9 +58,9 @@ def test_load_adds_the_final_epoch_and_the_train_test_gap(cases_h5):
 
 
 def test_curves_returns_every_epoch(cases_h5):
-    table = analysis.load(cases_h5)
+    table = ablate.load(cases_h5)
     point_id = table.loc[table["case"] == "dropout", "id"].iloc[0]
-    curve = analysis.curves(cases_h5, point_id)
+    curve = ablate.curves(cases_h5, point_id)
     with h5py.File(cases_h5, "r") as f:
         raw = f["points"][point_id]["curves"][:]
     assert list(curve["epoch"]) == [1, 2]
@@ -71,14 +71,14 @@ def test_curves_returns_every_epoch(cases_h5):
 
 
 def test_a_failed_point_has_an_empty_curve_with_the_columns(cases_h5):
-    table = analysis.load(cases_h5)
+    table = ablate.load(cases_h5)
     failed_id = table.loc[table["status"] == "failed", "id"].iloc[0]
-    curve = analysis.curves(cases_h5, failed_id)
+    curve = ablate.curves(cases_h5, failed_id)
     assert curve.empty and "val_acc" in curve.columns
 
 
 def test_confusion_and_predictions(cases_h5):
-    table = analysis.load(cases_h5)
+    table = ablate.load(cases_h5)
     done = table[table["status"] == "done"].iloc[0]
     with ResultsFile(cases_h5) as results:
         confusion = results.confusion(done["id"])
@@ -91,21 +91,21 @@ def test_confusion_and_predictions(cases_h5):
 
 def test_unknown_point_names_the_file(cases_h5):
     with pytest.raises(KeyError, match="no point 'ffffffffffffffff'"):
-        analysis.curves(cases_h5, "ffffffffffffffff")
+        ablate.curves(cases_h5, "ffffffffffffffff")
 
 
 def test_refuses_what_is_not_a_results_file(tmp_path):
     with pytest.raises(FileNotFoundError, match="no such results file"):
-        analysis.load(tmp_path / "missing.h5")
+        ablate.load(tmp_path / "missing.h5")
     foreign = tmp_path / "foreign.h5"
     with h5py.File(foreign, "w") as f:
         f["x"] = [1, 2, 3]
     with pytest.raises(ResultsFormatError, match="not an ablate results file"):
-        analysis.load(foreign)
+        ablate.load(foreign)
     text = tmp_path / "text.h5"
     text.write_text("hello")
     with pytest.raises(ResultsFormatError, match="not readable as HDF5"):
-        analysis.load(text)
+        ablate.load(text)
 
 
 def test_refuses_a_newer_format(tmp_path, cases_h5):
@@ -114,13 +114,13 @@ def test_refuses_a_newer_format(tmp_path, cases_h5):
     with h5py.File(newer, "r+") as f:
         f.attrs["format_version"] = np.int64(3)
     with pytest.raises(ResultsFormatError, match="format_version 3 is newer"):
-        analysis.load(newer)
+        ablate.load(newer)
 
 
 
 def test_a_point_never_started_has_a_row_and_its_config_but_no_group(interrupted_h5):
     # The run was killed as soon as its plan was in the file: "later" never started.
-    table = analysis.load(interrupted_h5)
+    table = ablate.load(interrupted_h5)
     with h5py.File(interrupted_h5, "r") as f:
         never_started = [point_id for point_id in table["id"] if point_id not in f["points"]]
     assert "later" in set(table.loc[table["id"].isin(never_started), "case"])

@@ -1,10 +1,10 @@
-"""analysis/stats.py: the Student t quantile against published table values, and seed summaries."""
+"""analysis/ablate/stats.py: the Student t quantile against published table values, and seed summaries."""
 
 import math
 
 import pytest
 
-from analysis.stats import summarize, t_cdf, t_quantile
+from ablate.stats import summarize, t_cdf, t_quantile
 
 # Two-sided 95% critical values t(0.975, dof) and a few others, from standard t tables (8 significant digits).
 kTable = [

@@ -1,4 +1,4 @@
-"""analysis/tables.py: comparison tables recomputed by hand from the raw /index of real sweeps."""
+"""analysis/ablate/tables.py: comparison tables recomputed by hand from the raw /index of real sweeps."""
 
 import math
 
@@ -6,9 +6,9 @@ import h5py
 import numpy as np
 import pytest
 
-import analysis
-from analysis.grouping import SweepStructure
-from analysis.tables import comparison_markdown, comparison_table
+import ablate
+from ablate.grouping import SweepStructure
+from ablate.tables import comparison_markdown, comparison_table
 
 kT975 = {1: 12.706205, 2: 4.3026527}  # t(0.975, dof), from tables
 
@@ -31,7 +31,7 @@ def by_hand(values):
 
 
 def comparison(path, title):
-    structure = SweepStructure(analysis.load(path))
+    structure = SweepStructure(ablate.load(path))
     return structure, next(c for c in structure.comparisons if c.title == title)
 
 
@@ -91,7 +91,7 @@ def test_markdown_shows_mean_std_and_ci_in_percent(cases_h5):
 
 
 def test_one_seed_shows_no_spread(augment_h5):
-    structure = SweepStructure(analysis.load(augment_h5))
+    structure = SweepStructure(ablate.load(augment_h5))
     (augmentation,) = structure.comparisons
     table = comparison_table(augmentation)
     assert (table["final_test_acc.n"] == 1).all() and table["final_test_acc.std"].isna().all()

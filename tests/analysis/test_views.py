@@ -1,17 +1,17 @@
-"""analysis/views.py: selection on validation, the searched keys, lr x normalize panels, confused pairs."""
+"""analysis/ablate/views.py: selection on validation, the searched keys, lr x normalize panels, confused pairs."""
 
 import h5py
 import numpy as np
 import pytest
 
-import analysis
-from analysis.grouping import SweepStructure
-from analysis.views import best_point, confused_pairs, lr_normalization_panels, lr_normalization_pivot, \
+import ablate
+from ablate.grouping import SweepStructure
+from ablate.views import best_point, confused_pairs, lr_normalization_panels, lr_normalization_pivot, \
     random_search_keys, ranking
 
 
 def test_search_best_is_chosen_on_mean_validation_accuracy(search_h5):
-    structure = SweepStructure(analysis.load(search_h5))
+    structure = SweepStructure(ablate.load(search_h5))
     with h5py.File(search_h5, "r") as f:
         index = f["index"][:]
         info = {k: v for k, v in f.attrs.items()}
@@ -35,12 +35,12 @@ def test_search_best_is_chosen_on_mean_validation_accuracy(search_h5):
 
 
 def test_ranking_leaves_out_settings_without_a_finished_seed(cases_h5):
-    ranked = ranking(SweepStructure(analysis.load(cases_h5)))
+    ranked = ranking(SweepStructure(ablate.load(cases_h5)))
     assert "diverge" not in list(ranked["label"]) and len(ranked) == 4
 
 
 def test_lr_normalization_panel(grid_h5):
-    structure = SweepStructure(analysis.load(grid_h5))
+    structure = SweepStructure(ablate.load(grid_h5))
     (panel,) = lr_normalization_panels(structure)
     assert len(panel.settings) == 4 and panel.fixed == {}
     pivot = lr_normalization_pivot(panel)
@@ -54,8 +54,8 @@ def test_lr_normalization_panel(grid_h5):
 
 def test_no_lr_panel_without_both_keys(cases_h5, search_h5):
     # tiny_cases varies lr and normalize only together (the diverge case): no setting pair isolates them.
-    assert lr_normalization_panels(SweepStructure(analysis.load(cases_h5))) == []
-    assert lr_normalization_panels(SweepStructure(analysis.load(search_h5))) == []
+    assert lr_normalization_panels(SweepStructure(ablate.load(cases_h5))) == []
+    assert lr_normalization_panels(SweepStructure(ablate.load(search_h5))) == []
 
 
 def test_confused_pairs_by_hand():

@@ -6,8 +6,9 @@ import math
 
 import pandas as pd
 
-from analysis.grouping import Comparison, Setting, format_value
-from analysis.stats import Summary, summarize
+from ablate.grouping import Comparison, Setting, format_value
+from ablate.results import kResultStatuses
+from ablate.stats import Summary, summarize
 
 # (column of the index table, heading, scale for display, unit)
 kMetrics = (
@@ -23,7 +24,8 @@ kMaxKeyColumns = 3
 
 
 def done_points(setting: Setting) -> pd.DataFrame:
-    return setting.points[setting.points["status"] == "done"]
+    """The seeds of a setting that have a result (done, or stopped early with its best-on-validation numbers)."""
+    return setting.points[setting.points["status"].isin(kResultStatuses)]
 
 
 def setting_summary(setting: Setting, metric: str) -> Summary:
@@ -33,7 +35,7 @@ def setting_summary(setting: Setting, metric: str) -> Summary:
 def seed_counts(setting: Setting) -> str:
     """"3/3", or "1/3 (2 failed)" when some seeds did not finish."""
     statuses = setting.points["status"]
-    done, total = int((statuses == "done").sum()), len(statuses)
+    done, total = int(statuses.isin(kResultStatuses).sum()), len(statuses)
     text = f"{done}/{total}"
     failed = int((statuses == "failed").sum())
     unfinished = total - done - failed

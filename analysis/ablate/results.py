@@ -12,7 +12,13 @@ import pandas as pd
 
 kFormat = "ablate-results"
 kNewestFormatVersion = 2
-kStatuses = ("pending", "running", "done", "failed")
+kStatuses = ("pending", "running", "done", "failed")  # the statuses every ablate writes; newer ones may follow
+# Statuses whose point has a result (curves, best-on-validation numbers, confusion matrices): done, and stopped
+# (ended early by the scheduling policy, its curves and best-on-validation numbers kept). Every other status,
+# including any this version does not know, counts as "no result".
+kResultStatuses = ("done", "stopped")
+# Statuses of a point that may still change: a sweep writing the file has not finished it.
+kUnfinishedStatuses = ("pending", "running", "paused")
 kCurveColumns = ("epoch", "train_loss", "train_acc", "val_loss", "val_acc", "test_loss", "test_acc",
                  "lr", "epoch_seconds", "images_per_second")
 # Columns of /index that describe a point rather than a hyperparameter.
@@ -20,6 +26,11 @@ kIndexColumns = ("id", "case", "status", "seed", "best_val_acc", "final_test_acc
                  "train_seconds", "parameter_count", "best_epoch", "epochs_done")
 # Point attributes copied into the table next to the index (the rest are in the index already).
 kPointAttributes = ("error", "attempts", "host", "device", "started", "finished")
+
+
+def has_result(status: str) -> bool:
+    """Whether a point with this status has curves and best-on-validation numbers (see kResultStatuses)."""
+    return status in kResultStatuses
 
 
 class ResultsFormatError(ValueError):
@@ -62,7 +73,7 @@ class ResultsFile:
         if version > kNewestFormatVersion:
             self._file.close()
             raise ResultsFormatError(f"{self.path}: format_version {version} is newer than this analysis reads "
-                                     f"({kNewestFormatVersion}); update analysis/ to the ablate that wrote it")
+                                     f"({kNewestFormatVersion}); update the ablate Python package to the ablate that wrote it")
 
     def __enter__(self):
         return self
@@ -131,8 +142,8 @@ class ResultsFile:
 
     @staticmethod
     def _final_epoch(group) -> dict:
-        """The last curve row of a done point: what the train-test gap is measured on."""
-        if _text(group.attrs.get("status", "")) != "done" or "curves" not in group or group["curves"].shape[0] == 0:
+        """The last curve row of a point with a result: what the train-test gap is measured on."""
+        if _text(group.attrs.get("status", "")) not in kResultStatuses or "curves" not in group or group["curves"].shape[0] == 0:
             return {}
         last = group["curves"][-1]
         test = float(group.attrs.get("final_test_acc", np.nan))
@@ -151,7 +162,7 @@ class ResultsFile:
         if any(_text(known) == point_id for known in ids):
             return None
         raise KeyError(f"{self.path}: no point '{point_id}' (IDs are the 16-hex-digit `id` column of "
-                       f"analysis.load())")
+                       f"ablate.load())")
 
     def curves(self, point_id: str) -> pd.DataFrame:
         """One row per finished epoch (possibly none), columns as in kCurveColumns (and any added later)."""
@@ -180,7 +191,8 @@ class ResultsFile:
 def load(path: str | os.PathLike) -> pd.DataFrame:
     """The whole sweep as one table: /index (one row per point, plan order) with strings decoded, every
     hyperparameter of config_json as a column named by its key (lists as tuples, so any of them can be
-    grouped by), the point's error/attempts/host/device/started/finished, and for done points
+    grouped by), the point's error/attempts/host/device/started/finished, and for points with a result
+    (done, stopped)
     final_train_acc, final_val_acc and train_test_gap (final train_acc - final_test_acc).
     df.attrs["config_keys"] lists the hyperparameter columns."""
     with ResultsFile(path) as results:

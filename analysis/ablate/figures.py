@@ -13,9 +13,9 @@ import pandas as pd  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
 from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullFormatter  # noqa: E402
 
-from analysis.fashion_mnist import kClassNames  # noqa: E402
-from analysis.grouping import Setting  # noqa: E402
-from analysis.tables import done_points, setting_summary  # noqa: E402
+from ablate.fashion_mnist import kClassNames  # noqa: E402
+from ablate.grouping import Setting  # noqa: E402
+from ablate.tables import done_points, setting_summary  # noqa: E402
 
 kDpi = 110
 kChanceAccuracy = 0.1  # ten balanced classes

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from analysis.grouping import Setting, SweepStructure, format_value
-from analysis.tables import done_points, seed_counts, setting_summary
+from ablate.grouping import Setting, SweepStructure, format_value
+from ablate.tables import done_points, seed_counts, setting_summary
 
 kSelectionMetric = "best_val_acc"      # what a setting is chosen on
 kReportedMetric = "test_acc_at_best_val"  # what is reported for it

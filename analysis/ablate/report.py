@@ -1,4 +1,4 @@
-"""`python -m analysis report`: one results file in, a Markdown report with PNG figures out."""
+"""`python -m ablate report`: one results file in, a Markdown report with PNG figures out."""
 
 from __future__ import annotations
 
@@ -9,14 +9,14 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from analysis import figures
-from analysis.fashion_mnist import DataError, TestSet, kClassNames, load_test_set
-from analysis.grouping import Comparison, SweepStructure, describe
-from analysis.results import ResultsFile
-from analysis.stats import kConfidence
-from analysis.tables import (comparison_markdown, format_summary, markdown_table, seconds_digits, seed_counts,
+from ablate import figures
+from ablate.fashion_mnist import DataError, TestSet, kClassNames, load_test_set
+from ablate.grouping import Comparison, SweepStructure, describe
+from ablate.results import ResultsFile, kResultStatuses
+from ablate.stats import kConfidence
+from ablate.tables import (comparison_markdown, format_summary, markdown_table, seconds_digits, seed_counts,
                              setting_summary)
-from analysis.views import (best_point, confused_pairs, kReportedMetric, kSelectionMetric, lr_normalization_panels,
+from ablate.views import (best_point, confused_pairs, kReportedMetric, kSelectionMetric, lr_normalization_panels,
                             lr_normalization_pivot, random_search_keys, ranking)
 
 kReportName = "index.md"
@@ -59,7 +59,7 @@ class _Writer:
         self.info = results.sweep_info()
         self.table = results.index()
         self.structure = SweepStructure(self.table)
-        done_ids = self.table.loc[self.table["status"] == "done", "id"]
+        done_ids = self.table.loc[self.table["status"].isin(kResultStatuses), "id"]
         self.curves = {point_id: results.curves(point_id) for point_id in done_ids}
         self.lines: list[str] = []
         self.report = Report(os.path.join(out_dir, kReportName))
@@ -97,8 +97,9 @@ class _Writer:
         if description:
             self.add(f"> {description}", "")
         counts = self.table["status"].value_counts()
-        status_text = ", ".join(f"{int(counts[s])} {s}" for s in ("done", "failed", "running", "pending")
-                                if s in counts)
+        known = ("done", "stopped", "failed", "running", "paused", "pending")
+        status_text = ", ".join(f"{int(counts[s])} {s}" for s in
+                                [s for s in known if s in counts] + sorted(set(counts.index) - set(known)))
         self.add(f"- Results file: `{self.results.path}` (written {info.get('updated', '?')}, sweep created "
                  f"{info.get('created', '?')}; ablate {info.get('ablate_version', '?')}, commit "
                  f"{info.get('git_commit', '?')})",
@@ -109,7 +110,7 @@ class _Writer:
                  "",
                  f"Numbers are over seeds: mean ± sample standard deviation [{kConfidence:.0%} confidence interval of "
                  "the mean, Student t with n − 1 degrees of freedom]; a setting with one finished seed shows its "
-                 "value alone. Only finished (done) points enter the statistics. Accuracies are in %. "
+                 "value alone. Only points with a result (done, or stopped early) enter the statistics. Accuracies are in %. "
                  "*Train accuracy* is measured on the training batches while the last epoch runs (dropout and "
                  "augmentation active, weights still moving); the *train − test gap* is that minus the final test "
                  "accuracy, in percentage points. *Test acc at best-val epoch* is the test accuracy of the epoch "
@@ -117,12 +118,12 @@ class _Writer:
                  "looking at the test set.", "")
 
     def unfinished(self):
-        rows = self.table[self.table["status"] != "done"]
+        rows = self.table[~self.table["status"].isin(kResultStatuses)]
         self.add("## Points that did not finish", "")
         if rows.empty:
-            self.add("Every point is done.", "")
+            self.add("Every point has a result.", "")
             return
-        self.add(f"{len(rows)} of {len(self.table)} points are not done; they are left out of every statistic.", "")
+        self.add(f"{len(rows)} of {len(self.table)} points are not done (nor stopped early with a result); they are left out of every statistic.", "")
         labels = {i: s.label for s in self.structure.settings for i in s.points["id"]}
         body = []
         for _, row in rows.iterrows():
