@@ -13,6 +13,11 @@
 //   // when the last seed of trial t has its final result (or its last rung under early stopping):
 //   search->observe(t, mean best validation accuracy over its seeds);  // std::nullopt: failed
 //   journal(to_json(search->history().back()));
+// On resume, after replaying: a suggested trial whose points are missing from the
+// ledger (killed between the two writes) is planned again with
+// points_for(Suggestion{r.trial, r.suggested_by, r.values}); a trial whose seeds
+// all finished but has no observation is observed now, in trial order (that
+// order is then journaled like any other).
 // A trial that is suggested but not observed is pending: TPE counts it as a bad
 // outcome (a "constant liar"), so N idle workers asking at once get N different
 // configurations. Suggestions are a pure function of the seed and the history
