@@ -3,7 +3,7 @@
 
 #include <string>
 
-#include "trainer/metrics.hpp"
+#include "core/metrics.hpp"
 
 namespace ablate {
 

@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <csignal>
+#include <functional>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -21,8 +22,15 @@ namespace ablate {
 //                   epoch_seconds 0, images_per_second 1000 e
 //   best_epoch E, best_val_acc 1 - lr, final_test_acc = test_acc_at_best_val = 1 - lr - 0.01 s,
 //   per_class_acc: 10 x final_test_acc, confusion_test: 100 on the diagonal, confusion_val: 50,
-//   parameter_count: the sum of `hidden`, train_seconds 0, device "fake".
-TrainResult fake_result(const nlohmann::json& config);
+//   parameter_count: the sum of `hidden`, train_seconds 0, device "fake", epochs_trained E.
+// `val_acc`, when given, prescribes val_acc(config, e) instead (test_acc follows
+// it as above); best_epoch and the accuracies then follow the curve.
+using FakeCurve = std::function<double(const nlohmann::json& config, int epoch)>;
+TrainResult fake_result(const nlohmann::json& config, const FakeCurve& val_acc = {});
+
+// The result of the first `epochs` epochs of `full` (early stopping ended the
+// run there): its curve cut, best and final numbers from what was trained.
+TrainResult truncate_result(const TrainResult& full, int epochs);
 
 class FakeWork : public PointWork {
  public:
@@ -48,6 +56,11 @@ class FakeWork : public PointWork {
     int raise_signal = SIGTERM;
     int signal_target = 0;
     std::string prepare_error;  // prepare() throws std::invalid_argument with it ("" = ready)
+    FakeCurve val_acc;          // prescribed val_acc curves (see fake_result)
+    // When set, a checkpoint per point beside this results file, as the trainer
+    // keeps: after each epoch the rows so far; a rerun replays them (with their
+    // original epoch_seconds, which are then wall-clock stamps) and goes on.
+    std::string checkpoint_results_path;
   };
 
   FakeWork();
@@ -63,6 +76,8 @@ class FakeWork : public PointWork {
   const WorkPlacement& placement() const { return placement_; }
 
  private:
+  std::string checkpoint_path(const std::string& id) const;  // "" without checkpoint_results_path
+
   Options options_;
   WorkPlacement placement_;
   mutable std::mutex mutex_;

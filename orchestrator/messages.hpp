@@ -8,7 +8,7 @@
 #include <string_view>
 
 #include "orchestrator/point_work.hpp"
-#include "trainer/metrics.hpp"
+#include "core/metrics.hpp"
 
 namespace ablate {
 
@@ -30,6 +30,11 @@ enum class MessageTag : int {
   // end. Ranks wait for it with a sleeping poll; in MPI_Finalize they would spin and,
   // with more ranks than cores, slow rank 0's final write of the results file.
   closed = 10,
+  // Early stopping.
+  paused = 11,   // worker -> 0: the point reached its `until` and paused; its result so far
+  stopped = 12,  // worker -> 0: a verdict stopped the point; its result so far
+  verdict = 13,  // 0 -> worker, after each epoch of a verdict_each_epoch point: go_on | pause | stop
+  end_run = 14,  // leader -> follower: the point's run ends after this epoch (pause | stop), normally
 };
 
 // A message that does not parse: different ablate builds, or a bug.
@@ -52,8 +57,11 @@ struct Hello {
 std::string encode_hello(const Hello& hello);
 Hello decode_hello(std::string_view text);
 
-std::string encode_assignment(const WorkItem& item);  // "id\nconfig_text"
+std::string encode_assignment(const WorkItem& item);  // "id until verdict_each_epoch\nconfig_text"
 WorkItem decode_assignment(std::string_view text);
+
+std::string encode_verdict(EpochVerdict verdict);  // "go_on", "pause", "stop"
+EpochVerdict decode_verdict(std::string_view text);
 
 std::string encode_epoch(const std::string& id, const EpochMetrics& row);
 std::pair<std::string, EpochMetrics> decode_epoch(std::string_view text);

@@ -27,6 +27,10 @@ void MpiChannel::assign(int worker, const WorkItem& item) {
 
 void MpiChannel::stop(int worker) { comm_.send(ranks_.at(worker), tag(MessageTag::stop), ""); }
 
+void MpiChannel::verdict(int worker, EpochVerdict verdict) {
+  comm_.send(ranks_.at(worker), tag(MessageTag::verdict), encode_verdict(verdict));
+}
+
 std::optional<WorkerEvent> MpiChannel::next_event(std::chrono::milliseconds timeout) {
   std::optional<Message> message = comm_.receive(Communicator::kAnySource, timeout);
   if (!message) return std::nullopt;
@@ -41,7 +45,11 @@ std::optional<WorkerEvent> MpiChannel::next_event(std::chrono::milliseconds time
       std::tie(event.point_id, event.epoch) = decode_epoch(message->payload);
       break;
     case MessageTag::done:
-      event.kind = WorkerEvent::Kind::done;
+    case MessageTag::paused:
+    case MessageTag::stopped:
+      event.kind = message->tag == tag(MessageTag::done)     ? WorkerEvent::Kind::done
+                   : message->tag == tag(MessageTag::paused) ? WorkerEvent::Kind::paused
+                                                             : WorkerEvent::Kind::stopped;
       std::tie(event.point_id, event.result) = decode_done(message->payload);
       break;
     case MessageTag::failed:
@@ -91,16 +99,44 @@ void serve_points(Communicator& comm, PointWork& work, const std::function<bool(
       continue;
     }
     tell_followers(MessageTag::assign, message.payload);
+    // Rank 0's answer to an epoch of a verdict_each_epoch point; its stop instead
+    // (the sweep is stopping) interrupts the point.
+    auto await_verdict = [&] {
+      const Message answer = comm.receive(kScheduler);
+      if (answer.tag == tag(MessageTag::stop)) {
+        stop_received = true;
+        return std::optional<EpochVerdict>();
+      }
+      if (answer.tag != tag(MessageTag::verdict))
+        throw MessageError(fmt::format("rank {} waited for a verdict from rank 0 and got tag {}", comm.rank(),
+                                       answer.tag));
+      return std::optional<EpochVerdict>(decode_verdict(answer.payload));
+    };
     try {
+      EpochVerdict last_verdict = EpochVerdict::go_on;
       const TrainResult result = work.train(item, [&](const EpochMetrics& row) {
         comm.send(kScheduler, tag(MessageTag::epoch), encode_epoch(item.id, row));
+        std::optional<EpochVerdict> verdict = EpochVerdict::go_on;
+        if (item.verdict_each_epoch)
+          verdict = await_verdict();
+        else if (item.until > 0 && row.epoch >= item.until)
+          verdict = EpochVerdict::pause;
         // The whole group stops at the same epoch, or the others would wait in
         // the next all-reduce for a rank that left.
-        const bool stop = check_for_stop();
-        tell_followers(stop ? MessageTag::stop_point : MessageTag::go_on, "");
+        const bool stop = !verdict || check_for_stop();
+        if (stop)
+          tell_followers(MessageTag::stop_point, "");
+        else if (*verdict == EpochVerdict::go_on)
+          tell_followers(MessageTag::go_on, "");
+        else
+          tell_followers(MessageTag::end_run, encode_verdict(*verdict));
         if (stop) throw Interrupted();
+        return last_verdict = *verdict;
       });
-      comm.send(kScheduler, tag(MessageTag::done), encode_done(item.id, result));
+      const MessageTag outcome = last_verdict == EpochVerdict::go_on ? MessageTag::done
+                                 : last_verdict == EpochVerdict::pause ? MessageTag::paused
+                                                                       : MessageTag::stopped;
+      comm.send(kScheduler, tag(outcome), encode_done(item.id, result));
     } catch (const Interrupted&) {
       comm.send(kScheduler, tag(MessageTag::interrupted), item.id);
     } catch (const MpiError&) {
@@ -130,9 +166,11 @@ void follow_leader(Communicator& group, PointWork& work) {
       work.train(item, [&](const EpochMetrics&) {
         const Message verdict = group.receive(kLeader);
         if (verdict.tag == tag(MessageTag::stop_point)) throw Interrupted();
+        if (verdict.tag == tag(MessageTag::end_run)) return decode_verdict(verdict.payload);
         if (verdict.tag != tag(MessageTag::go_on))
           throw MessageError(fmt::format("group rank {} got a message with tag {} from its leader after an epoch",
                                          group.rank(), verdict.tag));
+        return EpochVerdict::go_on;
       });
     } catch (const Interrupted&) {
     } catch (const MpiError&) {

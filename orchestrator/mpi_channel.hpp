@@ -19,6 +19,7 @@ class MpiChannel : public WorkerChannel {
   const WorkerInfo& worker(int index) const override { return infos_.at(index); }
   void assign(int worker, const WorkItem& item) override;
   void stop(int worker) override;
+  void verdict(int worker, EpochVerdict verdict) override;
   std::optional<WorkerEvent> next_event(std::chrono::milliseconds timeout) override;
 
  private:

@@ -6,7 +6,7 @@
 #include <string>
 
 #include "orchestrator/communicator.hpp"
-#include "trainer/metrics.hpp"
+#include "core/metrics.hpp"
 
 namespace ablate {
 
@@ -14,6 +14,10 @@ namespace ablate {
 struct WorkItem {
   std::string id;
   std::string config_text;
+  // Early stopping: pause after epoch `until` (0: train to the last epoch), or,
+  // with `verdict_each_epoch`, ask rank 0 for a verdict after every epoch.
+  int until = 0;
+  bool verdict_each_epoch = false;
 };
 
 // Where a worker trains (see device_placement.hpp).

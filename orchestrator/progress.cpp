@@ -144,6 +144,24 @@ void ProgressReporter::interrupted(int worker) {
                          short_id(slot.id), slot.label, slot.epoch, slot.epochs));
 }
 
+void ProgressReporter::paused(int worker, const TrainResult& result) {
+  Slot& slot = slots_.at(worker);
+  slot.busy = false;  // not finished: a promotion trains it on
+  if (style_ == ProgressStyle::quiet) return;
+  print_line(fmt::format("{} paused {} {} at epoch {}/{}: best val_acc {:.4f} so far", stamp(), short_id(slot.id),
+                         slot.label, result.epochs_trained, slot.epochs, result.best_val_acc));
+}
+
+void ProgressReporter::stopped_early(int worker, const TrainResult& result) {
+  Slot& slot = slots_.at(worker);
+  point_ended(slot);
+  ++done_;
+  if (style_ == ProgressStyle::quiet) return;
+  print_line(fmt::format("{} stopped early {} {} at epoch {}/{}: best val_acc {:.4f} (epoch {})", stamp(),
+                         short_id(slot.id), slot.label, result.epochs_trained, slot.epochs, result.best_val_acc,
+                         result.best_epoch));
+}
+
 void ProgressReporter::note(const std::string& text) { print_line(text); }
 
 void ProgressReporter::print_line(const std::string& line) {

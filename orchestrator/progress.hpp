@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "trainer/metrics.hpp"
+#include "core/metrics.hpp"
 
 namespace ablate {
 
@@ -58,6 +58,9 @@ class ProgressReporter {
   void finished(int worker, const TrainResult& result);
   void failed(int worker, const std::string& error);
   void interrupted(int worker);
+  // Early stopping ended the point at a rung: paused (it may be promoted) or stopped (for good, counted as finished).
+  void paused(int worker, const TrainResult& result);
+  void stopped_early(int worker, const TrainResult& result);
   // A line that must be seen (a stop, a warning), in every style.
   void note(const std::string& text);
   // Live style: redraws the status line when the last draw is old enough.

@@ -3,7 +3,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "trainer/metrics.hpp"
+#include "core/metrics.hpp"
 
 namespace ablate {
 

@@ -68,7 +68,8 @@ uint64_t fnv1a(std::string_view text) {
 }
 
 struct StatusCounts {
-  int done = 0, failed = 0, pending = 0;  // running counts as pending: unfinished
+  int done = 0, failed = 0, pending = 0;  // running and paused count as pending: unfinished
+  int stopped = 0;                        // stopped early (finished; not in done)
 };
 
 StatusCounts count_statuses(const sweeps::Sweep& sweep, const ResultsFile& results) {
@@ -77,6 +78,9 @@ StatusCounts count_statuses(const sweeps::Sweep& sweep, const ResultsFile& resul
     switch (results.status(point.id)) {
       case PointStatus::done:
         ++counts.done;
+        break;
+      case PointStatus::stopped:
+        ++counts.stopped;
         break;
       case PointStatus::failed:
         ++counts.failed;
@@ -180,7 +184,7 @@ int schedule(const RunOptions& options, Communicator& comm, PointWork& work, Sta
   const auto unfinished = [&results](const std::string& id) {
     try {
       const PointStatus status = results.status(id);
-      return status == PointStatus::pending || status == PointStatus::running;
+      return status == PointStatus::pending || status == PointStatus::running || status == PointStatus::paused;
     } catch (const ResultsError&) {  // not a point of this ledger
       return false;
     }
@@ -192,6 +196,8 @@ int schedule(const RunOptions& options, Communicator& comm, PointWork& work, Sta
   if (before.failed > 0 && !options.retry_failed)
     out << fmt::format("  {} skipped: --retry-failed runs them again\n", plural(before.failed, "failed point"));
   out << fmt::format("results: {} (journal {})\n", results.path(), results.journal_path());
+  std::unique_ptr<SchedulingPolicy> policy = make_policy(sweep, policy_points(sweep), results);
+  if (const std::string how = policy->describe(); !how.empty()) out << how << "\n";
   if (comm.size() == 1) {
     out << fmt::format("workers: 1, in this process on {} ({})\n", comm.host(), infos.front().device_detail);
   } else {
@@ -214,8 +220,9 @@ int schedule(const RunOptions& options, Communicator& comm, PointWork& work, Sta
   SchedulerOptions scheduler_options;
   scheduler_options.max_consecutive_failures = options.max_consecutive_failures;
   scheduler_options.stall_timeout_seconds = options.stall_timeout_seconds;
-  progress.begin(static_cast<int>(sweep.points.size()), before.done, before.failed, static_cast<int>(queue.size()));
-  Scheduler scheduler(results, std::move(queue), scheduler_options, progress);
+  progress.begin(static_cast<int>(sweep.points.size()), before.done + before.stopped, before.failed,
+                 static_cast<int>(queue.size()));
+  Scheduler scheduler(results, std::move(queue), scheduler_options, progress, std::move(policy));
   const auto stop_signal = [] { return StopSignals::received(); };
 
   // After a stall the worker may hang for good: close the ledger and end the job
@@ -247,8 +254,12 @@ int schedule(const RunOptions& options, Communicator& comm, PointWork& work, Sta
   prune_checkpoints(results.path(), unfinished);
 
   const StatusCounts after = count_statuses(sweep, results);
-  out << fmt::format("ablate run: {} done, {} failed, {} unfinished of {} ({} trained, {} failed in this run)\n",
-                     after.done, after.failed, after.pending, plural(static_cast<int>(sweep.points.size()), "point"),
+  out << fmt::format("ablate run: {} done, {}{} failed, {} unfinished of {} ({} trained, {} failed in this run)\n",
+                     after.done,
+                     sweep.early_stopping ? fmt::format("{} stopped early ({}), ", after.stopped,
+                                                        sweep.early_stopping->method)
+                                          : "",
+                     after.failed, after.pending, plural(static_cast<int>(sweep.points.size()), "point"),
                      outcome.done, outcome.failed);
   out << fmt::format("results: {}; `ablate status {}` shows the best points\n", results.path(), results.path());
   if (after.pending > 0) {  // a stop that came after the last point finished leaves nothing undone

@@ -1,8 +1,6 @@
 // The scheduling loop: assign, listen, record, watch for stalls and stops.
 #include "orchestrator/scheduler.hpp"
 
-#include "orchestrator/checkpoint_files.hpp"
-
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -12,7 +10,9 @@
 #include <numeric>
 #include <set>
 
+#include "orchestrator/checkpoint_files.hpp"
 #include "orchestrator/messages.hpp"
+#include "orchestrator/policy/full_budget_policy.hpp"
 
 namespace ablate {
 namespace {
@@ -61,7 +61,8 @@ std::vector<QueuedPoint> build_queue(const sweeps::Sweep& sweep, const ResultsFi
   auto keys = label_keys(sweep);
   std::vector<QueuedPoint> queue;
   for (const auto& point : sweep.points) {
-    if (results.status(point.id) != PointStatus::pending) continue;
+    const PointStatus status = results.status(point.id);
+    if (status != PointStatus::pending && status != PointStatus::paused) continue;
     QueuedPoint q;
     q.item = {point.id, point.config_text};
     q.label = point_label(point, keys[point.case_name]);
@@ -75,9 +76,34 @@ std::vector<QueuedPoint> build_queue(const sweeps::Sweep& sweep, const ResultsFi
   return queue;
 }
 
+std::vector<PolicyPoint> policy_points(const sweeps::Sweep& sweep) {
+  std::vector<std::pair<double, PolicyPoint>> costed;
+  for (const auto& point : sweep.points)
+    costed.push_back({sweeps::estimate_point_cost(point.config),
+                      PolicyPoint{point.id, point.config.value("epochs", 0), point.config_text}});
+  std::stable_sort(costed.begin(), costed.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
+  std::vector<PolicyPoint> points;
+  for (auto& [cost, point] : costed) points.push_back(std::move(point));
+  return points;
+}
+
 Scheduler::Scheduler(ResultsFile& results, std::vector<QueuedPoint> queue, SchedulerOptions options,
-                     ProgressReporter& progress)
-    : results_(results), queue_(std::move(queue)), options_(options), progress_(progress) {}
+                     ProgressReporter& progress, std::unique_ptr<SchedulingPolicy> policy)
+    : results_(results), options_(options), progress_(progress), policy_(std::move(policy)) {
+  if (!policy_) {  // the queue's order, every point to its last epoch
+    std::vector<PolicyPoint> order;
+    for (const auto& q : queue) order.push_back({q.item.id, q.epochs, q.item.config_text});
+    policy_ = std::make_unique<FullBudgetPolicy>(std::move(order), results_);
+  }
+  for (auto& q : queue) {
+    const std::string id = q.item.id;
+    points_.emplace(id, std::move(q));
+  }
+}
+
+bool Scheduler::any_busy() const {
+  return std::any_of(workers_.begin(), workers_.end(), [](const WorkerState& w) { return w.busy; });
+}
 
 ScheduleOutcome Scheduler::run(WorkerChannel& channel, const std::function<int()>& stop_signal) {
   workers_.assign(static_cast<size_t>(channel.worker_count()), WorkerState{});
@@ -96,7 +122,13 @@ ScheduleOutcome Scheduler::run(WorkerChannel& channel, const std::function<int()
                              signal_name(signal_number)));
     }
     assign_idle_workers(channel);
-    if (std::none_of(workers_.begin(), workers_.end(), [](const WorkerState& w) { return w.busy; })) break;
+    if (!any_busy()) {
+      // The policy has nothing left and nobody trains: the sweep is over. What
+      // early stopping left paused stops for good, unless the sweep was cut short.
+      if (outcome_.stop == StopReason::none) policy_->finish();
+      stop_idle_workers(channel);
+      break;
+    }
 
     const std::optional<WorkerEvent> event = channel.next_event(kPollInterval);
     if (event) handle(channel, *event);
@@ -113,8 +145,8 @@ ScheduleOutcome Scheduler::run(WorkerChannel& channel, const std::function<int()
           "{} on host {} has reported nothing for {} s (--stall-timeout) while training point {} ({}), after "
           "epoch {}/{}; stopping the sweep so that a rerun resumes (if its epochs take this long, raise "
           "--stall-timeout)",
-          info.name, info.host, options_.stall_timeout_seconds, w.point.item.id, w.point.label, w.epochs_reported,
-          w.point.epochs);
+          info.name, info.host, options_.stall_timeout_seconds, w.item.id, w.point->label, w.epochs_reported,
+          w.point->epochs);
       progress_.note(outcome_.stop_message);
       return outcome_;
     }
@@ -127,23 +159,45 @@ ScheduleOutcome Scheduler::run(WorkerChannel& channel, const std::function<int()
 void Scheduler::assign_idle_workers(WorkerChannel& channel) {
   while (!idle_.empty()) {
     const int index = idle_.back();
-    idle_.pop_back();
     WorkerState& w = workers_[index];
-    if (w.stopped) continue;
-    if (outcome_.stop != StopReason::none || next_ == queue_.size()) {
+    if (w.stopped) {
+      idle_.pop_back();
+      continue;
+    }
+    if (outcome_.stop != StopReason::none) {
+      idle_.pop_back();
       channel.stop(index);  // nothing more for it: let it leave
       w.stopped = true;
       continue;
     }
+    const std::optional<Assignment> assignment = policy_->next(any_busy());
+    if (!assignment) return;  // idle for now: a pause or an outcome may make work for it
+    idle_.pop_back();
+    const auto it = points_.find(assignment->id);
+    if (it == points_.end())
+      throw std::logic_error(fmt::format("the scheduling policy chose point {}, which is not queued", assignment->id));
     const WorkerInfo& info = channel.worker(index);
-    w.point = std::move(queue_[next_++]);
-    results_.start_point(w.point.item.id, PointRunInfo{info.host, info.device, info.software});
+    w.point = &it->second;
+    w.item = it->second.item;
+    w.item.until = assignment->until;
+    w.item.verdict_each_epoch = assignment->verdict_each_epoch;
+    results_.start_point(w.item.id, PointRunInfo{info.host, info.device, info.software}, assignment->until);
     w.busy = true;
     w.epochs_reported = 0;
     w.last_report = std::chrono::steady_clock::now();
-    progress_.started(index, info.name, w.point.item.id, w.point.label, w.point.epochs);
-    channel.assign(index, w.point.item);
+    progress_.started(index, info.name, w.item.id, w.point->label, w.point->epochs);
+    channel.assign(index, w.item);
   }
+}
+
+void Scheduler::stop_idle_workers(WorkerChannel& channel) {
+  for (int index : idle_) {
+    WorkerState& w = workers_[index];
+    if (w.stopped) continue;
+    channel.stop(index);
+    w.stopped = true;
+  }
+  idle_.clear();
 }
 
 void Scheduler::stop_all(WorkerChannel& channel, StopReason reason, const std::string& message) {
@@ -159,11 +213,27 @@ void Scheduler::stop_all(WorkerChannel& channel, StopReason reason, const std::s
   }
 }
 
+void Scheduler::record_early_end(const WorkerEvent& event) {
+  const TrainResult& result = event.result;
+  const EpochMetrics last =
+      result.curves.empty() ? results_.point(event.point_id).curves.back() : result.curves.back();
+  const RungMark mark{last.epoch, policy_->judged_value(last)};
+  if (event.kind == WorkerEvent::Kind::paused) {
+    results_.pause_point(event.point_id, result, mark);
+    ++outcome_.paused;
+    progress_.paused(event.worker, result);
+  } else {
+    results_.stop_running_point(event.point_id, result, mark, "verdict");
+    ++outcome_.stopped;
+    progress_.stopped_early(event.worker, result);
+  }
+}
+
 void Scheduler::handle(WorkerChannel& channel, const WorkerEvent& event) {
   WorkerState& w = workers_.at(event.worker);
-  if (!w.busy || w.point.item.id != event.point_id)
+  if (!w.busy || w.item.id != event.point_id)
     throw MessageError(fmt::format("{} reported on point {}, but it was given {}", channel.worker(event.worker).name,
-                                   event.point_id, w.busy ? w.point.item.id : std::string("nothing")));
+                                   event.point_id, w.busy ? w.item.id : std::string("nothing")));
   w.last_report = std::chrono::steady_clock::now();
   const std::string& id = event.point_id;
   std::string error = event.error;
@@ -172,6 +242,8 @@ void Scheduler::handle(WorkerChannel& channel, const WorkerEvent& event) {
       results_.record_epoch(id, event.epoch);
       w.epochs_reported = event.epoch.epoch;
       progress_.epoch(event.worker, event.epoch);
+      // A worker told to stop waits for no verdict: the stop interrupts it.
+      if (w.item.verdict_each_epoch && !w.stopped) channel.verdict(event.worker, policy_->after_epoch(id, event.epoch));
       return;  // still busy
     case WorkerEvent::Kind::done:
       try {
@@ -180,6 +252,19 @@ void Scheduler::handle(WorkerChannel& channel, const WorkerEvent& event) {
         consecutive_failures_ = 0;
         progress_.finished(event.worker, event.result);
       } catch (const ResultsUsageError& e) {  // a result the ledger cannot take: the point failed
+        error = fmt::format("the trainer's result could not be recorded: {}", e.what());
+        results_.fail_point(id, error);
+        ++outcome_.failed;
+        ++consecutive_failures_;
+        progress_.failed(event.worker, error);
+      }
+      break;
+    case WorkerEvent::Kind::paused:
+    case WorkerEvent::Kind::stopped:
+      try {
+        record_early_end(event);
+        consecutive_failures_ = 0;
+      } catch (const ResultsUsageError& e) {
         error = fmt::format("the trainer's result could not be recorded: {}", e.what());
         results_.fail_point(id, error);
         ++outcome_.failed;
@@ -203,8 +288,10 @@ void Scheduler::handle(WorkerChannel& channel, const WorkerEvent& event) {
   // The outcome is in the journal: the checkpoint has done its job (a failed
   // point retried with --retry-failed starts afresh rather than diverge again).
   // Only a power cut within the commit interval could lose the outcome; the
-  // point then trains again from its start.
-  if (event.kind != WorkerEvent::Kind::interrupted) remove_point_checkpoints(results_.path(), id);
+  // point then trains again from its start. A paused point keeps its checkpoint:
+  // a promotion resumes from it.
+  if (event.kind != WorkerEvent::Kind::interrupted && results_.status(id) != PointStatus::paused)
+    remove_point_checkpoints(results_.path(), id);
   w.busy = false;
   idle_.push_back(event.worker);
 

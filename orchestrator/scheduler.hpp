@@ -1,15 +1,19 @@
-// Scheduler: rank 0's loop. A dynamic queue, most expensive points first; every
-// worker report goes to the results ledger (the only writer); failures, stalls
-// and stop requests end the sweep in a state that a rerun resumes.
+// Scheduler: rank 0's loop. A scheduling policy says which point a free worker
+// trains next and for how long (most expensive first, or early stopping's
+// rungs); every worker report goes to the results ledger (the only writer);
+// failures, stalls and stop requests end the sweep in a state a rerun resumes.
 #pragma once
 
 #include <functional>
 #include <map>
+#include <memory>
 #include <set>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "orchestrator/point_work.hpp"
+#include "orchestrator/policy/scheduling_policy.hpp"
 #include "orchestrator/progress.hpp"
 #include "orchestrator/results/results_file.hpp"
 #include "orchestrator/worker_channel.hpp"
@@ -17,7 +21,7 @@
 
 namespace ablate {
 
-// A point waiting for a worker.
+// A point that may be handed to a worker.
 struct QueuedPoint {
   WorkItem item;
   std::string label;  // "2x256 seed=0", "lr=0.1 hidden=[256] seed=1": what a person recognises
@@ -33,9 +37,11 @@ std::string point_label(const sweeps::SweepPoint& point, const std::set<std::str
 // already says what sets it apart: "dropout lr=0.1 seed=0", not its 8 keys).
 std::map<std::string, std::set<std::string>> label_keys(const sweeps::Sweep& sweep);
 
-// The sweep's points that are pending in `results` (done and failed ones are
-// skipped), most expensive first; equal costs keep the sweep's order.
+// The sweep's points that may still train in `results` (pending, or paused by
+// early stopping), most expensive first; equal costs keep the sweep's order.
 std::vector<QueuedPoint> build_queue(const sweeps::Sweep& sweep, const ResultsFile& results);
+// Every point of the sweep for the scheduling policy, most expensive first.
+std::vector<PolicyPoint> policy_points(const sweeps::Sweep& sweep);
 
 struct SchedulerOptions {
   int max_consecutive_failures = 10;    // stop after this many failures in a row; 0 = never
@@ -43,7 +49,7 @@ struct SchedulerOptions {
 };
 
 enum class StopReason {
-  none,                  // the queue ran dry
+  none,                  // the sweep ran to its end
   signal,                // SIGINT/SIGTERM to rank 0 (or the in-process equivalent)
   worker_interrupted,    // a worker left its point unfinished (a signal to it)
   consecutive_failures,  // --max-consecutive-failures reached
@@ -54,37 +60,46 @@ struct ScheduleOutcome {
   StopReason stop = StopReason::none;
   std::string stop_message;                   // for people; "" when stop == none
   int done = 0, failed = 0, interrupted = 0;  // points of this run
+  int paused = 0, stopped = 0;                // early stopping's pauses and stops in this run
 };
 
 class Scheduler {
  public:
-  Scheduler(ResultsFile& results, std::vector<QueuedPoint> queue, SchedulerOptions options, ProgressReporter& progress);
+  // `queue`: every point the policy may hand out. Without a `policy`, the queue
+  // is the order (every point to its last epoch).
+  Scheduler(ResultsFile& results, std::vector<QueuedPoint> queue, SchedulerOptions options, ProgressReporter& progress,
+            std::unique_ptr<SchedulingPolicy> policy = nullptr);
 
-  // Hands out the queue over `channel` until it is empty and every worker has
-  // reported, or a stop. `stop_signal` (polled; 0 = none) is a signal number.
-  // After a stall it returns without waiting for the workers (they may hang).
+  // Hands out points over `channel` until the policy has none left and every
+  // worker has reported, or a stop. `stop_signal` (polled; 0 = none) is a signal
+  // number. After a stall it returns without waiting for the workers (they may hang).
   ScheduleOutcome run(WorkerChannel& channel, const std::function<int()>& stop_signal);
 
  private:
   struct WorkerState {
     bool busy = false;
     bool stopped = false;  // told to stop (or retired): gets nothing more
-    QueuedPoint point;
+    const QueuedPoint* point = nullptr;
+    WorkItem item;  // the point and how far it may train
     int epochs_reported = 0;
     std::chrono::steady_clock::time_point last_report;
   };
 
   void assign_idle_workers(WorkerChannel& channel);
+  void stop_idle_workers(WorkerChannel& channel);
   void stop_all(WorkerChannel& channel, StopReason reason, const std::string& message);
   void handle(WorkerChannel& channel, const WorkerEvent& event);
+  // Records a point that early stopping ended at a rung (paused or stopped).
+  void record_early_end(const WorkerEvent& event);
+  bool any_busy() const;
   // The busy worker silent for longer than the stall timeout, or -1.
   int stalled_worker() const;
 
   ResultsFile& results_;
-  std::vector<QueuedPoint> queue_;  // next point at next_
-  size_t next_ = 0;
+  std::unordered_map<std::string, QueuedPoint> points_;  // by ID
   SchedulerOptions options_;
   ProgressReporter& progress_;
+  std::unique_ptr<SchedulingPolicy> policy_;
   std::vector<WorkerState> workers_;
   std::vector<int> idle_;  // workers ready for a point
   int consecutive_failures_ = 0;

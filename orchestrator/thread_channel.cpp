@@ -49,6 +49,23 @@ void ThreadChannel::stop(int worker) {
   wake_workers_.notify_all();
 }
 
+void ThreadChannel::verdict(int worker, EpochVerdict verdict) {
+  {
+    std::lock_guard lock(mutex_);
+    slots_.at(worker)->verdict = verdict;
+  }
+  wake_workers_.notify_all();
+}
+
+std::optional<EpochVerdict> ThreadChannel::await_verdict(Slot& slot) {
+  std::unique_lock lock(mutex_);
+  wake_workers_.wait(lock, [&] { return slot.verdict.has_value() || slot.stop; });
+  if (!slot.verdict) return std::nullopt;
+  const EpochVerdict verdict = *slot.verdict;
+  slot.verdict.reset();
+  return verdict;
+}
+
 std::optional<WorkerEvent> ThreadChannel::next_event(std::chrono::milliseconds timeout) {
   std::unique_lock lock(mutex_);
   if (!wake_scheduler_.wait_for(lock, timeout, [&] { return !events_.empty(); })) return std::nullopt;
@@ -90,6 +107,7 @@ void ThreadChannel::train_one(Slot& slot, int index, const WorkItem& item) {
     return;
   }
   try {
+    EpochVerdict last_verdict = EpochVerdict::go_on;
     last.result = slot.work->train(item, [&](const EpochMetrics& row) {
       WorkerEvent event;
       event.kind = WorkerEvent::Kind::epoch;
@@ -97,9 +115,17 @@ void ThreadChannel::train_one(Slot& slot, int index, const WorkItem& item) {
       event.point_id = item.id;
       event.epoch = row;
       push(std::move(event));
-      if (stopping()) throw Interrupted();
+      std::optional<EpochVerdict> verdict = EpochVerdict::go_on;
+      if (item.verdict_each_epoch)
+        verdict = await_verdict(slot);
+      else if (item.until > 0 && row.epoch >= item.until)
+        verdict = EpochVerdict::pause;
+      if (!verdict || stopping()) throw Interrupted();
+      return last_verdict = *verdict;
     });
-    last.kind = WorkerEvent::Kind::done;
+    last.kind = last_verdict == EpochVerdict::go_on   ? WorkerEvent::Kind::done
+                : last_verdict == EpochVerdict::pause ? WorkerEvent::Kind::paused
+                                                      : WorkerEvent::Kind::stopped;
   } catch (const Interrupted&) {
     last.kind = WorkerEvent::Kind::interrupted;
   } catch (const std::exception& e) {

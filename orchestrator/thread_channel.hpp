@@ -31,6 +31,7 @@ class ThreadChannel : public WorkerChannel {
   const WorkerInfo& worker(int index) const override { return slots_.at(index)->info; }
   void assign(int worker, const WorkItem& item) override;
   void stop(int worker) override;
+  void verdict(int worker, EpochVerdict verdict) override;
   std::optional<WorkerEvent> next_event(std::chrono::milliseconds timeout) override;
 
  private:
@@ -39,6 +40,7 @@ class ThreadChannel : public WorkerChannel {
     WorkerInfo info;
     std::optional<WorkItem> assigned;    // waiting for the thread to pick it up
     bool stop = false;                   // guarded by mutex_
+    std::optional<EpochVerdict> verdict;  // rank 0's answer to the last epoch; guarded by mutex_
     std::atomic<bool> stop_flag{false};  // the same, read by the epoch callback without the lock
     std::thread thread;
   };
@@ -46,6 +48,8 @@ class ThreadChannel : public WorkerChannel {
   void worker_main(Slot& slot, int index);
   void train_one(Slot& slot, int index, const WorkItem& item);
   void push(WorkerEvent event);
+  // Waits for the scheduler's verdict on the epoch just reported; nothing when the worker is told to stop.
+  std::optional<EpochVerdict> await_verdict(Slot& slot);
 
   std::function<bool()> stop_requested_;
   std::mutex mutex_;

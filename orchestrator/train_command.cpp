@@ -48,7 +48,10 @@ int run_train_command(const TrainCommandOptions& options) {
   TrainResult result;
   try {
     result = train_config(config, data, request,
-                          [](const EpochMetrics& row) { std::cout << epoch_table_row(row) << std::endl; });
+                          [](const EpochMetrics& row) {
+                            std::cout << epoch_table_row(row) << std::endl;
+                            return EpochVerdict::go_on;
+                          });
   } catch (const DataError&) {
     throw;
   } catch (const std::runtime_error& error) {

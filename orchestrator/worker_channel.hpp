@@ -7,7 +7,7 @@
 #include <string>
 
 #include "orchestrator/point_work.hpp"
-#include "trainer/metrics.hpp"
+#include "core/metrics.hpp"
 
 namespace ablate {
 
@@ -22,12 +22,14 @@ struct WorkerInfo {
 
 // Something a worker reports about the point it was given.
 struct WorkerEvent {
-  enum class Kind { epoch, done, failed, interrupted };
+  // paused / stopped: early stopping ended the run before its last epoch (at
+  // its `until`, or by a verdict), with the result of the epochs it trained.
+  enum class Kind { epoch, done, paused, stopped, failed, interrupted };
   Kind kind = Kind::epoch;
   int worker = 0;
   std::string point_id;
   EpochMetrics epoch;  // Kind::epoch
-  TrainResult result;  // Kind::done
+  TrainResult result;  // Kind::done, paused, stopped
   std::string error;   // Kind::failed
 };
 
@@ -39,8 +41,10 @@ class WorkerChannel {
   virtual const WorkerInfo& worker(int index) const = 0;
 
   // Gives an idle worker a point. It answers with epochs, then exactly one of
-  // done / failed / interrupted, after which it is idle again.
+  // done / paused / stopped / failed / interrupted, after which it is idle again.
   virtual void assign(int worker, const WorkItem& item) = 0;
+  // Answers the epoch a worker reported on a verdict_each_epoch item; it waits for this.
+  virtual void verdict(int worker, EpochVerdict verdict) = 0;
   // Tells a worker to finish: a busy one interrupts its point at the next epoch
   // (and still sends its last event); an idle one just leaves. Sent once per worker.
   virtual void stop(int worker) = 0;

@@ -3,7 +3,7 @@
 
 #include <torch/torch.h>
 
-#include "trainer/config.hpp"
+#include "core/config.hpp"
 
 namespace ablate {
 

@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "trainer/metrics.hpp"
+#include "core/metrics.hpp"
 #include "trainer/reducer.hpp"
 
 namespace ablate {

@@ -3,9 +3,9 @@
 
 #include <torch/torch.h>
 
-#include "trainer/config.hpp"
+#include "core/config.hpp"
 #include "trainer/idx.hpp"
-#include "trainer/metrics.hpp"
+#include "core/metrics.hpp"
 
 namespace ablate {
 

@@ -3,8 +3,8 @@
 
 #include <torch/torch.h>
 
-#include "trainer/config.hpp"
-#include "trainer/metrics.hpp"
+#include "core/config.hpp"
+#include "core/metrics.hpp"
 
 namespace ablate {
 

@@ -5,7 +5,7 @@
 
 #include <memory>
 
-#include "trainer/config.hpp"
+#include "core/config.hpp"
 
 namespace ablate {
 

@@ -22,7 +22,7 @@
 #include <chrono>
 #include <cstdio>
 
-#include "trainer/config.hpp"
+#include "core/config.hpp"
 #include "trainer/device.hpp"
 #include "trainer/gradient_sync.hpp"
 #include "trainer/models.hpp"

@@ -20,9 +20,10 @@
 #include <string_view>
 
 #include "sweeps/expand.hpp"
+#include "sweeps/search/search.hpp"
 #include "sweeps/spec.hpp"
 #include "sweeps/sweep.hpp"
-#include "trainer/config.hpp"
+#include "core/config.hpp"
 
 namespace {
 
@@ -68,7 +69,10 @@ uint64_t described_points(const ablate::sweeps::SweepSpec& spec) {
   };
   uint64_t total = spec.cases.empty() ? 1 : spec.cases.size();
   for (const auto& axis : spec.grid) total = times(total, axis.values.size());
-  if (spec.random) total = times(total, static_cast<uint64_t>(spec.random->samples));
+  if (spec.search)
+    total = times(total, static_cast<uint64_t>(spec.search->trials));
+  else if (spec.random)
+    total = times(total, static_cast<uint64_t>(spec.random->samples));
   return times(total, spec.seeds.size());
 }
 
@@ -79,14 +83,10 @@ bool is_point_id(const std::string& id) {
   return true;
 }
 
-void check_sweep(const ablate::sweeps::SweepSpec& spec, const ablate::sweeps::Sweep& sweep, uint64_t described) {
-  if (sweep.points.empty()) violated("a sweep that expands has points");
-  if (sweep.points.size() + static_cast<uint64_t>(sweep.collapsed_duplicates) != described)
-    violated("points + collapsed duplicates == cases x grid x samples x seeds");
-  if (sweep.seeds != spec.seeds) violated("the sweep keeps the spec's seeds");
+void check_points(const ablate::sweeps::SweepSpec& spec, const ablate::sweeps::Sweep& sweep,
+                  const std::vector<ablate::sweeps::SweepPoint>& points, std::set<std::string>& ids) {
   const std::set<int> seeds(spec.seeds.begin(), spec.seeds.end());
-  std::set<std::string> ids;
-  for (const auto& point : sweep.points) {
+  for (const auto& point : points) {
     if (!is_point_id(point.id)) violated("an ID is 16 lowercase hex digits", point.id);
     if (!ids.insert(point.id).second) violated("IDs are unique", point.id);
     if (!seeds.count(point.seed) || point.config.at("seed") != point.seed) violated("the point's seed is a spec seed");
@@ -104,6 +104,35 @@ void check_sweep(const ablate::sweeps::SweepSpec& spec, const ablate::sweeps::Sw
     const double cost = ablate::sweeps::estimate_point_cost(point.config);
     if (!(cost > 0) || !std::isfinite(cost)) violated("a point's cost is positive and finite", point.config_text);
   }
+}
+
+// A [search] sweep has no points until its search suggests them: check the first
+// few suggestions (every other one observed, some as failures) as planned points are.
+constexpr int kFuzzSearchTrials = 12;
+void check_search(const ablate::sweeps::SweepSpec& spec, const ablate::sweeps::Sweep& sweep) {
+  if (!sweep.points.empty()) violated("a [search] sweep plans no points");
+  auto search = ablate::sweeps::make_search(sweep);
+  std::set<std::string> ids;
+  for (int t = 0; t < kFuzzSearchTrials; ++t) {
+    const auto suggestion = search->suggest();
+    if (!suggestion) break;
+    const auto points = search->points_for(*suggestion);
+    if (points.size() != spec.seeds.size()) violated("a suggestion has one point per seed");
+    check_points(spec, sweep, points, ids);  // IDs stay unique: no configuration is suggested twice
+    if (t % 2 == 0)
+      search->observe(suggestion->trial, t % 4 == 0 ? std::optional<double>(0.1 * (t % 7)) : std::nullopt);
+  }
+  if (ablate::sweeps::format_plan(sweep).empty()) violated("the plan is not empty");
+}
+
+void check_sweep(const ablate::sweeps::SweepSpec& spec, const ablate::sweeps::Sweep& sweep, uint64_t described) {
+  if (sweep.seeds != spec.seeds) violated("the sweep keeps the spec's seeds");
+  if (sweep.search) return check_search(spec, sweep);
+  if (sweep.points.empty()) violated("a sweep that expands has points");
+  if (sweep.points.size() + static_cast<uint64_t>(sweep.collapsed_duplicates) != described)
+    violated("points + collapsed duplicates == cases x grid x samples x seeds");
+  std::set<std::string> ids;
+  check_points(spec, sweep, sweep.points, ids);
   if (sweep.points.size() <= kFuzzPlanPoints && ablate::sweeps::format_plan(sweep).empty())
     violated("the plan is not empty");
 }

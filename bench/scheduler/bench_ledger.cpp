@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "orchestrator/results/results_file.hpp"
-#include "trainer/config.hpp"
+#include "core/config.hpp"
 
 using namespace ablate;
 

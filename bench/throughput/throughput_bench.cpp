@@ -6,7 +6,7 @@
 #include <algorithm>
 #include <iostream>
 
-#include "trainer/config.hpp"
+#include "core/config.hpp"
 #include "trainer/models.hpp"
 #include "trainer/trainer.hpp"
 

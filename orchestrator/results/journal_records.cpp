@@ -1,47 +1,13 @@
 // Builders of journal records and the JSON codecs of numbers and epoch rows.
 #include "orchestrator/results/journal_records.hpp"
 
-#include "orchestrator/results/curve_fields.hpp"
 
 #include <ablate/version.hpp>
 
 #include <chrono>
-#include <cmath>
 #include <ctime>
-#include <stdexcept>
 
 namespace ablate {
-
-nlohmann::json json_number(double value) {
-  if (std::isnan(value)) return "nan";
-  if (std::isinf(value)) return value > 0 ? "inf" : "-inf";
-  return value;
-}
-
-double number_from_json(const nlohmann::json& value) {
-  if (value.is_string()) {
-    const auto& text = value.get_ref<const std::string&>();
-    if (text == "nan") return std::nan("");
-    if (text == "inf") return HUGE_VAL;
-    if (text == "-inf") return -HUGE_VAL;
-  }
-  return value.get<double>();
-}
-
-nlohmann::json epoch_to_json(const EpochMetrics& metrics) {
-  nlohmann::json row = nlohmann::json::array({metrics.epoch});
-  for (const auto& field : kCurveFields) row.push_back(json_number(metrics.*field.member));
-  return row;
-}
-
-EpochMetrics epoch_from_json(const nlohmann::json& row) {
-  if (!row.is_array() || row.size() != 1 + kCurveFields.size())
-    throw std::invalid_argument("an epoch row must be an array of 10 numbers, not " + row.dump());
-  EpochMetrics metrics;
-  metrics.epoch = row.at(0).get<int>();
-  for (size_t i = 0; i < kCurveFields.size(); ++i) metrics.*kCurveFields[i].member = number_from_json(row.at(i + 1));
-  return metrics;
-}
 
 std::string iso8601_utc_now() {
   const std::time_t now = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
@@ -79,9 +45,11 @@ nlohmann::json plan_record(const PlannedPoint& point) {
           {"seed", point.seed}};
 }
 
-nlohmann::json start_record(const std::string& id, const PointRunInfo& info, const std::string& at) {
-  return {{"t", "start"},         {"id", id},           {"at", at}, {"host", info.host},
-          {"device", info.device}, {"torch", info.torch_version}};
+nlohmann::json start_record(const std::string& id, const PointRunInfo& info, const std::string& at, int until) {
+  nlohmann::json record = {{"t", "start"},         {"id", id},           {"at", at}, {"host", info.host},
+                           {"device", info.device}, {"torch", info.torch_version}};
+  if (until > 0) record["until"] = until;
+  return record;
 }
 
 nlohmann::json epoch_record(const std::string& id, const EpochMetrics& metrics) {
@@ -90,27 +58,32 @@ nlohmann::json epoch_record(const std::string& id, const EpochMetrics& metrics) 
 
 nlohmann::json done_record(const std::string& id, const TrainResult& result, const std::string& at,
                            bool with_curves) {
-  nlohmann::json per_class = nlohmann::json::array();
-  for (double acc : result.per_class_acc) per_class.push_back(json_number(acc));
-  nlohmann::json record = {{"t", "done"},
-                           {"id", id},
-                           {"at", at},
-                           {"best_epoch", result.best_epoch},
-                           {"best_val_acc", json_number(result.best_val_acc)},
-                           {"final_test_acc", json_number(result.final_test_acc)},
-                           {"test_acc_at_best_val", json_number(result.test_acc_at_best_val)},
-                           {"parameter_count", result.parameter_count},
-                           {"train_seconds", json_number(result.train_seconds)},
-                           {"device", result.device},
-                           {"confusion_test", result.confusion_test},
-                           {"confusion_val", result.confusion_val},
-                           {"per_class_acc", per_class}};
-  if (!result.test_predictions.empty()) record["test_predictions"] = predictions_to_digits(result.test_predictions);
-  if (with_curves) {
-    nlohmann::json curves = nlohmann::json::array();
-    for (const auto& row : result.curves) curves.push_back(epoch_to_json(row));
-    record["curves"] = std::move(curves);
-  }
+  nlohmann::json record = {{"t", "done"}, {"id", id}, {"at", at}};
+  record.update(result_to_json(result, with_curves));
+  return record;
+}
+
+nlohmann::json pause_record(const std::string& id, const TrainResult& result, const RungMark& mark,
+                            const std::string& at, bool with_curves) {
+  nlohmann::json record = {
+      {"t", "pause"}, {"id", id}, {"at", at}, {"epoch", mark.epoch}, {"value", json_number(mark.value)}};
+  record.update(result_to_json(result, with_curves));
+  return record;
+}
+
+nlohmann::json promote_record(const std::string& id, int until, const std::string& reason) {
+  return {{"t", "promote"}, {"id", id}, {"until", until}, {"reason", reason}};
+}
+
+nlohmann::json stop_record(const std::string& id, const std::string& at, const std::string& reason) {
+  return {{"t", "stop"}, {"id", id}, {"at", at}, {"reason", reason}};
+}
+
+nlohmann::json stop_running_record(const std::string& id, const TrainResult& result, const RungMark& mark,
+                                   const std::string& at, const std::string& reason, bool with_curves) {
+  nlohmann::json record = pause_record(id, result, mark, at, with_curves);
+  record["t"] = "stop";
+  record["reason"] = reason;
   return record;
 }
 

@@ -3,7 +3,8 @@
 #pragma once
 
 #include "orchestrator/results/ledger_types.hpp"
-#include "trainer/metrics.hpp"
+#include "core/metrics.hpp"
+#include "core/result_codec.hpp"  // json_number, epoch_to_json and the result codec the records use
 
 #include <nlohmann/json.hpp>
 
@@ -12,16 +13,8 @@
 namespace ablate {
 
 inline constexpr const char* kJournalFormat = "ablate-journal";
-inline constexpr int kJournalVersion = 1;
-
-// Finite numbers as JSON numbers; NaN and infinities (a diverged run) as the
-// strings "nan", "inf", "-inf", which plain JSON cannot hold as numbers.
-nlohmann::json json_number(double value);
-double number_from_json(const nlohmann::json& value);  // throws nlohmann::json::exception on other input
-// Throw std::invalid_argument or nlohmann::json::exception on malformed input.
-
-nlohmann::json epoch_to_json(const EpochMetrics& metrics);  // [epoch, train_loss, ..., images_per_second]
-EpochMetrics epoch_from_json(const nlohmann::json& row);
+// 2: early stopping (pause, promote and stop records; start's "until").
+inline constexpr int kJournalVersion = 2;
 
 // Current time, ISO 8601 UTC to the second: "2024-05-01T12:34:56Z".
 std::string iso8601_utc_now();
@@ -29,11 +22,22 @@ std::string iso8601_utc_now();
 nlohmann::json ledger_record(const std::string& ledger_id, const SweepIdentity& sweep, const std::string& created);
 nlohmann::json sweep_record(const SweepIdentity& sweep, const std::string& at);
 nlohmann::json plan_record(const PlannedPoint& point);
-nlohmann::json start_record(const std::string& id, const PointRunInfo& info, const std::string& at);
+// `until`: the last epoch early stopping lets this attempt train (0: all).
+nlohmann::json start_record(const std::string& id, const PointRunInfo& info, const std::string& at, int until = 0);
 nlohmann::json epoch_record(const std::string& id, const EpochMetrics& metrics);
 // `with_curves`: carry result.curves too (when they differ from the streamed epochs).
 nlohmann::json done_record(const std::string& id, const TrainResult& result, const std::string& at,
                            bool with_curves);
+// Early stopping. pause: a running point ended at a rung (`mark`), its result so
+// far; promote: a paused point may train to `until` (`reason`: "top" of its rung,
+// or "idle" worker); stop: a paused point ends for good, or a running one, with
+// its result so far and the rung it ended at.
+nlohmann::json pause_record(const std::string& id, const TrainResult& result, const RungMark& mark,
+                            const std::string& at, bool with_curves);
+nlohmann::json promote_record(const std::string& id, int until, const std::string& reason);
+nlohmann::json stop_record(const std::string& id, const std::string& at, const std::string& reason);
+nlohmann::json stop_running_record(const std::string& id, const TrainResult& result, const RungMark& mark,
+                                   const std::string& at, const std::string& reason, bool with_curves);
 nlohmann::json fail_record(const std::string& id, const std::string& error, const std::string& at);
 nlohmann::json reset_record(const std::string& id);
 

@@ -11,22 +11,6 @@
 namespace ablate {
 namespace {
 
-std::vector<int64_t> int_list(const nlohmann::json& values, size_t expected, const char* name) {
-  if (!values.is_array() || values.size() != expected)
-    throw std::invalid_argument(fmt::format("{} must hold {} values, got {}", name, expected,
-                                            values.is_array() ? values.size() : 0));
-  return values.get<std::vector<int64_t>>();
-}
-
-std::vector<double> number_list(const nlohmann::json& values, size_t expected, const char* name) {
-  if (!values.is_array() || values.size() != expected)
-    throw std::invalid_argument(fmt::format("{} must hold {} values, got {}", name, expected,
-                                            values.is_array() ? values.size() : 0));
-  std::vector<double> out;
-  for (const auto& v : values) out.push_back(number_from_json(v));
-  return out;
-}
-
 void put_epoch(std::vector<EpochMetrics>& curves, const EpochMetrics& row) {
   if (row.epoch < 1) throw std::invalid_argument(fmt::format("epoch numbers start at 1, got {}", row.epoch));
   auto at = std::lower_bound(curves.begin(), curves.end(), row.epoch,
@@ -35,6 +19,22 @@ void put_epoch(std::vector<EpochMetrics>& curves, const EpochMetrics& row) {
     *at = row;  // a repeated report of the same epoch replaces it
   else
     curves.insert(at, row);
+}
+
+// A pause or stop record of a running point: the result of the epochs it
+// trained, and the rung it was judged at.
+void take_early_result(LedgerPoint& p, const nlohmann::json& record) {
+  TrainResult result = result_from_json(record);
+  if (!result.curves.empty()) {
+    std::vector<EpochMetrics> curves;
+    for (const auto& row : result.curves) put_epoch(curves, row);
+    p.curves = std::move(curves);
+    result.curves.clear();
+  }
+  if (!result.device.empty()) p.run.device = result.device;
+  p.rungs.push_back({record.at("epoch").get<int>(), number_from_json(record.at("value"))});
+  p.finished = record.at("at").get<std::string>();
+  p.result = std::move(result);
 }
 
 }  // namespace
@@ -115,6 +115,7 @@ void LedgerState::apply_checked(const nlohmann::json& record, const std::string&
              record.at("torch").get<std::string>()};
     p.started = record.at("at").get<std::string>();
     p.finished.clear();
+    p.until = record.value("until", 0);
   } else if (type == "epoch") {
     LedgerPoint& p = point_to_change(record, path);
     if (p.status != PointStatus::running) throw refuse(p, "record an epoch of", "running");
@@ -122,28 +123,33 @@ void LedgerState::apply_checked(const nlohmann::json& record, const std::string&
   } else if (type == "done") {
     LedgerPoint& p = point_to_change(record, path);
     if (p.status != PointStatus::running) throw refuse(p, "finish", "running");
-    TrainResult result;
-    result.best_epoch = record.at("best_epoch").get<int>();
-    result.best_val_acc = number_from_json(record.at("best_val_acc"));
-    result.final_test_acc = number_from_json(record.at("final_test_acc"));
-    result.test_acc_at_best_val = number_from_json(record.at("test_acc_at_best_val"));
-    result.parameter_count = record.at("parameter_count").get<int64_t>();
-    result.train_seconds = number_from_json(record.at("train_seconds"));
-    result.device = record.at("device").get<std::string>();
-    result.confusion_test = int_list(record.at("confusion_test"), kNumClasses * kNumClasses, "confusion_test");
-    result.confusion_val = int_list(record.at("confusion_val"), kNumClasses * kNumClasses, "confusion_val");
-    result.per_class_acc = number_list(record.at("per_class_acc"), kNumClasses, "per_class_acc");
-    if (record.contains("test_predictions"))
-      result.test_predictions = predictions_from_digits(record.at("test_predictions").get<std::string>());
-    if (record.contains("curves")) {
+    TrainResult result = result_from_json(record);
+    if (!result.curves.empty()) {  // sent along when they differ from the streamed epochs
       std::vector<EpochMetrics> curves;
-      for (const auto& row : record.at("curves")) put_epoch(curves, epoch_from_json(row));
+      for (const auto& row : result.curves) put_epoch(curves, row);
       p.curves = std::move(curves);
+      result.curves.clear();
     }
     if (!result.device.empty()) p.run.device = result.device;
     p.status = PointStatus::done;
     p.finished = record.at("at").get<std::string>();
     p.result = std::move(result);
+  } else if (type == "pause") {
+    LedgerPoint& p = point_to_change(record, path);
+    if (p.status != PointStatus::running) throw refuse(p, "pause", "running");
+    take_early_result(p, record);
+    p.status = PointStatus::paused;
+  } else if (type == "promote") {
+    LedgerPoint& p = point_to_change(record, path);
+    if (p.status != PointStatus::paused) throw refuse(p, "promote", "paused");
+    p.status = PointStatus::pending;
+    p.until = record.at("until").get<int>();
+  } else if (type == "stop") {
+    LedgerPoint& p = point_to_change(record, path);
+    if (p.status == PointStatus::running) take_early_result(p, record);  // a verdict ended its run
+    else if (p.status != PointStatus::paused) throw refuse(p, "stop", "running or paused");
+    p.status = PointStatus::stopped;
+    p.finished = record.at("at").get<std::string>();
   } else if (type == "fail") {
     LedgerPoint& p = point_to_change(record, path);
     if (p.status != PointStatus::running && p.status != PointStatus::pending)

@@ -3,7 +3,7 @@
 #pragma once
 
 #include "orchestrator/results/ledger_types.hpp"
-#include "trainer/metrics.hpp"
+#include "core/metrics.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -23,7 +23,14 @@ struct LedgerPoint {
   PointRunInfo run;       // of the latest attempt
   std::string started, finished;
   std::vector<EpochMetrics> curves;   // of the latest attempt, sorted by epoch
-  std::optional<TrainResult> result;  // done points only; its curves are left empty (see `curves`)
+  // Done, stopped and paused points (a paused one's until it is promoted); its
+  // curves are left empty (see `curves`).
+  std::optional<TrainResult> result;
+  // Early stopping: the last epoch its latest attempt may train (0: all of its
+  // epochs), and every rung it was paused or stopped at, in journal order (kept
+  // across attempts: the policy's record of what it decided).
+  int until = 0;
+  std::vector<RungMark> rungs;
 };
 
 class LedgerState {

@@ -31,20 +31,37 @@ struct PointRunInfo {
   std::string torch_version;
 };
 
-enum class PointStatus { pending, running, done, failed };
+// paused: early stopping ended it at a rung; its checkpoint is kept and a
+// promotion makes it pending again, to resume from there. stopped: early
+// stopping ended it for good; its curves and result so far are kept.
+enum class PointStatus { pending, running, paused, done, stopped, failed };
+
+inline constexpr PointStatus kAllPointStatuses[] = {PointStatus::pending, PointStatus::running, PointStatus::paused,
+                                                    PointStatus::done,    PointStatus::stopped, PointStatus::failed};
 
 inline const char* to_string(PointStatus status) {
   switch (status) {
     case PointStatus::pending: return "pending";
     case PointStatus::running: return "running";
+    case PointStatus::paused: return "paused";
     case PointStatus::done: return "done";
+    case PointStatus::stopped: return "stopped";
     case PointStatus::failed: return "failed";
   }
   return "?";
 }
 
+// Done or stopped: the point will not train again, and it has a result.
+inline bool is_finished(PointStatus status) { return status == PointStatus::done || status == PointStatus::stopped; }
+
+// A point paused or stopped at a rung: the epoch and the metric it was judged on.
+struct RungMark {
+  int epoch = 0;
+  double value = 0;
+};
+
 inline std::optional<PointStatus> parse_point_status(std::string_view text) {
-  for (PointStatus s : {PointStatus::pending, PointStatus::running, PointStatus::done, PointStatus::failed})
+  for (PointStatus s : kAllPointStatuses)
     if (text == to_string(s)) return s;
   return std::nullopt;
 }

@@ -2,7 +2,7 @@
 #include "orchestrator/results/results_file.hpp"
 
 #include "orchestrator/results/atomic_file.hpp"
-#include "orchestrator/results/curve_fields.hpp"
+#include "core/curve_fields.hpp"
 #include "orchestrator/results/hdf5_check.hpp"
 #include "orchestrator/results/journal_records.hpp"
 #include "orchestrator/results/results_error.hpp"
@@ -275,8 +275,8 @@ std::vector<std::string> ResultsFile::ids_with(PointStatus status) const {
   return ids;
 }
 
-void ResultsFile::start_point(const std::string& id, const PointRunInfo& info) {
-  record(start_record(id, info, iso8601_utc_now()));
+void ResultsFile::start_point(const std::string& id, const PointRunInfo& info, int until) {
+  record(start_record(id, info, iso8601_utc_now(), until));
   materialise_if_due();
 }
 
@@ -285,19 +285,53 @@ void ResultsFile::record_epoch(const std::string& id, const EpochMetrics& metric
   materialise_if_due();
 }
 
-void ResultsFile::finish_point(const std::string& id, const TrainResult& result) {
+void ResultsFile::check_result(const std::string& id, const TrainResult& result, const char* call) const {
   const size_t cells = kNumClasses * kNumClasses;
   auto check_size = [&](const char* name, size_t size, size_t expected) {
     if (size != expected)
-      throw ResultsUsageError(path_, fmt::format("finish_point('{}'): {} has {} values, expected {}", id, name, size,
+      throw ResultsUsageError(path_, fmt::format("{}('{}'): {} has {} values, expected {}", call, id, name, size,
                                                  expected));
   };
   check_size("confusion_test", result.confusion_test.size(), cells);
   check_size("confusion_val", result.confusion_val.size(), cells);
   check_size("per_class_acc", result.per_class_acc.size(), kNumClasses);
-  const LedgerPoint& point = state_.point(id, path_);
-  const bool curves_differ = !result.curves.empty() && !same_rows(result.curves, point.curves);
-  record(done_record(id, result, iso8601_utc_now(), curves_differ));
+}
+
+// The result's curves go into the record only when they differ from the streamed epochs.
+bool ResultsFile::curves_differ(const std::string& id, const TrainResult& result) const {
+  return !result.curves.empty() && !same_rows(result.curves, state_.point(id, path_).curves);
+}
+
+void ResultsFile::finish_point(const std::string& id, const TrainResult& result) {
+  check_result(id, result, "finish_point");
+  record(done_record(id, result, iso8601_utc_now(), curves_differ(id, result)));
+  write_out_outcome();
+  materialise_if_due();
+}
+
+void ResultsFile::pause_point(const std::string& id, const TrainResult& result, const RungMark& mark) {
+  check_result(id, result, "pause_point");
+  record(pause_record(id, result, mark, iso8601_utc_now(), curves_differ(id, result)));
+  write_out_outcome();
+  materialise_if_due();
+}
+
+void ResultsFile::promote_point(const std::string& id, int until, const std::string& reason) {
+  record(promote_record(id, until, reason));
+  write_out_outcome();  // before the point is handed out: a promotion is never lost behind its training
+  materialise_if_due();
+}
+
+void ResultsFile::stop_point(const std::string& id, const std::string& reason) {
+  record(stop_record(id, iso8601_utc_now(), reason));
+  write_out_outcome();
+  materialise_if_due();
+}
+
+void ResultsFile::stop_running_point(const std::string& id, const TrainResult& result, const RungMark& mark,
+                                     const std::string& reason) {
+  check_result(id, result, "stop_running_point");
+  record(stop_running_record(id, result, mark, iso8601_utc_now(), reason, curves_differ(id, result)));
   write_out_outcome();
   materialise_if_due();
 }

@@ -8,7 +8,7 @@
 #include "orchestrator/results/ledger_state.hpp"
 #include "orchestrator/results/ledger_types.hpp"
 #include "orchestrator/results/results_error.hpp"
-#include "trainer/metrics.hpp"
+#include "core/metrics.hpp"
 
 #include <chrono>
 #include <functional>
@@ -59,7 +59,8 @@ class ResultsFile {
   std::vector<std::string> ids_with(PointStatus status) const;  // in plan order
 
   // pending/failed -> running; attempts + 1; forgets the curves of earlier attempts.
-  void start_point(const std::string& id, const PointRunInfo& info);
+  // `until`: the last epoch early stopping lets this attempt train (0: all).
+  void start_point(const std::string& id, const PointRunInfo& info, int until = 0);
   // Adds (or replaces, for a repeated epoch number) one row of a running point's curve.
   void record_epoch(const std::string& id, const EpochMetrics& metrics);
   // running -> done; in the journal (safe from a crash of this process) before it
@@ -69,6 +70,23 @@ class ResultsFile {
   void fail_point(const std::string& id, const std::string& error);
   // Every failed point -> pending (for --retry-failed); durable before it returns.
   void reset_failed();
+
+  // Early stopping; every decision is durable like an outcome, so a resumed
+  // sweep replays it rather than deciding again.
+  // running -> paused at a rung: `result` of the epochs trained, `mark` what it was judged on.
+  void pause_point(const std::string& id, const TrainResult& result, const RungMark& mark);
+  // paused -> pending, allowed to train to epoch `until` ("top" of its rung, or an "idle" worker).
+  void promote_point(const std::string& id, int until, const std::string& reason);
+  // paused -> stopped (for good; its result stays).
+  void stop_point(const std::string& id, const std::string& reason);
+  // running -> stopped: a verdict ended its run after `mark.epoch`, with `result`.
+  void stop_running_point(const std::string& id, const TrainResult& result, const RungMark& mark,
+                          const std::string& reason);
+
+  // Everything the ledger knows of a point, or of all of them in plan order
+  // (the scheduling policy rebuilds its state from these at start).
+  const LedgerPoint& point(const std::string& id) const { return state_.point(id, path_); }
+  const std::vector<LedgerPoint>& points() const { return state_.points(); }
 
   // Commits outcomes whose commit interval has passed, and rewrites the HDF5 file
   // if it is behind and the flush interval has passed (for the scheduler's loop);
@@ -93,6 +111,8 @@ class ResultsFile {
   void materialise();
   void materialise_if_due();
   void write_out_outcome();  // after a done/failed record
+  void check_result(const std::string& id, const TrainResult& result, const char* call) const;
+  bool curves_differ(const std::string& id, const TrainResult& result) const;
   void commit_if_due();
   void commit();  // fdatasync the journal
 

@@ -1,7 +1,8 @@
 // The HDF5 layout of a results file: root attributes, /points/<id>, /index.
 #include "orchestrator/results/results_layout.hpp"
 
-#include "orchestrator/results/curve_fields.hpp"
+#include "core/curve_fields.hpp"
+#include "core/result_codec.hpp"
 #include "orchestrator/results/hdf5_check.hpp"
 #include "orchestrator/results/hdf5_write.hpp"
 #include "orchestrator/results/journal_records.hpp"
@@ -82,12 +83,21 @@ void write_point(const H5Writer& writer, hid_t points_group, const LedgerPoint& 
   writer.attr_string(group, "torch_version", p.run.torch_version);
   writer.attr_string(group, "started", p.started);
   writer.attr_string(group, "finished", p.finished);
-  writer.attr_float64(group, "train_seconds", result ? result->train_seconds : kNotDone);
-  writer.attr_int64(group, "parameter_count", result ? result->parameter_count : 0);
-  writer.attr_int64(group, "best_epoch", result ? result->best_epoch : 0);
-  writer.attr_float64(group, "best_val_acc", result ? result->best_val_acc : kNotDone);
-  writer.attr_float64(group, "final_test_acc", result ? result->final_test_acc : kNotDone);
-  writer.attr_float64(group, "test_acc_at_best_val", result ? result->test_acc_at_best_val : kNotDone);
+  for (const auto& scalar : kResultScalars)  // NaN or 0 until the point has a result
+    std::visit(
+        [&](auto member) {
+          if constexpr (std::is_same_v<decltype(member), double TrainResult::*>)
+            writer.attr_float64(group, scalar.name, result ? result->*member : kNotDone);
+          else
+            writer.attr_int64(group, scalar.name, result ? result->*member : 0);
+        },
+        scalar.member);
+  if (p.until > 0) writer.attr_int64(group, "until", p.until);
+  if (!p.rungs.empty()) {  // early stopping: the epochs it was paused or stopped at, and their metric values
+    std::vector<H5Column> rungs = {{"epoch", H5Column::Kind::int32}, {"value", H5Column::Kind::float64}};
+    for (const auto& mark : p.rungs) rungs[0].ints.push_back(mark.epoch), rungs[1].floats.push_back(mark.value);
+    writer.table(group, "rungs", rungs);
+  }
   write_hyperparameters(writer, group, p.config, swept);
 
   if (p.status != PointStatus::pending || !p.curves.empty()) write_curves(writer, group, p.curves);
@@ -178,22 +188,24 @@ void write_index(const H5Writer& writer, hid_t root, const std::vector<LedgerPoi
   }
   for (const auto& key : swept) columns.push_back(swept_column(key, points));
 
-  H5Column best_val{"best_val_acc", H5Column::Kind::float64}, final_test{"final_test_acc", H5Column::Kind::float64},
-      test_at_best{"test_acc_at_best_val", H5Column::Kind::float64},
-      seconds{"train_seconds", H5Column::Kind::float64}, parameters{"parameter_count", H5Column::Kind::int64},
-      best_epoch{"best_epoch", H5Column::Kind::int32}, epochs_done{"epochs_done", H5Column::Kind::int32};
-  for (const auto& p : points) {
-    const TrainResult* r = p.result ? &*p.result : nullptr;
-    best_val.floats.push_back(r ? r->best_val_acc : kNotDone);
-    final_test.floats.push_back(r ? r->final_test_acc : kNotDone);
-    test_at_best.floats.push_back(r ? r->test_acc_at_best_val : kNotDone);
-    seconds.floats.push_back(r ? r->train_seconds : kNotDone);
-    parameters.ints.push_back(r ? r->parameter_count : 0);
-    best_epoch.ints.push_back(r ? r->best_epoch : 0);
-    epochs_done.ints.push_back(static_cast<int64_t>(p.curves.size()));
+  for (const auto& scalar : kResultScalars) {
+    H5Column column{scalar.name, H5Column::Kind::float64};
+    std::visit(
+        [&](auto member) {
+          using Member = decltype(member);
+          if constexpr (std::is_same_v<Member, double TrainResult::*>) {
+            for (const auto& p : points) column.floats.push_back(p.result ? (*p.result).*member : kNotDone);
+          } else {
+            column.kind = std::is_same_v<Member, int TrainResult::*> ? H5Column::Kind::int32 : H5Column::Kind::int64;
+            for (const auto& p : points) column.ints.push_back(p.result ? (*p.result).*member : 0);
+          }
+        },
+        scalar.member);
+    columns.push_back(std::move(column));
   }
-  for (auto* c : {&best_val, &final_test, &test_at_best, &seconds, &parameters, &best_epoch, &epochs_done})
-    columns.push_back(std::move(*c));
+  H5Column epochs_done{"epochs_done", H5Column::Kind::int32};
+  for (const auto& p : points) epochs_done.ints.push_back(static_cast<int64_t>(p.curves.size()));
+  columns.push_back(std::move(epochs_done));
   writer.table(root, "index", columns);
 }
 

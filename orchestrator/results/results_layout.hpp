@@ -10,7 +10,8 @@
 namespace ablate {
 
 inline constexpr const char* kResultsFormat = "ablate-results";
-inline constexpr int64_t kResultsFormatVersion = 2;
+// 3: early stopping (statuses paused and stopped, epochs_trained, until, rungs).
+inline constexpr int64_t kResultsFormatVersion = 3;
 
 // The bytes of a complete HDF5 file. `path` names the file in error messages;
 // `journal_bytes` is the journal length the file reflects (root attribute, used

@@ -55,7 +55,7 @@ TEST_CASE("results file round trip: root, point attributes, curves, confusion, i
   RawFile file(path);
   hid_t root = H5Gopen2(file.id, "/", H5P_DEFAULT);
   CHECK(raw_string_attr(root, "format") == "ablate-results");
-  CHECK(raw_int_attr(root, "format_version") == 2);
+  CHECK(raw_int_attr(root, "format_version") == 3);
   CHECK(raw_attr_type(root, "format_version").first == H5T_INTEGER);
   CHECK(raw_string_attr(root, "ablate_version") == kVersion);
   CHECK(raw_string_attr(root, "git_commit") == kGitCommit);
@@ -172,7 +172,7 @@ TEST_CASE("results file round trip: root, point attributes, curves, confusion, i
     const std::vector<std::string> expected_columns = {
         "id",           "case",           "status",         "seed",          "config_json",   "hp.activation",
         "hp.batchnorm", "hp.hidden",      "hp.lr",          "hp.seed",       "best_val_acc",  "final_test_acc",
-        "test_acc_at_best_val", "train_seconds", "parameter_count", "best_epoch", "epochs_done"};
+        "test_acc_at_best_val", "train_seconds", "parameter_count", "best_epoch", "epochs_trained", "epochs_done"};
     CHECK(raw_member_names(index) == expected_columns);  // hp.epochs is 3 everywhere: not swept
     CHECK(raw_string_column(index, "id") == std::vector<std::string>{"p0000", "p0001", "p0002"});
     CHECK(raw_string_column(index, "case") == std::vector<std::string>{"even", "odd", "even"});
@@ -709,7 +709,7 @@ df = pandas.DataFrame(f["index"][:])
 assert list(df["id"]) == [b"p0000", b"p0001", b"p0002"], df["id"]
 assert list(df["status"]) == [b"done", b"failed", b"pending"]
 assert abs(df["hp.lr"][1] - 0.05) < 1e-15 and math.isnan(df["best_val_acc"][2])
-assert f.attrs["format"] == "ablate-results" and f.attrs["format_version"] == 2
+assert f.attrs["format"] == "ablate-results" and f.attrs["format_version"] == 3
 assert "p0002" not in f["points"] and json.loads(df["config_json"][2])["lr"] == 0.1 / 3
 g = f["points/p0000"]
 assert g.attrs["status"] == "done" and list(g.attrs["hp.hidden"]) == [256, 256]

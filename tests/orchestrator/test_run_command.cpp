@@ -45,8 +45,9 @@ class InterruptingWork : public FakeWork {
   TrainResult train(const WorkItem& item, const EpochCallback& on_epoch) override {
     if (++calls_ != nth_) return FakeWork::train(item, on_epoch);
     return FakeWork::train(item, [&](const EpochMetrics& row) {
-      on_epoch(row);
+      const EpochVerdict verdict = on_epoch(row);
       if (row.epoch == 2) throw Interrupted();
+      return verdict;
     });
   }
 
@@ -65,8 +66,9 @@ class CheckpointingWork : public FakeWork {
     return FakeWork::train(item, [&](const EpochMetrics& row) {
       std::filesystem::create_directories(checkpoint_directory(results_path_));
       std::ofstream(point_checkpoint_path(results_path_, item.id)) << "epoch " << row.epoch;
-      on_epoch(row);
+      const EpochVerdict verdict = on_epoch(row);
       if (interrupt && row.epoch == 2) throw Interrupted();
+      return verdict;
     });
   }
 

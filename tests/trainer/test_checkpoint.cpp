@@ -48,8 +48,9 @@ struct Run {
 };
 
 // Trains `config`; with `stop_after` > 0 the epoch callback throws after that
-// epoch, as a worker told to stop does.
-Run train(const ablate::TrainConfig& config, const std::string& checkpoint, int stop_after = 0) {
+// epoch, as a worker told to stop does; with `pause_after` > 0 it answers
+// `pause` after that epoch, as early stopping does.
+Run train(const ablate::TrainConfig& config, const std::string& checkpoint, int stop_after = 0, int pause_after = 0) {
   ablate::set_torch_threads(1);
   Run run;
   torch::nn::Sequential model;
@@ -61,6 +62,7 @@ Run train(const ablate::TrainConfig& config, const std::string& checkpoint, int 
     run.result = ablate::train(config, real_data(), context, [&](const ablate::EpochMetrics& row) {
       run.reported.push_back(row);
       if (row.epoch == stop_after) throw StopAfterEpoch{row.epoch};
+      return row.epoch == pause_after ? ablate::EpochVerdict::pause : ablate::EpochVerdict::go_on;
     });
     for (const auto& p : model->parameters()) run.weights.push_back(p.detach().clone());
     for (const auto& b : model->buffers()) run.weights.push_back(b.detach().clone());
@@ -152,6 +154,42 @@ TEST_CASE("a checkpoint after the second of three epochs resumes at the third", 
   REQUIRE(resumed.reported.size() == 3);  // two replayed rows, one trained
   require_same_curves(resumed.result.curves, whole.result.curves);
   for (size_t i = 0; i < whole.weights.size(); ++i) CHECK(torch::equal(resumed.weights[i], whole.weights[i]));
+}
+
+TEST_CASE("a paused point keeps its checkpoint and, promoted, ends bitwise like an unpaused run",
+          "[train][checkpoint][early_stopping][slow]") {
+  Scratch scratch;
+  auto config = small_mlp();
+  config.epochs = 4;
+  const std::string checkpoint = scratch.file("point.pt");
+  const Run whole = train(config, "");
+
+  // Paused at the first rung: the run ends normally after epoch 1, with a
+  // complete result of what it trained (the last epoch's evaluation).
+  const Run paused = train(config, checkpoint, /*stop_after=*/0, /*pause_after=*/1);
+  REQUIRE_FALSE(paused.stopped);
+  REQUIRE(paused.result.curves.size() == 1);
+  CHECK(paused.result.epochs_trained == 1);
+  CHECK(paused.result.test_predictions.size() == 10000);
+  CHECK(paused.result.final_test_acc == paused.result.curves.back().test_acc);
+  require_same_curves(paused.result.curves, {whole.result.curves[0]});
+  REQUIRE(::access(checkpoint.c_str(), F_OK) == 0);
+
+  // A restart that is told to pause at the same epoch ends at once: nothing past the rung.
+  const Run again = train(config, checkpoint, 0, /*pause_after=*/1);
+  REQUIRE(again.reported.size() == 1);
+  CHECK(again.result.epochs_trained == 1);
+  CHECK(again.result.test_predictions == paused.result.test_predictions);
+
+  // Promoted to epoch 3, then to the end: every row and weight as the whole run's.
+  const Run promoted = train(config, checkpoint, 0, /*pause_after=*/3);
+  REQUIRE(promoted.reported.size() == 3);  // one replayed, two trained
+  CHECK(promoted.result.epochs_trained == 3);
+  const Run last = train(config, checkpoint);
+  CHECK(last.result.epochs_trained == 4);
+  require_same_curves(last.result.curves, whole.result.curves);
+  CHECK(last.result.test_predictions == whole.result.test_predictions);
+  for (size_t i = 0; i < whole.weights.size(); ++i) CHECK(torch::equal(last.weights[i], whole.weights[i]));
 }
 
 TEST_CASE("unusable checkpoints are ignored with a reason and the point starts afresh", "[train][checkpoint][slow]") {

@@ -274,6 +274,7 @@ GroupRun train_group(const ablate::TrainConfig& config, ablate::GradientReducer&
     run.result = ablate::train(config, real_data(), context, [&](const ablate::EpochMetrics& row) {
       run.reported.push_back(row);
       if (row.epoch == stop_after) throw StopAfterEpoch{};
+      return ablate::EpochVerdict::go_on;
     });
     for (const auto& p : model->parameters()) run.state.push_back(p.detach().clone());
     for (const auto& b : model->buffers()) run.state.push_back(b.detach().clone());

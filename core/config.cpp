@@ -1,5 +1,5 @@
 // The table of training keys and the canonical JSON form of a config.
-#include "trainer/config.hpp"
+#include "core/config.hpp"
 
 #include <fmt/format.h>
 
@@ -55,6 +55,14 @@ const std::vector<ConfigKey> kConfigKeys = {
     {"augment_erase", &TrainConfig::augment_erase, "random erasing probability", 0, 1},
     {"augment_erase_max_area", &TrainConfig::augment_erase_max_area, "largest erased fraction of the image",
      0.02, 1},
+    // Arithmetic and speed
+    {"precision", &TrainConfig::precision,
+     "arithmetic of training: fp32; tf32 (TF32 tensor-core matmuls and convolutions on CUDA, fp32 on the CPU); "
+     "bf16 (the forward pass autocast to bfloat16, on CUDA and the CPU; weights and optimizer state stay fp32)",
+     -kInf, kInf, {"fp32", "tf32", "bf16"}},
+    {"cuda_graphs", &TrainConfig::cuda_graphs,
+     "replay the training step (forward, loss, backward) as a CUDA graph on full batches; applies on CUDA with "
+     "one rank per point, ignored elsewhere"},
     // Reproducibility
     {"seed", &TrainConfig::seed, "seed of everything random", 0, 2147483647},
 };

@@ -36,6 +36,9 @@ struct TrainResult {
   double test_acc_at_best_val = 0;      // test accuracy of the epoch chosen on validation
   int64_t parameter_count = 0;
   double train_seconds = 0;             // wall time of the whole run, evaluation included
+  // Epochs this result covers: the config's `epochs`, or fewer for a point that
+  // early stopping paused or stopped (its curves end there).
+  int epochs_trained = 0;
   std::string device;                   // "cpu", "cuda:0", ...
   // Predicted class of every test image after the last epoch, in test-set order,
   // so error analysis can show the misclassified images themselves. Empty when
@@ -67,7 +70,22 @@ inline std::vector<int8_t> predictions_from_digits(std::string_view digits) {
   return predictions;
 }
 
-// Called after every epoch; the orchestrator streams the row to the results file.
-using EpochCallback = std::function<void(const EpochMetrics&)>;
+// What the scheduler says after each epoch. Early stopping ends a run before its
+// last epoch: paused (its checkpoint stays, so a promotion resumes it exactly
+// where it ended) or stopped for good. To the trainer both mean "finish here".
+enum class EpochVerdict { go_on, pause, stop };
+
+inline const char* to_string(EpochVerdict verdict) {
+  switch (verdict) {
+    case EpochVerdict::go_on: return "go_on";
+    case EpochVerdict::pause: return "pause";
+    case EpochVerdict::stop: return "stop";
+  }
+  return "?";
+}
+
+// Called after every epoch; the orchestrator streams the row to the results file
+// and answers with the verdict (go_on unless early stopping says otherwise).
+using EpochCallback = std::function<EpochVerdict(const EpochMetrics&)>;
 
 }  // namespace ablate

@@ -2,7 +2,7 @@
 // named once for the journal, the HDF5 `curves` table and the docs.
 #pragma once
 
-#include "trainer/metrics.hpp"
+#include "core/metrics.hpp"
 
 #include <array>
 

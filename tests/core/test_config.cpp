@@ -1,7 +1,7 @@
 // Tests of trainer/config: the key table, validation messages, canonical form and IDs.
 #include <catch2/catch.hpp>
 
-#include "trainer/config.hpp"
+#include "core/config.hpp"
 
 using ablate::ConfigError;
 using nlohmann::json;

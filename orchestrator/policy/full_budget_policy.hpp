@@ -1,0 +1,19 @@
+// The default policy: every point trains all its epochs, most expensive first,
+// so the last points to start are the short ones and workers finish together.
+#pragma once
+
+#include "orchestrator/policy/scheduling_policy.hpp"
+
+namespace ablate {
+
+class FullBudgetPolicy : public SchedulingPolicy {
+ public:
+  FullBudgetPolicy(std::vector<PolicyPoint> points, const ResultsFile& results);
+  std::optional<Assignment> next(bool others_busy) override;
+
+ private:
+  std::vector<PolicyPoint> pending_;  // in order
+  size_t next_ = 0;
+};
+
+}  // namespace ablate

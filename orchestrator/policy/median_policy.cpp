@@ -1,0 +1,72 @@
+// The median stopping rule over the ledger's curves.
+#include "orchestrator/policy/median_policy.hpp"
+
+#include <algorithm>
+
+namespace ablate {
+
+std::optional<double> MedianPolicy::median_of_others(const std::string& id, int epoch) const {
+  std::vector<double> values;
+  for (const auto& p : points_)
+    if (p.id != id)
+      if (auto value = value_at(ledger(p.id), epoch)) values.push_back(*value);
+  if (values.size() < kMinPeers) return std::nullopt;
+  // The median in the metric's direction: NaN sorts as the worst.
+  std::sort(values.begin(), values.end(), [&](double a, double b) { return better(a, b); });
+  const size_t half = values.size() / 2;
+  return values.size() % 2 ? values[half] : (values[half - 1] + values[half]) / 2;
+}
+
+bool MedianPolicy::has_fresh_point() const {
+  return std::any_of(points_.begin(), points_.end(), [&](const PolicyPoint& p) {
+    const LedgerPoint& point = ledger(p.id);
+    return point.status == PointStatus::pending && point.attempts == 0;
+  });
+}
+
+EpochVerdict MedianPolicy::after_epoch(const std::string& id, const EpochMetrics& row) {
+  if (row.epoch < settings_.min_epochs || row.epoch >= budget_) return EpochVerdict::go_on;
+  const auto median = median_of_others(id, row.epoch);
+  if (!median) return has_fresh_point() ? EpochVerdict::pause : EpochVerdict::go_on;
+  return better(*median, row.*metric_) ? EpochVerdict::stop : EpochVerdict::go_on;
+}
+
+std::optional<Assignment> MedianPolicy::next(bool others_busy) {
+  constexpr bool kEachEpoch = true;
+  // 1. Promoted or interrupted points go on.
+  for (const auto& p : points_) {
+    const LedgerPoint& point = ledger(p.id);
+    if (point.status == PointStatus::pending && point.attempts > 0) return assignment_for(point, 0, kEachEpoch);
+  }
+  // 2. Paused points whose peers have caught up are judged now.
+  std::optional<Assignment> first;
+  for (const auto& p : points_) {
+    const LedgerPoint& point = ledger(p.id);
+    if (point.status != PointStatus::paused) continue;
+    const int epoch = paused_epoch(point);
+    const auto median = median_of_others(p.id, epoch);
+    if (!median) continue;
+    if (better(*median, *mark_at(point, epoch)))
+      results_.stop_point(p.id, "median");
+    else if (auto promoted = promote(p.id, budget_, "median", kEachEpoch); !first)
+      first = promoted;
+  }
+  if (first) return first;
+  // 3. A new point.
+  for (const auto& p : points_) {
+    const LedgerPoint& point = ledger(p.id);
+    if (point.status == PointStatus::pending) return assignment_for(point, 0, kEachEpoch);
+  }
+  // 4. Rather than idle: the best paused point goes on without enough peers.
+  if (!others_busy) return std::nullopt;
+  std::optional<std::string> best;
+  for (const auto& p : points_) {
+    const LedgerPoint& point = ledger(p.id);
+    if (point.status != PointStatus::paused) continue;
+    if (!best || better(point.rungs.back().value, ledger(*best).rungs.back().value)) best = p.id;
+  }
+  if (best) return promote(*best, budget_, "idle", kEachEpoch);
+  return std::nullopt;
+}
+
+}  // namespace ablate

@@ -1,0 +1,67 @@
+// SchedulingPolicy: which point a free worker trains next, and for how long.
+// The scheduler asks it for work whenever a worker is idle and for a verdict
+// after every epoch; the policy decides from the results ledger alone and
+// records every decision there (promote, stop), so a resumed sweep replays what
+// was decided instead of deciding again. One small file per policy beside this.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/metrics.hpp"
+#include "orchestrator/results/results_file.hpp"
+#include "sweeps/sweep.hpp"
+
+namespace ablate {
+
+// A point handed to a worker: train it up to epoch `until` (0: to its last
+// epoch), pausing there; with `verdict_each_epoch`, wait after every epoch
+// for the policy's verdict instead.
+struct Assignment {
+  std::string id;
+  int until = 0;
+  bool verdict_each_epoch = false;
+};
+
+// A point of the sweep as the policies see it: its ID, its place in the
+// default order (most expensive first) and its budget.
+struct PolicyPoint {
+  std::string id;
+  int epochs = 0;
+  std::string config_text;  // canonical; Hyperband draws the bracket from it
+};
+
+class SchedulingPolicy {
+ public:
+  virtual ~SchedulingPolicy() = default;
+
+  // The next point for an idle worker, or nothing for now. `others_busy`: some
+  // other worker is training (more results will come). Promotions and stops it
+  // decides on the way are recorded in the ledger before it returns.
+  virtual std::optional<Assignment> next(bool others_busy) = 0;
+
+  // The verdict on a running point after it reported `row` (recorded in the
+  // ledger already). Only asked for assignments with verdict_each_epoch.
+  virtual EpochVerdict after_epoch(const std::string& id, const EpochMetrics& row) {
+    (void)id, (void)row;
+    return EpochVerdict::go_on;
+  }
+
+  // The value a paused or stopped point is judged on at `row`'s epoch.
+  virtual double judged_value(const EpochMetrics& row) const { return row.val_acc; }
+
+  // The sweep ran to its end (no signal, no stall): what is still paused stops for good.
+  virtual void finish() {}
+
+  // One line for people ("early stopping: asha on val_acc, rungs at epochs 1, 3, 9"); "" for the default.
+  virtual std::string describe() const { return ""; }
+};
+
+// The policy a sweep asks for: most expensive first with no [early_stopping],
+// else its method. `points` are every point of the sweep, most expensive first.
+std::unique_ptr<SchedulingPolicy> make_policy(const sweeps::Sweep& sweep, std::vector<PolicyPoint> points,
+                                              ResultsFile& results);
+
+}  // namespace ablate
