@@ -1,15 +1,20 @@
 // ablate's command line: parses options, calls the command, turns errors into exit codes.
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <cmath>
 #include <iostream>
+#include <type_traits>
+#include <variant>
 
 #include "ablate/version.hpp"
 #include "orchestrator/exit_codes.hpp"
 #include "orchestrator/mpi_check.hpp"
 #include "orchestrator/mpi_communicator.hpp"
 #include "orchestrator/plan_command.hpp"
+#include "orchestrator/report_command.hpp"
 #include "orchestrator/results/results_error.hpp"
 #include "orchestrator/run_command.hpp"
 #include "orchestrator/train_command.hpp"
@@ -30,16 +35,52 @@ namespace {
 std::string version_text() {
   const ablate::TrainerInfo info = ablate::trainer_info();
   return fmt::format(
-      "ablate {} (commit {})\nLibTorch {}\nCUDA compiled in: {}; CUDA available: {} ({} device{})\n"
+      "ablate {} (commit {})\nLibTorch {} ({})\nCUDA compiled in: {}; CUDA available: {} ({} device{})\n"
       "NCCL (data-parallel points on GPUs): {}\nintra-op threads: {}\n",
-      ablate::kVersion, ablate::kGitCommit, info.torch_version, info.cuda_compiled_in ? "yes" : "no",
+      ablate::kVersion, ablate::kGitCommit, info.torch_version,
+      info.torch_library.empty() ? "library path unknown" : "loaded from " + info.torch_library,
+      info.cuda_compiled_in ? "yes" : "no",
       info.cuda_available ? "yes" : "no", info.cuda_devices, info.cuda_devices == 1 ? "" : "s",
       info.nccl_version.empty() ? "not compiled in" : info.nccl_version, info.threads);
 }
 
+// "0.05", "[256,256]", "mlp": a key's default as it is typed on the command line.
+std::string value_text(const nlohmann::json& value) { return value.is_string() ? value.get<std::string>() : value.dump(); }
+
+// What a key accepts, from its entry in the table: "linear | mlp | cnn | resnet", "integer 1..100000",
+// "list of integers 1..4096, or []".
+std::string allowed_text(const ablate::ConfigKey& key) {
+  if (!key.choices.empty()) return fmt::format("{}", fmt::join(key.choices, " | "));
+  const auto number = [](double v) {
+    return v == std::round(v) && std::abs(v) < 1e15 ? fmt::format("{:.0f}", v) : fmt::format("{:g}", v);
+  };
+  const auto range = [&] {
+    const bool low = std::isfinite(key.min), high = std::isfinite(key.max);
+    if (low && high) return fmt::format(" {}..{}", number(key.min), number(key.max));
+    if (low) return fmt::format(" >= {}", number(key.min));
+    if (high) return fmt::format(" <= {}", number(key.max));
+    return std::string();
+  };
+  return std::visit(
+      [&](auto member) -> std::string {
+        using Value = std::remove_reference_t<decltype(ablate::TrainConfig{}.*member)>;
+        if constexpr (std::is_same_v<Value, bool>) return "true | false";
+        else if constexpr (std::is_same_v<Value, int>) return "integer" + range();
+        else if constexpr (std::is_same_v<Value, double>) return "number" + range();
+        else if constexpr (std::is_same_v<Value, std::vector<int>>)
+          return "list of integers" + range() + (key.allow_empty_list ? ", or []" : "");
+        else return "text";
+      },
+      key.field);
+}
+
+// Every training key: its meaning, what it accepts and its default, from the one table in core/config.hpp.
 std::string keys_help() {
-  std::string text = "training keys (key=value):\n";
-  for (const auto& key : ablate::config_keys()) text += fmt::format("  {:<24} {}\n", key.name, key.help);
+  const nlohmann::json defaults = ablate::config_to_json(ablate::TrainConfig{});
+  std::string text = "training keys (key=value), what each accepts, and its default:\n";
+  for (const auto& key : ablate::config_keys())
+    text += fmt::format("  {:<23} {}\n  {:<23}   {}; default {}\n", key.name, key.help, "", allowed_text(key),
+                        value_text(defaults.at(key.name)));
   return text;
 }
 
@@ -80,7 +121,7 @@ int main(int argc, char** argv) {
   CLI::App app{"ablate: controlled deep-learning experiments, every variant over several seeds"};
   app.require_subcommand(0, 1);
   bool show_version = false;
-  app.add_flag("--version", show_version, "print version, git commit, LibTorch and CUDA status");
+  app.add_flag("--version", show_version, "print version, git commit, LibTorch (and where it was loaded from), CUDA status");
 
   ablate::TrainCommandOptions train;
   auto* train_cmd = app.add_subcommand("train", "train one configuration in this process");
@@ -150,11 +191,26 @@ int main(int argc, char** argv) {
 
   std::string status_path;
   int status_top = 5;
+  bool status_json = false;
   auto* status_cmd = app.add_subcommand("status", "counts per status and the best points of a results file");
   status_cmd->add_option("results", status_path, "the results file (HDF5)")->required();
   status_cmd->add_option("--top", status_top, "how many of the best points to list")
       ->capture_default_str()
       ->check(CLI::NonNegativeNumber);
+  status_cmd->add_flag("--json", status_json,
+                       "print one JSON object instead: sweep, counts per status, the best points with their "
+                       "hyperparameters, failed points with their errors, every point's status");
+
+  ablate::ReportOptions report;
+  auto* report_cmd = app.add_subcommand("report", "write a study report (Markdown and figures) of a results file");
+  report_cmd->add_option("results", report.results_path, "the results file (HDF5)")->required();
+  report_cmd->add_option("-o,--output", report.out_dir, "directory for index.md and the figures (created)")
+      ->required();
+  report_cmd->add_option("--data", report.data_dir,
+                         "Fashion-MNIST directory for the image strips (else $ABLATE_DATA, then the Debian package)");
+  report_cmd->footer(
+      "Runs `python -m ablate report` (the ablate Python package, analysis/ in the source tree) with the first of:\n"
+      "$ABLATE_PYTHON; the .venv ablate was built beside; python3. Says how to install the package when none has it.");
 
   ablate::slurm::SlurmOptions slurm;
   auto* slurm_cmd = ablate::slurm::add_slurm_subcommand(app, slurm);
@@ -180,7 +236,8 @@ int main(int argc, char** argv) {
     }
     if (*run_cmd) return run_sweep_command(run, progress, &argc, &argv);
     if (*plan_cmd) return ablate::run_plan_command(plan_spec, plan_overrides, std::cout);
-    if (*status_cmd) return ablate::run_status_command(status_path, status_top, std::cout);
+    if (*status_cmd) return ablate::run_status_command(status_path, status_top, std::cout, status_json);
+    if (*report_cmd) return ablate::run_report_command(report);
     std::cout << app.help();
     return 0;
   } catch (const ablate::OptionError& error) {
@@ -195,6 +252,8 @@ int main(int argc, char** argv) {
   } catch (const ablate::sweeps::SpecError& error) {
     std::cerr << "ablate: " << error.what() << "\n";
   } catch (const ablate::ResultsError& error) {
+    std::cerr << "ablate: " << error.what() << "\n";
+  } catch (const ablate::ReportError& error) {
     std::cerr << "ablate: " << error.what() << "\n";
   } catch (const std::exception& error) {
     std::cerr << "ablate: error: " << error.what() << "\n";

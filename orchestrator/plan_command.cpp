@@ -5,6 +5,8 @@
 #include "orchestrator/results/results_summary.hpp"
 #include "sweeps/sweep.hpp"
 
+#include <cstdint>
+
 namespace ablate {
 
 int run_plan_command(const std::string& spec_path, const std::vector<std::string>& overrides, std::ostream& out) {
@@ -13,9 +15,13 @@ int run_plan_command(const std::string& spec_path, const std::vector<std::string
   return kExitOk;
 }
 
-int run_status_command(const std::string& results_path, int top, std::ostream& out) {
+int run_status_command(const std::string& results_path, int top, std::ostream& out, bool json) {
   if (top < 0) throw OptionError("--top " + std::to_string(top) + ": use 0 or more");
-  out << format_results_summary(read_results_summary(results_path, static_cast<size_t>(top)));
+  if (json)  // every failed point's error: a script should not have to open the file for them
+    out << results_summary_json(read_results_summary(results_path, static_cast<size_t>(top), SIZE_MAX)).dump(2)
+        << "\n";
+  else
+    out << format_results_summary(read_results_summary(results_path, static_cast<size_t>(top)));
   out.flush();
   return kExitOk;
 }

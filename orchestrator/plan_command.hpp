@@ -12,7 +12,8 @@ namespace ablate {
 int run_plan_command(const std::string& spec_path, const std::vector<std::string>& overrides, std::ostream& out);
 
 // Prints the counts per status and the best points of a results file (read-only,
-// safe while a sweep writes it). Throws ResultsError.
-int run_status_command(const std::string& results_path, int top, std::ostream& out);
+// safe while a sweep writes it), as text or (json) one JSON object that also lists
+// every point's status. Throws ResultsError.
+int run_status_command(const std::string& results_path, int top, std::ostream& out, bool json = false);
 
 }  // namespace ablate

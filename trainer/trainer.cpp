@@ -4,8 +4,11 @@
 #include <torch/torch.h>
 
 #include <fmt/format.h>
+#include <link.h>
 
+#include <filesystem>
 #include <memory>
+#include <string_view>
 
 #include "trainer/device.hpp"
 #include "trainer/mpi_reducer.hpp"
@@ -14,9 +17,32 @@
 
 namespace ablate {
 
+namespace {
+
+// The path of the loaded LibTorch (libtorch_cpu.so), which the run-time path of an
+// installed ablate points at: the one answer to "which torch is this using?".
+std::string loaded_torch_library() {
+  std::string found;
+  dl_iterate_phdr(
+      [](dl_phdr_info* object, size_t, void* out) {
+        const std::string_view name = object->dlpi_name ? object->dlpi_name : "";
+        const auto slash = name.rfind('/');
+        if (name.substr(slash == std::string_view::npos ? 0 : slash + 1).rfind("libtorch_cpu.", 0) != 0) return 0;
+        *static_cast<std::string*>(out) = std::string(name);
+        return 1;
+      },
+      &found);
+  std::error_code error;
+  const auto canonical = std::filesystem::canonical(found, error);
+  return error ? found : canonical.string();
+}
+
+}  // namespace
+
 TrainerInfo trainer_info() {
   TrainerInfo info;
   info.torch_version = TORCH_VERSION;
+  info.torch_library = loaded_torch_library();
   info.cuda_compiled_in = cuda_compiled_in();
   info.cuda_available = cuda_available();
   info.cuda_devices = cuda_device_count();

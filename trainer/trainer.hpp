@@ -21,6 +21,7 @@ struct DeviceRequest {
 
 struct TrainerInfo {
   std::string torch_version;
+  std::string torch_library;  // the libtorch_cpu this process loaded (its path); "" when not found
   bool cuda_compiled_in = false;
   bool cuda_available = false;
   int cuda_devices = 0;

@@ -11,7 +11,9 @@ import numpy as np
 import pandas as pd
 
 kFormat = "ablate-results"
-kNewestFormatVersion = 2
+# 2: /index holds config_json, hp.* only for swept keys; 3: early stopping (statuses paused and stopped,
+# epochs_trained, until, /points/<id>/rungs), read like 2: new columns and datasets are picked up by name.
+kNewestFormatVersion = 3
 kStatuses = ("pending", "running", "done", "failed")  # the statuses every ablate writes; newer ones may follow
 # Statuses whose point has a result (curves, best-on-validation numbers, confusion matrices): done, and stopped
 # (ended early by the scheduling policy, its curves and best-on-validation numbers kept). Every other status,

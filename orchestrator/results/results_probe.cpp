@@ -5,9 +5,42 @@
 #include "orchestrator/results/hdf5_read.hpp"
 #include "orchestrator/results/results_layout.hpp"
 
+#include <fmt/format.h>
+
 #include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
 
 namespace ablate {
+namespace {
+
+// HDF5's format signature; the superblock sits at byte 0, 512, 1024, 2048, ...
+constexpr char kHdf5Signature[] = "\211HDF\r\n\032\n";
+
+bool has_hdf5_signature(const std::string& path, off_t size) {
+  std::ifstream file(path, std::ios::binary);
+  char bytes[8];
+  for (off_t offset = 0; offset + 8 <= size; offset = offset == 0 ? 512 : offset * 2) {
+    if (!file.seekg(offset) || !file.read(bytes, sizeof bytes)) return false;
+    if (std::memcmp(bytes, kHdf5Signature, sizeof bytes) == 0) return true;
+  }
+  return false;
+}
+
+// Why HDF5 would not open the file, in the terms of someone who gave the wrong path
+// (the HDF5 call and its error stack mean nothing to them).
+std::string unopenable_reason(const std::string& path, const struct stat& info) {
+  if (S_ISDIR(info.st_mode)) return "it is a directory";
+  if (::access(path.c_str(), R_OK) != 0) return fmt::format("it cannot be read: {}", std::strerror(errno));
+  if (info.st_size == 0) return "it is an empty file";
+  if (!has_hdf5_signature(path, info.st_size)) return "it is not an HDF5 file";
+  return "it is an HDF5 file that cannot be opened: damaged, or cut short while being copied";
+}
+
+}  // namespace
 
 ResultsProbe probe_results_file(const std::string& path) {
   silence_hdf5_error_printing();
@@ -18,9 +51,9 @@ ResultsProbe probe_results_file(const std::string& path) {
   H5Id file;
   try {
     file = reader.open_file();
-  } catch (const Hdf5Error& e) {
+  } catch (const Hdf5Error&) {
     probe.kind = ResultsProbe::Kind::not_hdf5;
-    probe.detail = e.what();
+    probe.detail = unopenable_reason(path, info);
     return probe;
   }
   try {
@@ -34,9 +67,9 @@ ResultsProbe probe_results_file(const std::string& path) {
     probe.format_version = reader.attr_int64(root, "format_version");
     if (reader.has_attr(root, "ledger_id")) probe.ledger_id = reader.attr_string(root, "ledger_id");
     if (reader.has_attr(root, "journal_bytes")) probe.journal_bytes = reader.attr_int64(root, "journal_bytes");
-  } catch (const Hdf5Error& e) {  // an HDF5 file whose metadata cannot be read
+  } catch (const Hdf5Error&) {  // an HDF5 file whose metadata cannot be read
     probe.kind = ResultsProbe::Kind::not_hdf5;
-    probe.detail = e.what();
+    probe.detail = "it is an HDF5 file whose root attributes cannot be read: damaged, or cut short while being copied";
   }
   return probe;
 }

@@ -9,7 +9,7 @@ namespace ablate {
 
 struct ResultsProbe {
   enum class Kind { missing, not_hdf5, foreign, ablate } kind = Kind::missing;
-  std::string detail;        // why not_hdf5 / foreign
+  std::string detail;        // why not_hdf5 / foreign, in the user's terms ("it is not an HDF5 file")
   std::string ledger_id;     // ablate only
   int64_t journal_bytes = -1;
   int64_t format_version = 0;

@@ -1,4 +1,4 @@
-// Reads /index (and the error of failed points) into a ResultsSummary; prints it.
+// Reads /index (and the error of failed points) into a ResultsSummary; prints it as text or JSON.
 #include "orchestrator/results/results_summary.hpp"
 
 #include "orchestrator/results/hdf5_check.hpp"
@@ -17,27 +17,50 @@ namespace {
 
 constexpr std::string_view kHyperparameterPrefix = "hp.";
 
-// Every hp.* column of /index as text, one vector per column.
-std::vector<std::pair<std::string, std::vector<std::string>>> swept_columns(const H5Reader& reader, hid_t index) {
-  std::vector<std::pair<std::string, std::vector<std::string>>> columns;
+struct SweptColumn {
+  std::string key;
+  std::vector<std::string> text;      // as `ablate status` prints it
+  std::vector<nlohmann::json> value;  // typed, for --json: lists stored as JSON text come back as lists
+};
+
+// Every hp.* column of /index.
+std::vector<SweptColumn> swept_columns(const H5Reader& reader, hid_t index) {
+  std::vector<SweptColumn> columns;
   for (const auto& name : reader.column_names(index)) {
     if (name.rfind(kHyperparameterPrefix, 0) != 0) continue;
-    std::vector<std::string> text;
+    SweptColumn column{name.substr(kHyperparameterPrefix.size()), {}, {}};
     switch (reader.column_class(index, name)) {
       case H5T_INTEGER:
-        for (int64_t v : reader.column_int64(index, name)) text.push_back(std::to_string(v));
+        for (int64_t v : reader.column_int64(index, name)) {
+          column.text.push_back(std::to_string(v));
+          column.value.emplace_back(v);
+        }
         break;
       case H5T_FLOAT:
-        for (double v : reader.column_float64(index, name)) text.push_back(fmt::format("{}", v));
+        for (double v : reader.column_float64(index, name)) {
+          column.text.push_back(fmt::format("{}", v));
+          column.value.emplace_back(v);
+        }
         break;
-      default: text = reader.column_strings(index, name);
+      default:
+        column.text = reader.column_strings(index, name);
+        for (const auto& text : column.text) {
+          const bool json_text = !text.empty() && (text.front() == '[' || text.front() == '{');
+          nlohmann::json parsed = json_text ? nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false)
+                                            : nlohmann::json(text);
+          column.value.push_back(parsed.is_discarded() ? nlohmann::json(text) : std::move(parsed));
+        }
     }
-    columns.emplace_back(name.substr(kHyperparameterPrefix.size()), std::move(text));
+    columns.push_back(std::move(column));
   }
   return columns;
 }
 
+nlohmann::json number_or_null(double value) { return std::isfinite(value) ? nlohmann::json(value) : nlohmann::json(); }
+
 }  // namespace
+
+bool status_has_result(const std::string& status) { return status == "done" || status == "stopped"; }
 
 ResultsSummary read_results_summary(const std::string& path, size_t top, size_t failed_shown) {
   silence_hdf5_error_printing();
@@ -45,7 +68,9 @@ ResultsSummary read_results_summary(const std::string& path, size_t top, size_t 
   if (probe.kind == ResultsProbe::Kind::missing)
     throw ResultsRefusedError(path, fmt::format("results file '{}' does not exist", path));
   if (probe.kind != ResultsProbe::Kind::ablate)
-    throw ResultsRefusedError(path, fmt::format("'{}' is not an ablate results file ({})", path, probe.detail));
+    throw ResultsRefusedError(path, fmt::format("'{}' is not an ablate results file: {}. Give the .h5 file that "
+                                                "`ablate run -o` wrote",
+                                                path, probe.detail));
   if (probe.format_version > kResultsFormatVersion)
     throw ResultsRefusedError(path, fmt::format("results file '{}' has format_version {}, newer than this ablate "
                                                 "understands ({}): upgrade ablate",
@@ -77,7 +102,9 @@ ResultsSummary read_results_summary(const std::string& path, size_t top, size_t 
   std::vector<size_t> done;
   for (size_t i = 0; i < ids.size(); ++i) {
     ++summary.counts[statuses[i]];
-    if (statuses[i] == "done" && !std::isnan(best_val[i])) done.push_back(i);
+    if (status_has_result(statuses[i]) && !std::isnan(best_val[i])) done.push_back(i);
+    summary.points.push_back({ids[i], cases[i], statuses[i], static_cast<int>(epochs_done[i]), best_val[i],
+                              test_at_best[i]});
   }
   std::stable_sort(done.begin(), done.end(), [&](size_t a, size_t b) { return best_val[a] > best_val[b]; });
   for (size_t rank = 0; rank < std::min(top, done.size()); ++rank) {
@@ -90,7 +117,10 @@ ResultsSummary read_results_summary(const std::string& path, size_t top, size_t 
     p.final_test_acc = final_test[i];
     p.best_epoch = static_cast<int>(best_epoch[i]);
     p.epochs_done = static_cast<int>(epochs_done[i]);
-    for (const auto& [key, values] : swept) p.swept.emplace_back(key, values[i]);
+    for (const auto& column : swept) {
+      p.swept.emplace_back(column.key, column.text[i]);
+      p.hyperparameters[column.key] = column.value[i];
+    }
     summary.best.push_back(std::move(p));
   }
 
@@ -107,8 +137,12 @@ std::string format_results_summary(const ResultsSummary& s) {
   std::string out = fmt::format("{}: sweep '{}' (ablate {}), created {}, updated {}\n", s.path, s.sweep_name,
                                 s.ablate_version, s.created, s.updated.empty() ? "?" : s.updated);
   const auto count = [&](const char* status) { return s.counts.count(status) ? s.counts.at(status) : 0; };
-  out += fmt::format("points: {} total: {} done, {} running, {} pending, {} failed\n", s.total, count("done"),
-                     count("running"), count("pending"), count("failed"));
+  std::string others;  // statuses beyond the four every file has (stopped, paused, ...), when present
+  for (const auto& [status, n] : s.counts)
+    if (n > 0 && status != "done" && status != "running" && status != "pending" && status != "failed")
+      others += fmt::format(", {} {}", n, status);
+  out += fmt::format("points: {} total: {} done, {} running, {} pending, {} failed{}\n", s.total, count("done"),
+                     count("running"), count("pending"), count("failed"), others);
   if (!s.best.empty()) {
     out += "best by validation accuracy:\n";
     out += fmt::format("  {:>4}  {:<16}  {:>7}  {:>9}  {:>10}  {:>5}  {}\n", "rank", "id", "val_acc", "test@best",
@@ -129,6 +163,39 @@ std::string format_results_summary(const ResultsSummary& s) {
       out += fmt::format("  {}  {}\n", f.id, error);
     }
   }
+  return out;
+}
+
+nlohmann::json results_summary_json(const ResultsSummary& s) {
+  nlohmann::json out;
+  out["path"] = s.path;
+  out["sweep"] = {{"name", s.sweep_name}, {"ablate_version", s.ablate_version}, {"created", s.created},
+                  {"updated", s.updated.empty() ? nlohmann::json() : nlohmann::json(s.updated)}};
+  out["total"] = s.total;
+  out["counts"] = s.counts;
+  out["best"] = nlohmann::json::array();
+  for (size_t r = 0; r < s.best.size(); ++r) {
+    const SummaryPoint& p = s.best[r];
+    out["best"].push_back({{"rank", r + 1},
+                           {"id", p.id},
+                           {"case", p.case_name},
+                           {"best_val_acc", number_or_null(p.best_val_acc)},
+                           {"test_acc_at_best_val", number_or_null(p.test_acc_at_best_val)},
+                           {"final_test_acc", number_or_null(p.final_test_acc)},
+                           {"best_epoch", p.best_epoch},
+                           {"epochs_done", p.epochs_done},
+                           {"hyperparameters", p.hyperparameters}});
+  }
+  out["failed"] = nlohmann::json::array();
+  for (const auto& f : s.failed) out["failed"].push_back({{"id", f.id}, {"error", f.error}});
+  out["points"] = nlohmann::json::array();
+  for (const auto& p : s.points)
+    out["points"].push_back({{"id", p.id},
+                             {"case", p.case_name},
+                             {"status", p.status},
+                             {"epochs_done", p.epochs_done},
+                             {"best_val_acc", number_or_null(p.best_val_acc)},
+                             {"test_acc_at_best_val", number_or_null(p.test_acc_at_best_val)}});
   return out;
 }
 

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import ablate
-from ablate.results import ResultsFile, ResultsFormatError
+from ablate.results import ResultsFile, ResultsFormatError, kNewestFormatVersion
 
 
 def raw_index(path):
@@ -112,8 +112,8 @@ def test_refuses_a_newer_format(tmp_path, cases_h5):
     newer = tmp_path / "newer.h5"
     newer.write_bytes(cases_h5.read_bytes())
     with h5py.File(newer, "r+") as f:
-        f.attrs["format_version"] = np.int64(3)
-    with pytest.raises(ResultsFormatError, match="format_version 3 is newer"):
+        f.attrs["format_version"] = np.int64(kNewestFormatVersion + 1)
+    with pytest.raises(ResultsFormatError, match=f"format_version {kNewestFormatVersion + 1} is newer"):
         ablate.load(newer)
 
 
