@@ -8,7 +8,7 @@
 #include <map>
 #include <unordered_set>
 
-#include "trainer/config.hpp"
+#include "core/config.hpp"
 
 namespace ablate::sweeps {
 namespace {
@@ -36,7 +36,10 @@ void check_size(const SweepSpec& spec) {
     if (!longest || axis.values.size() > longest->values.size()) longest = &axis;
   }
   if (!axis_sizes.empty()) factors.push_back(fmt::format("grid {}", fmt::join(axis_sizes, " x ")));
-  if (spec.random) {
+  if (spec.search) {
+    total = saturating_multiply(total, static_cast<uint64_t>(spec.search->trials));
+    factors.push_back(fmt::format("{} search trial{}", spec.search->trials, spec.search->trials == 1 ? "" : "s"));
+  } else if (spec.random) {
     total = saturating_multiply(total, static_cast<uint64_t>(spec.random->samples));
     factors.push_back(fmt::format("{} random sample{}", spec.random->samples, spec.random->samples == 1 ? "" : "s"));
   }
@@ -46,7 +49,10 @@ void check_size(const SweepSpec& spec) {
 
   const std::string count =
       total == std::numeric_limits<uint64_t>::max() ? std::string("more than 10^19") : fmt::format("{}", total);
-  const SourcePos at = longest ? longest->pos : spec.random ? spec.random->pos : spec.seeds_pos;
+  const SourcePos at = longest        ? longest->pos
+                       : spec.search  ? spec.search->trials_pos
+                       : spec.random  ? spec.random->pos
+                                      : spec.seeds_pos;
   throw SpecError(spec.source_name, at,
                   fmt::format("this sweep would have {} points ({}), more than the limit of {}: shorten the "
                               "longest grid axes, replace the grid by [random] with fewer samples, use fewer "
@@ -106,10 +112,102 @@ std::vector<std::string> find_varied_keys(const SweepSpec& spec, const std::vect
   return varied;
 }
 
+// A [search] sweep: no points yet, but its fixed values, and every searched key at
+// its bounds and choices, checked now, so a bad combination is refused before the
+// sweep starts rather than in the middle of it.
+Sweep expand_search(const SweepSpec& spec) {
+  const RandomSpec& random = *spec.random;  // the parser requires it
+  SearchPlan plan;
+  plan.settings = *spec.search;
+  plan.source_name = spec.source_name;
+  for (const auto& k : random.keys) plan.keys.push_back({k.key, k.dist});
+  for (const auto& value : spec.command_line)
+    for (const auto& k : random.keys)
+      if (k.key == value.key)
+        throw SpecError("--set " + value.key + "=" + value.value.dump(), {},
+                        fmt::format("{} is searched ([random], line {} of {}): a search cannot fix it; remove "
+                                    "--set {}, or move its distribution to [base] in a copy of the spec",
+                                    value.key, k.pos.line, spec.source_name, value.key));
+  MergedPoint fixed;
+  fixed.apply(spec.base);
+  fixed.apply(spec.command_line);
+  plan.fixed = fixed.partial;
+  for (const auto& k : random.keys) plan.fixed.erase(k.key);  // [random] overrides [base]
+
+  // Trial 0's random draw, then each key moved to its low and high (or each choice).
+  std::vector<SpecValue> draw;
+  for (const auto& k : random.keys) draw.push_back({k.key, draw_value(k.dist, plan.settings.seed, 0, k.key), k.pos});
+  auto check = [&](const std::vector<SpecValue>& values, const std::string& context) {
+    MergedPoint merged = fixed;
+    merged.apply(values);
+    merged.context.push_back(context);
+    canonical_or_throw(spec, merged, random.pos);
+  };
+  check(draw, "the first random draw");
+  for (size_t i = 0; i < random.keys.size(); ++i) {
+    const RandomKey& k = random.keys[i];
+    std::vector<json> extremes = k.dist.values;
+    if (k.dist.kind == Distribution::Kind::kIntUniform)
+      extremes = {static_cast<int64_t>(k.dist.low), static_cast<int64_t>(k.dist.high)};
+    else if (k.dist.kind != Distribution::Kind::kChoice)
+      extremes = {k.dist.low, k.dist.high};
+    for (const json& value : extremes) {
+      std::vector<SpecValue> values = draw;
+      values[i].value = value;
+      check(values, fmt::format("{} = {} from [random]", k.key, value.dump()));
+    }
+  }
+
+  Sweep sweep;
+  sweep.name = spec.name;
+  sweep.description = spec.description;
+  sweep.source_path = spec.source_name;
+  sweep.spec_text = spec.text;
+  sweep.seeds = spec.seeds;
+  for (const auto& k : random.keys) sweep.varied_keys.push_back(k.key);
+  sweep.early_stopping = spec.early_stopping;
+  sweep.search = std::move(plan);
+  return sweep;
+}
+
 }  // namespace
+
+// Early stopping compares points at the same epochs of one budget: every point
+// trains the same `epochs`, and the first rung comes before the last epoch.
+void check_early_stopping(const EarlyStopping& early, const std::vector<SweepPoint>& points,
+                          const std::string& source) {
+  if (points.empty()) return;
+  const int epochs = points.front().config.at("epochs").get<int>();
+  for (const auto& p : points)
+    if (p.config.at("epochs").get<int>() != epochs)
+      throw SpecError(source, early.pos,
+                      fmt::format("[early_stopping] needs one budget: every point must train the same epochs, but "
+                                  "some train {} and some {}; set epochs once in [base] (it is the maximum budget)",
+                                  epochs, p.config.at("epochs").get<int>()));
+  if (early.min_epochs >= epochs)
+    throw SpecError(source, early.pos,
+                    fmt::format("[early_stopping] min_epochs = {} leaves nothing to stop: the points train {} "
+                                "epochs; use a min_epochs below that (the first rung)",
+                                early.min_epochs, epochs));
+}
+
+std::vector<SweepPoint> seeded_points(const json& canonical, const std::vector<int>& seeds) {
+  std::vector<SweepPoint> points;
+  for (int seed : seeds) {
+    SweepPoint point;
+    point.config = canonical;
+    point.config["seed"] = seed;  // seeds were range-checked when parsed
+    point.id = config_id(point.config);
+    point.config_text = canonical_text(point.config);
+    point.seed = seed;
+    points.push_back(std::move(point));
+  }
+  return points;
+}
 
 Sweep expand_spec(const SweepSpec& spec) {
   check_size(spec);
+  if (spec.search) return expand_search(spec);
 
   std::vector<std::vector<SpecValue>> samples(1);
   if (spec.random) {
@@ -154,17 +252,11 @@ Sweep expand_spec(const SweepSpec& spec) {
         merged.apply(spec.command_line);
 
         const json canonical = canonical_or_throw(spec, merged, fallback);
-        for (int seed : spec.seeds) {
-          SweepPoint point;
-          point.config = canonical;
-          point.config["seed"] = seed;  // seeds were range-checked when parsed
-          point.id = config_id(point.config);
+        for (SweepPoint& point : seeded_points(canonical, spec.seeds)) {
           if (!seen_ids.insert(point.id).second) {
             ++sweep.collapsed_duplicates;
             continue;
           }
-          point.config_text = canonical_text(point.config);
-          point.seed = seed;
           point.case_name = c.name;
           sweep.points.push_back(std::move(point));
         }
@@ -181,6 +273,8 @@ Sweep expand_spec(const SweepSpec& spec) {
     }
   }
 
+  if (spec.early_stopping) check_early_stopping(*spec.early_stopping, sweep.points, spec.source_name);
+  sweep.early_stopping = spec.early_stopping;
   sweep.varied_keys = find_varied_keys(spec, sweep.points);
   for (auto& point : sweep.points) {
     point.varied = json::object();

@@ -10,4 +10,9 @@ namespace ablate::sweeps {
 // (cross-key problems such as dropout on a model without hidden layers).
 Sweep expand_spec(const SweepSpec& spec);
 
+// The points of one canonical configuration, one per seed, in the order of `seeds`:
+// config with the seed set, ID and canonical text. Every point of every sweep is
+// made here, planned or suggested by a search.
+std::vector<SweepPoint> seeded_points(const nlohmann::json& canonical, const std::vector<int>& seeds);
+
 }  // namespace ablate::sweeps

@@ -6,7 +6,7 @@
 #include <sstream>
 
 #include "sweeps/expand.hpp"
-#include "trainer/config.hpp"
+#include "core/config.hpp"
 #include "sweeps/spec.hpp"
 #include "sweeps/sweep.hpp"
 

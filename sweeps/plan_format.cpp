@@ -4,8 +4,9 @@
 #include <map>
 #include <set>
 
+#include "sweeps/search/plan_values.hpp"
 #include "sweeps/sweep.hpp"
-#include "trainer/config.hpp"
+#include "core/config.hpp"
 
 namespace ablate::sweeps {
 namespace {
@@ -61,9 +62,83 @@ json most_common_values(const Sweep& sweep) {
   return common;
 }
 
+std::string range_text(const Distribution& dist) {
+  if (dist.kind == Distribution::Kind::kChoice) {
+    std::vector<std::string> shown_values;
+    for (const auto& v : dist.values) shown_values.push_back(shown(v));
+    return fmt::format("{{{}}}", fmt::join(shown_values, ", "));
+  }
+  if (dist.kind == Distribution::Kind::kIntUniform)
+    return fmt::format("[{}, {}]", static_cast<int64_t>(dist.low), static_cast<int64_t>(dist.high));
+  return fmt::format("[{}, {}]", json(dist.low).dump(), json(dist.high).dump());
+}
+
+// The points of a [search] sweep are suggested while it runs, so its plan is the
+// budget, the space and the values every trial shares.
+std::string format_search_plan(const Sweep& sweep) {
+  const SearchPlan& plan = *sweep.search;
+  const SearchSettings& settings = plan.settings;
+  std::string out = fmt::format("Sweep '{}' ({})\n", sweep.name, sweep.source_path);
+  if (!sweep.description.empty()) out += sweep.description + "\n";
+  const size_t points = static_cast<size_t>(settings.trials) * sweep.seeds.size();
+  out += fmt::format("\nSearch: {} (seed {}), {} x {} = at most {}.\n", settings.method, settings.seed,
+                     count_of(settings.trials, "trial"), count_of(sweep.seeds.size(), "seed"),
+                     count_of(points, "point"));
+  if (settings.method == "random") {
+    out += "Every trial is a random draw from the distributions below.\n";
+  } else if (settings.startup_trials >= settings.trials) {
+    out += fmt::format("All {} are random draws (startup_trials = trials): TPE never uses its model.\n",
+                       count_of(settings.trials, "trial"));
+  } else {
+    out += fmt::format(
+        "Startup: the first {} random draws; then TPE suggests each trial from those observed so far (a trial is "
+        "observed when all its seeds have finished).\n",
+        settings.startup_trials == 1 ? std::string("trial is a")
+                                     : fmt::format("{} trials are", settings.startup_trials));
+  }
+  out += "The points are not known in advance: `ablate status` lists them as they are suggested.\n\n";
+
+  size_t key_width = 3;
+  for (const auto& k : plan.keys) key_width = std::max(key_width, k.key.size());
+  out += fmt::format("{:<{}}  {:<12}  {}\n", "key", key_width, "distribution", "range");
+  for (const auto& k : plan.keys)
+    out += fmt::format("{:<{}}  {:<12}  {}\n", k.key, key_width,
+                       distribution_names().at(static_cast<size_t>(k.dist.kind)), range_text(k.dist));
+  std::vector<std::string> fixed;
+  for (const auto& [key, value] : plan.fixed.items()) fixed.push_back(key + "=" + shown(value));
+  if (!fixed.empty()) out += fmt::format("Every trial sets: {}\n", fmt::join(fixed, " "));
+
+  // The cost of a trial depends on the searched values only when a searched key
+  // changes the model or the epochs: the mean over the first random draws.
+  // A draw that makes an invalid config (a cross-key problem of two drawn values)
+  // is refused when suggested; here it just does not count.
+  double flops_per_trial = 0;
+  int valid_draws = 0;
+  for (int t = 0; t < std::min(settings.trials, 64); ++t) {
+    json partial = plan.fixed;
+    const json draw = random_values(plan, t, 0);
+    for (const auto& [key, value] : draw.items()) partial[key] = value;
+    try {
+      flops_per_trial += estimate_point_cost(canonicalize_config(partial));
+      ++valid_draws;
+    } catch (const ConfigError&) {
+    }
+  }
+  if (valid_draws > 0) flops_per_trial /= valid_draws;
+  const double total_flops = flops_per_trial * static_cast<double>(points);
+  out += fmt::format(
+      "\nEstimated compute for all {}: {} GFLOP, about {} at an assumed {:.0f} GFLOP/s (a few CPU cores; a GPU "
+      "is much faster; early stopping ends many sooner). Rough: matrix products only, training plus per-epoch "
+      "evaluation.\n",
+      count_of(points, "point"), gflop_text(total_flops), duration_text(total_flops / kAssumedFlopsPerSecond),
+      kAssumedFlopsPerSecond / 1e9);
+  return out;
+}
+
 }  // namespace
 
 std::string format_plan(const Sweep& sweep) {
+  if (sweep.search) return format_search_plan(sweep);
   std::set<std::string> configurations;  // distinct configs, seed aside
   double total_flops = 0;
   bool has_cases = false;

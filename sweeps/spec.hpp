@@ -9,7 +9,9 @@
 #include <string_view>
 #include <vector>
 
+#include "sweeps/early_stopping.hpp"
 #include "sweeps/random_search.hpp"
+#include "sweeps/search/search_plan.hpp"
 #include "sweeps/spec_error.hpp"
 
 namespace ablate::sweeps {
@@ -41,7 +43,9 @@ struct RandomKey {
 
 struct RandomSpec {
   SourcePos pos;  // the [random] table
-  int samples = 0;
+  int samples = 0;         // 0 in a [search] sweep: its trials count instead
+  SourcePos samples_pos;   // line 0 when not written
+  SourcePos seed_pos;      // line 0 when not written
   uint64_t seed = 0;
   std::vector<RandomKey> keys;  // file order
 };
@@ -58,6 +62,8 @@ struct SweepSpec {
   SourcePos grid_pos;
   std::vector<GridAxis> grid;  // file order; the last axis varies fastest
   std::optional<RandomSpec> random;
+  std::optional<EarlyStopping> early_stopping;
+  std::optional<SearchSettings> search;  // searches the [random] distributions
   // `--set key=value` from the command line: applied last, to every point, so a
   // whole study can be rerun cheaper (fewer images, another device budget)
   // without copying its file. Positions are empty: they come from no file.

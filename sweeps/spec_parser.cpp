@@ -9,7 +9,8 @@
 
 #include "sweeps/spec.hpp"
 #include "sweeps/toml_guard.hpp"
-#include "trainer/config.hpp"
+#include "core/config.hpp"
+#include "core/curve_fields.hpp"
 
 namespace ablate::sweeps {
 namespace {
@@ -20,8 +21,10 @@ constexpr int64_t kMaxSeed = 2147483647;  // TrainConfig::seed is an int
 constexpr int64_t kMaxRepeats = 10000;
 constexpr int64_t kMaxSamples = 100000;
 
-const std::vector<std::string> kTopLevelKeys = {"name", "description", "seeds", "repeats",
-                                                "base", "grid",        "cases", "random"};
+const std::vector<std::string> kTopLevelKeys = {"name", "description", "seeds", "repeats", "base",
+                                                "grid", "cases",       "random", "early_stopping", "search"};
+const std::vector<std::string> kEarlyStoppingKeys = {"method", "metric", "min_epochs", "reduction_factor"};
+const std::vector<std::string> kSearchKeys = {"method", "trials", "startup_trials", "seed"};
 const std::vector<std::string> kDistributionFields = {"dist", "low", "high", "values"};
 constexpr const char* kSeedHint =
     "each point's seed comes from the top-level list: write seeds = [0, 1, 2] (or repeats = 3) above the "
@@ -109,6 +112,11 @@ class SpecParser {
       } else if (entry.name == "random") {
         has_content = true;
         spec.random = parse_random(node);
+      } else if (entry.name == "early_stopping") {
+        spec.early_stopping = parse_early_stopping(node);
+      } else if (entry.name == "search") {
+        has_content = true;  // so a [search] without [random] hears what it lacks
+        spec.search = parse_search(node);
       } else if (find_config_key(entry.name) || entry.name == "seed") {
         fail(entry.key_pos, entry.name == "seed"
                                 ? fmt::format("seed cannot be set here: {}", kSeedHint)
@@ -117,7 +125,8 @@ class SpecParser {
                                               entry.name));
       } else {
         fail(entry.key_pos, fmt::format("unknown top-level key '{}'{}; a sweep file has: name, description, "
-                                        "seeds or repeats, [base], [grid], [[cases]], [random]",
+                                        "seeds or repeats, [base], [grid], [[cases]], [random], [search], "
+                                        "[early_stopping]",
                                         entry.name, did_you_mean(closest(entry.name, kTopLevelKeys))));
       }
     }
@@ -132,6 +141,7 @@ class SpecParser {
       fail({1, 1},
            "empty sweep: the file trains nothing; add a [base] table (e.g. epochs = 10), a [grid], "
            "[[cases]] or [random]");
+    check_random_budget(spec);
     check_conflicts(spec);
     return spec;
   }
@@ -409,17 +419,57 @@ class SpecParser {
     return dist;
   }
 
+  EarlyStopping parse_early_stopping(const toml::node& node) const {
+    constexpr const char* kExample = "[early_stopping]\nmethod = \"asha\"";
+    const toml::table& table = table_value(node, "[early_stopping]", kExample);
+    EarlyStopping early;
+    early.pos = pos_of(node.source());
+    bool has_method = false;
+    for (const Entry& entry : in_file_order(table)) {
+      const SourcePos at = pos_of(entry.node->source());
+      if (entry.name == "method") {
+        early.method = string_value(*entry.node, "method", "method = \"asha\"");
+        has_method = true;
+        if (std::find(kEarlyStoppingMethods.begin(), kEarlyStoppingMethods.end(), early.method) ==
+            kEarlyStoppingMethods.end())
+          fail(at, fmt::format("unknown early-stopping method \"{}\"{}; use one of: {}", early.method,
+                               did_you_mean(closest(early.method, kEarlyStoppingMethods)),
+                               fmt::join(kEarlyStoppingMethods, ", ")));
+      } else if (entry.name == "metric") {
+        early.metric = string_value(*entry.node, "metric", "metric = \"val_acc\"");
+        std::vector<std::string> columns;
+        for (const auto& field : kCurveFields) columns.push_back(field.name);
+        if (std::find(columns.begin(), columns.end(), early.metric) == columns.end())
+          fail(at, fmt::format("metric \"{}\" is not a curve column{}; use one of: {}", early.metric,
+                               did_you_mean(closest(early.metric, columns)), fmt::join(columns, ", ")));
+        early.maximize = !early.metric.ends_with("_loss");
+      } else if (entry.name == "min_epochs") {
+        early.min_epochs = static_cast<int>(integer_value(*entry.node, "min_epochs", 1, 100000, "min_epochs = 1"));
+      } else if (entry.name == "reduction_factor") {
+        early.reduction_factor =
+            static_cast<int>(integer_value(*entry.node, "reduction_factor", 2, 1000, "reduction_factor = 3"));
+      } else {
+        fail(entry.key_pos, fmt::format("unknown key '{}' in [early_stopping]{}; it has: {}", entry.name,
+                                        did_you_mean(closest(entry.name, kEarlyStoppingKeys)),
+                                        fmt::join(kEarlyStoppingKeys, ", ")));
+      }
+    }
+    if (!has_method)
+      fail(early.pos, fmt::format("[early_stopping] needs method = one of: {}", fmt::join(kEarlyStoppingMethods, ", ")));
+    return early;
+  }
+
   RandomSpec parse_random(const toml::node& node) const {
     const toml::table& table = table_value(
         node, "[random]", "[random]\nsamples = 12\nlr = { dist = \"log_uniform\", low = 1e-4, high = 1e-1 }");
     RandomSpec random;
     random.pos = pos_of(node.source());
-    bool has_samples = false;
     for (const Entry& entry : in_file_order(table)) {
       if (entry.name == "samples") {
         random.samples = static_cast<int>(integer_value(*entry.node, "samples", 1, kMaxSamples, "samples = 12"));
-        has_samples = true;
+        random.samples_pos = pos_of(entry.node->source());
       } else if (entry.name == "seed") {
+        random.seed_pos = entry.key_pos;
         random.seed = static_cast<uint64_t>(
             integer_value(*entry.node, "the [random] seed", 0, std::numeric_limits<int64_t>::max(), "seed = 0"));
       } else {
@@ -434,12 +484,91 @@ class SpecParser {
         random.keys.push_back({key->name, pos_of(entry.node->source()), parse_distribution(*key, *entry.node)});
       }
     }
-    if (!has_samples) fail(random.pos, "[random] needs samples = N: how many random configurations to draw");
     if (random.keys.empty())
       fail(random.pos,
            "[random] draws nothing: add a distribution, e.g. lr = { dist = \"log_uniform\", low = 1e-4, "
            "high = 1e-1 }");
     return random;
+  }
+
+  SearchSettings parse_search(const toml::node& node) const {
+    const toml::table& table =
+        table_value(node, "[search]", "[search]\nmethod = \"tpe\"\ntrials = 64\nstartup_trials = 10\nseed = 0");
+    SearchSettings search;
+    search.pos = pos_of(node.source());
+    std::optional<SourcePos> startup_at;
+    bool has_method = false;
+    for (const Entry& entry : in_file_order(table)) {
+      const SourcePos at = pos_of(entry.node->source());
+      if (entry.name == "method") {
+        search.method = string_value(*entry.node, "method", "method = \"tpe\"");
+        has_method = true;
+        if (std::find(kSearchMethods.begin(), kSearchMethods.end(), search.method) == kSearchMethods.end())
+          fail(at, fmt::format("unknown search method \"{}\"{}; use one of: {}", search.method,
+                               did_you_mean(closest(search.method, kSearchMethods)), fmt::join(kSearchMethods, ", ")));
+      } else if (entry.name == "trials") {
+        search.trials = static_cast<int>(integer_value(*entry.node, "trials", 1, kMaxSamples, "trials = 64"));
+        search.trials_pos = at;
+      } else if (entry.name == "startup_trials") {
+        search.startup_trials =
+            static_cast<int>(integer_value(*entry.node, "startup_trials", 0, kMaxSamples, "startup_trials = 10"));
+        startup_at = at;
+      } else if (entry.name == "seed") {
+        search.seed = static_cast<uint64_t>(
+            integer_value(*entry.node, "the [search] seed", 0, std::numeric_limits<int64_t>::max(), "seed = 0"));
+      } else {
+        fail(entry.key_pos, fmt::format("unknown key '{}' in [search]{}; it has: {}", entry.name,
+                                        did_you_mean(closest(entry.name, kSearchKeys)), fmt::join(kSearchKeys, ", ")));
+      }
+    }
+    if (!has_method)
+      fail(search.pos, fmt::format("[search] needs method = one of: {} (\"random\" draws every trial, \"tpe\" "
+                                   "learns from the trials so far)",
+                                   fmt::join(kSearchMethods, ", ")));
+    if (search.trials_pos.line == 0)
+      fail(search.pos, "[search] needs trials = N: how many configurations to try (each over every seed)");
+    if (startup_at && search.startup_trials > search.trials)
+      fail(*startup_at, fmt::format("startup_trials = {} is more than trials = {}: the random start is part of the "
+                                    "budget; lower startup_trials or raise trials",
+                                    search.startup_trials, search.trials));
+    search.startup_trials = std::min(search.startup_trials, search.trials);
+    return search;
+  }
+
+  // [random] alone draws `samples` configurations; under [search] the search
+  // suggests `trials` from its distributions, with its own seed.
+  void check_random_budget(const SweepSpec& spec) const {
+    if (!spec.search) {
+      if (spec.random && spec.random->samples_pos.line == 0)
+        fail(spec.random->pos, "[random] needs samples = N: how many random configurations to draw");
+      return;
+    }
+    const SearchSettings& search = *spec.search;
+    if (!spec.random)
+      fail(search.pos,
+           "[search] searches the distributions of a [random] table, and there is none: add one, e.g.\n[random]\n"
+           "lr = { dist = \"log_uniform\", low = 1e-4, high = 1e-1 }");
+    if (spec.random->samples_pos.line != 0)
+      fail(spec.random->samples_pos,
+           fmt::format("samples is not used with [search]: the search runs trials = {} configurations (line {}); "
+                       "remove samples",
+                       search.trials, search.trials_pos.line));
+    if (spec.random->seed_pos.line != 0)
+      fail(spec.random->seed_pos, fmt::format("the seed of a [search] sweep is set in [search] (line {}): remove "
+                                              "seed from [random]",
+                                              search.pos.line));
+    if (!spec.grid.empty())
+      fail(spec.grid_pos, "[grid] cannot be combined with [search]: the search chooses every searched value; put "
+                          "fixed values in [base], or draw the key in [random] (dist = \"choice\" for a list)");
+    if (!spec.cases.empty())
+      fail(spec.cases.front().pos, "[[cases]] cannot be combined with [search]: run one search per case (one file "
+                                   "each), or draw the differing key in [random] with dist = \"choice\"");
+    std::vector<SearchedKey> keys;
+    for (const auto& k : spec.random->keys) keys.push_back({k.key, k.dist});
+    if (const auto size = discrete_space_size(keys); size && *size < static_cast<uint64_t>(search.trials))
+      fail(search.trials_pos, fmt::format("trials = {} is more than the {} distinct configurations [random] can "
+                                          "make: lower trials to at most {} (or use a [grid] to run them all)",
+                                          search.trials, *size, *size));
   }
 
   // Later layers override earlier ones, so a key set both in a case and in [grid] or

@@ -6,6 +6,8 @@
 #include <string_view>
 #include <vector>
 
+#include "sweeps/early_stopping.hpp"
+#include "sweeps/search/search_plan.hpp"
 #include "sweeps/spec_error.hpp"
 
 namespace ablate::sweeps {
@@ -21,6 +23,8 @@ struct SweepPoint {
   int seed = 0;
   std::string case_name;  // "" when the spec has no [[cases]]
   nlohmann::json varied;  // this point's values of Sweep::varied_keys
+  int trial = -1;           // the search trial it belongs to; -1: planned when the spec was read
+  std::string suggested_by;  // "random" or "tpe" for a [search] sweep's points; "" when planned
 };
 
 struct Sweep {
@@ -32,6 +36,11 @@ struct Sweep {
   std::vector<SweepPoint> points;        // file order: case, then grid (last axis fastest), sample, seed
   std::vector<std::string> varied_keys;  // keys that differ between points (seed excluded), spec order
   int collapsed_duplicates = 0;          // points dropped because an earlier point had the same ID
+  // [early_stopping]: every point then has the same `epochs` (the maximum budget).
+  std::optional<EarlyStopping> early_stopping;
+  // [search]: points is then empty and the search suggests them while the sweep
+  // runs (sweeps/search/search.hpp); varied_keys are the searched keys.
+  std::optional<SearchPlan> search;
 };
 
 // Reads and expands a spec file. `overrides` ("key=value", as `ablate run --set`)
