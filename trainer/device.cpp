@@ -10,6 +10,7 @@
 #ifdef ABLATE_CUDA
 #include <ATen/cuda/CUDAContext.h>
 #include <ATen/cuda/CUDAGeneratorImpl.h>
+#include <c10/cuda/CUDAFunctions.h>
 #endif
 
 namespace ablate {
@@ -85,6 +86,25 @@ std::string describe_device(torch::Device device) {
   }
 #endif
   return device.str();
+}
+
+HostSyncCheck::HostSyncCheck(const torch::Device& device, bool forbid) {
+#ifdef ABLATE_CUDA
+  if (!forbid || !device.is_cuda()) return;
+  auto& state = c10::cuda::warning_state();
+  previous_mode_ = static_cast<int>(state.get_sync_debug_mode());
+  state.set_sync_debug_mode(c10::cuda::SyncDebugMode::L_ERROR);
+  active_ = true;
+#else
+  (void)device, (void)forbid;
+#endif
+}
+
+void HostSyncCheck::end() {
+#ifdef ABLATE_CUDA
+  if (active_) c10::cuda::warning_state().set_sync_debug_mode(static_cast<c10::cuda::SyncDebugMode>(previous_mode_));
+#endif
+  active_ = false;
 }
 
 }  // namespace ablate

@@ -37,4 +37,21 @@ std::vector<torch::Generator> global_generators(torch::Device device);
 // Human-readable name for the results file, e.g. "cpu" or "cuda:0 (NVIDIA H100)".
 std::string describe_device(torch::Device device);
 
+// While alive (until end()), with `forbid` on a CUDA device, anything that makes
+// the host wait for the GPU (.item(), a copy to the host, a synchronize) throws:
+// Torch's sync debug mode, as an error. Does nothing on the CPU, where there is
+// no device to wait for.
+class HostSyncCheck {
+ public:
+  HostSyncCheck(const torch::Device& device, bool forbid);
+  ~HostSyncCheck() { end(); }
+  HostSyncCheck(const HostSyncCheck&) = delete;
+  HostSyncCheck& operator=(const HostSyncCheck&) = delete;
+  void end();
+
+ private:
+  bool active_ = false;
+  int previous_mode_ = 0;
+};
+
 }  // namespace ablate

@@ -10,6 +10,8 @@
 #include "trainer/gradient_sync.hpp"
 #include "trainer/models.hpp"
 #include "trainer/optim.hpp"
+#include "trainer/precision.hpp"
+#include "trainer/step_graph.hpp"
 
 namespace ablate {
 namespace {
@@ -106,6 +108,16 @@ std::vector<double> per_class_accuracy(const std::vector<int64_t>& confusion) {
   return accuracy;
 }
 
+// The end-of-run fields of a result, from the evaluation of its last epoch.
+void record_final_evaluation(TrainResult& result, const Evaluation& val, const Evaluation& test) {
+  result.epochs_trained = result.curves.empty() ? 0 : result.curves.back().epoch;
+  result.test_predictions = test.predictions;
+  result.confusion_test = test.confusion;
+  result.confusion_val = val.confusion;
+  result.per_class_acc = per_class_accuracy(test.confusion);
+  result.final_test_acc = test.accuracy;
+}
+
 }  // namespace
 
 TrainResult train(const TrainConfig& config, const FashionMnist& data, const TrainContext& context,
@@ -123,6 +135,7 @@ TrainResult train(const TrainConfig& config, const FashionMnist& data, const Tra
   torch::nn::Sequential model = build_model(config);
   model->to(device);
   use_fastest_memory_format(*model, device);  // NHWC convolutions on the CPU (models.hpp)
+  apply_float32_precision(config.precision, device);  // TF32 or IEEE float32 on CUDA (precision.hpp)
   auto replica_state = parameters_and_buffers(*model);
   reducer.broadcast(replica_state);  // every replica starts from the first rank's weights
 
@@ -140,6 +153,28 @@ TrainResult train(const TrainConfig& config, const FashionMnist& data, const Tra
 
   const int64_t train_size = splits.train.size();
   const int64_t batch_size = config.batch_size;
+
+  // One step's forward, loss and backward. The loss is scaled so that the mean
+  // over replicas of their gradients is the gradient of the global batch's mean
+  // loss; during backward, hooks launch each bucket's all-reduce as it fills.
+  auto forward_backward = [&](const torch::Tensor& images, const torch::Tensor& labels, int64_t global_n) {
+    StepOutputs out;
+    {
+      AutocastScope autocast(config.precision, device);  // bf16: the forward pass only
+      out.logits = model->forward(images);
+    }
+    out.loss_sum = torch::nn::functional::cross_entropy(out.logits.to(torch::kFloat32), labels,
+                                                        cross_entropy_options);
+    auto loss = out.loss_sum * (static_cast<double>(reducer.size()) / static_cast<double>(global_n));
+    if (auto penalty = weight_penalty(weights, config.l1, config.l2); penalty.defined()) loss = loss + penalty;
+    optimizer->zero_grad();
+    gradient_sync.begin_step();
+    loss.backward();
+    return out;
+  };
+  // Runs it, or replays it as a CUDA graph on full batches where it applies (step_graph.hpp).
+  StepGraph step_graph(forward_backward, parameters, device, batch_size,
+                       cuda_graphs_apply(config.cuda_graphs, device, reducer.size()), context.on_warning);
   const int64_t steps_per_epoch = (train_size + batch_size - 1) / batch_size;
   auto scalar_options = torch::TensorOptions().dtype(torch::kFloat64).device(device);
 
@@ -169,8 +204,19 @@ TrainResult train(const TrainConfig& config, const FashionMnist& data, const Tra
     result.best_epoch = progress->best_epoch;
     result.best_val_acc = progress->best_val_acc;
     result.test_acc_at_best_val = progress->test_acc_at_best_val;
+    // The replayed rows are judged like fresh ones: a point whose budget ends at
+    // the checkpoint's epoch (rank 0 restarted before it heard the pause) ends
+    // here, without training an epoch past its budget.
+    EpochVerdict verdict = EpochVerdict::go_on;
     if (on_epoch)
-      for (const auto& row : result.curves) on_epoch(row);
+      for (const auto& row : result.curves) verdict = on_epoch(row);
+    if (verdict != EpochVerdict::go_on) {
+      record_final_evaluation(result, evaluate(model, splits.val, reducer),
+                              evaluate(model, splits.test, reducer, /*keep_predictions=*/true));
+      result.train_seconds = earlier_seconds + seconds_since(run_start);
+      if (context.trained_model) *context.trained_model = model;
+      return result;
+    }
   } else if (!why_unusable.empty() && context.on_warning) {
     context.on_warning(why_unusable);
   }
@@ -186,6 +232,7 @@ TrainResult train(const TrainConfig& config, const FashionMnist& data, const Tra
     auto seen_nonfinite = torch::zeros({}, torch::TensorOptions().dtype(torch::kBool).device(device));
     auto clean_steps = torch::zeros({}, scalar_options);
 
+    HostSyncCheck inside_epoch(device, context.forbid_host_sync);  // until end(): nothing waits for the device
     for (int64_t epoch_step = 0; epoch_step < steps_per_epoch; ++epoch_step, ++step) {
       // Batch: this rank's shard of the global batch, gathered by index.
       const int64_t first = epoch_step * batch_size;
@@ -196,29 +243,21 @@ TrainResult train(const TrainConfig& config, const FashionMnist& data, const Tra
       auto labels = splits.train.labels.index_select(0, index);
       if (augment.any()) images = augment_batch(images, augment, augment_generator);
 
-      // Forward and loss. The loss is scaled so that the mean over replicas of
-      // their gradients is the gradient of the global batch's mean loss.
-      auto logits = model->forward(images);
-      auto batch_loss_sum = torch::nn::functional::cross_entropy(logits, labels, cross_entropy_options);
-      auto loss = batch_loss_sum * (static_cast<double>(reducer.size()) / static_cast<double>(global_n));
-      if (auto penalty = weight_penalty(weights, config.l1, config.l2); penalty.defined()) loss = loss + penalty;
-
-      // Backward with the gradient all-reduce overlapped (hooks launch each
-      // bucket as it fills); finish_step leaves the group's mean in .grad. Step.
-      optimizer->zero_grad();
-      gradient_sync.begin_step();
-      loss.backward();
+      // Forward, loss and backward (forward_backward above, maybe as a CUDA
+      // graph); finish_step leaves the group's mean gradient in .grad. Step.
+      const StepOutputs out = step_graph.run(images, labels, global_n);
       gradient_sync.finish_step();
       set_learning_rate(*optimizer, learning_rate_at(config, step, steps_per_epoch));
       optimizer->step();
 
       // Bookkeeping, on the device.
-      auto detached = batch_loss_sum.detach();
+      auto detached = out.loss_sum.detach();
       loss_sum += detached;
-      correct += (logits.detach().argmax(1) == labels).sum();
+      correct += (out.logits.detach().argmax(1) == labels).sum();
       seen_nonfinite |= ~torch::isfinite(detached);
       clean_steps += (~seen_nonfinite).to(torch::kFloat64);
     }
+    inside_epoch.end();
 
     // Every epoch: agree on BatchNorm statistics, then measure.
     auto statistics = float_buffers(*model);
@@ -231,9 +270,10 @@ TrainResult train(const TrainConfig& config, const FashionMnist& data, const Tra
     const int64_t clean = static_cast<int64_t>(train_values[2]) / reducer.size();
     if (clean < steps_per_epoch) throw DivergedError(epoch, clean + 1);
 
+    // Predictions every epoch (10,000 bytes): early stopping may end the run at any epoch.
     const Evaluation val = evaluate(model, splits.val, reducer);
+    const Evaluation test = evaluate(model, splits.test, reducer, /*keep_predictions=*/true);
     const bool last_epoch = epoch == config.epochs;
-    const Evaluation test = evaluate(model, splits.test, reducer, /*keep_predictions=*/last_epoch);
 
     EpochMetrics row;
     row.epoch = epoch;
@@ -250,15 +290,8 @@ TrainResult train(const TrainConfig& config, const FashionMnist& data, const Tra
       result.best_val_acc = val.accuracy;
       result.test_acc_at_best_val = test.accuracy;
     }
-    if (last_epoch) {
-      result.test_predictions = test.predictions;
-      result.confusion_test = test.confusion;
-      result.confusion_val = val.confusion;
-      result.per_class_acc = per_class_accuracy(test.confusion);
-      result.final_test_acc = test.accuracy;
-    }
     // Saved before the row is reported: a stop requested from on_epoch
-    // (Interrupted) keeps this epoch.
+    // (Interrupted) keeps this epoch, and so does a pause (a promotion resumes from it).
     if (!checkpoint_path.empty() && !last_epoch) {
       const TrainingProgress progress{epoch,         step,
                                       earlier_seconds + seconds_since(run_start),
@@ -271,7 +304,11 @@ TrainResult train(const TrainConfig& config, const FashionMnist& data, const Tra
         checkpoint_path.clear();
       }
     }
-    if (on_epoch) on_epoch(row);
+    const EpochVerdict verdict = on_epoch ? on_epoch(row) : EpochVerdict::go_on;
+    if (last_epoch || verdict != EpochVerdict::go_on) {  // the end of this run: early or not
+      record_final_evaluation(result, val, test);
+      break;
+    }
   }
 
   result.train_seconds = earlier_seconds + seconds_since(run_start);

@@ -7,10 +7,10 @@
 #include <stdexcept>
 #include <string>
 
-#include "trainer/config.hpp"
+#include "core/config.hpp"
 #include "trainer/gradient_sync.hpp"
 #include "trainer/idx.hpp"
-#include "trainer/metrics.hpp"
+#include "core/metrics.hpp"
 #include "trainer/reducer.hpp"
 
 namespace ablate {
@@ -46,13 +46,20 @@ struct TrainContext {
   // augmentation and dropout streams differ; the group resumes only when every
   // rank's file holds the same epoch. The caller deletes them once the result is safe.
   std::string checkpoint_path;
-  // Told why an existing checkpoint was not used (the point then starts afresh).
+  // Told why an existing checkpoint was not used (the point then starts afresh),
+  // or why a CUDA graph could not be captured (the run goes on without one).
   std::function<void(const std::string&)> on_warning;
+  // A check for tests: on CUDA, any host synchronisation inside an epoch's
+  // steps throws (the data, splits and indices must stay on the device).
+  bool forbid_host_sync = false;
 };
 
 // Trains `config` on `data`, calling `on_epoch` after each epoch (on every
 // rank; the orchestrator reports from the group leader only). A run resumed
-// from a checkpoint first replays the rows of the epochs it already had.
+// from a checkpoint first replays the rows of the epochs it already had. The
+// run ends after epoch `config.epochs`, or after the first epoch whose verdict
+// is not go_on (early stopping); the learning-rate schedule always spans
+// `config.epochs`, so an early end trains exactly the epochs a full run trains.
 // Throws DivergedError, DataError, ConfigError.
 TrainResult train(const TrainConfig& config, const FashionMnist& data, const TrainContext& context,
                   const EpochCallback& on_epoch = {});

@@ -7,9 +7,9 @@
 #include <functional>
 #include <string>
 
-#include "trainer/config.hpp"
+#include "core/config.hpp"
 #include "trainer/idx.hpp"
-#include "trainer/metrics.hpp"
+#include "core/metrics.hpp"
 
 namespace ablate {
 

@@ -134,6 +134,14 @@ def main():
     y = labels[:n].to(dev)
     fill = float(-mean / std)
 
+    # The precision ablate trains in (its `precision` key): TF32 switches on CUDA,
+    # bf16 autocast of the forward pass with the loss in float32.
+    precision = c.get("precision", "fp32")
+    if dev.type == "cuda":
+        mode = "tf32" if precision == "tf32" else "ieee"
+        torch.backends.cuda.matmul.fp32_precision = mode
+        torch.backends.cudnn.conv.fp32_precision = mode
+
     model = build(c).to(dev)
     if a.channels_last:
         model = model.to(memory_format=torch.channels_last)
@@ -153,8 +161,9 @@ def main():
             xb, yb = x.index_select(0, idx), y.index_select(0, idx)
             if aug:
                 xb = augment(xb, c, gen, fill)
-            logits = model(xb)
-            batch_loss = F.cross_entropy(logits, yb, reduction="sum")
+            with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=precision == "bf16"):
+                logits = model(xb)
+            batch_loss = F.cross_entropy(logits.float(), yb, reduction="sum")
             opt.zero_grad()
             (batch_loss / len(idx)).backward()
             opt.step()

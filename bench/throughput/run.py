@@ -49,14 +49,21 @@ def main():
                    help="runs of each pair, alternating ablate and the peer; the fastest of each counts")
     p.add_argument("--peer-nchw", action="store_true",
                    help="leave the peer's convolutions in NCHW even where ablate uses NHWC")
+    p.add_argument("--images", type=int, default=0,
+                   help="training images per epoch for every model (0: --conv-images for CNN/ResNet, all for MLPs)")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="a training key for both trainers, e.g. precision=bf16 or cuda_graphs=false (repeatable)")
     a = p.parse_args()
 
     for name in a.models.split(","):
         epoch_s = {}
         for augmented in (False, True):
             keys = MODELS[name] + (AUGMENT if augmented else [])
-            if name in ("cnn", "resnet") and a.conv_images:
+            if a.images:
+                keys.append(f"train_limit={a.images}")
+            elif name in ("cnn", "resnet") and a.conv_images:
                 keys.append(f"train_limit={a.conv_images}")
+            keys += a.set
             common = ["--device", a.device, "--threads", str(a.threads), "--timed-epochs", str(a.timed_epochs)]
             ours = peer = None
             for _ in range(a.repeats):
@@ -74,7 +81,7 @@ def main():
                               "ablate_images_per_s": round(ours["images_per_second"]),
                               "pytorch_epoch_s": round(peer["epoch_seconds"], 4),
                               "pytorch_images_per_s": round(peer["images_per_second"]),
-                              "ratio": round(ratio, 3), "repeats": a.repeats,
+                              "ratio": round(ratio, 3), "repeats": a.repeats, "set": a.set,
                               "ablate_nhwc": bool(ours.get("channels_last")), "pytorch_nhwc": peer.get("channels_last", False),
                               "load_average": os.getloadavg()[0]}), flush=True)
         overhead = epoch_s[True] / epoch_s[False] - 1

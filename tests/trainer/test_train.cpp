@@ -119,3 +119,53 @@ TEST_CASE("L2 penalty shrinks the weights", "[train][slow]") {
   const double with = plain_model();
   CHECK(with < 0.8 * without);
 }
+
+TEST_CASE("bf16 autocast trains every model family on the CPU to a sane accuracy", "[train][precision][slow]") {
+  auto config = small("mlp");
+  config.precision = "bf16";
+  const auto mlp = run(config);
+  CHECK(mlp.final_test_acc > 0.70);  // fp32 reaches ~0.8 here; chance is 0.10
+  CHECK(mlp.curves[1].train_loss < mlp.curves[0].train_loss);
+  for (const std::string family : {"cnn", "resnet"}) {  // convolutions and BatchNorm under autocast
+    auto conv = small(family);
+    conv.precision = "bf16";
+    conv.epochs = 1;
+    conv.train_limit = 2000;
+    const auto result = run(conv);
+    INFO(family << " test accuracy " << result.final_test_acc);
+    CHECK(result.final_test_acc > 0.2);
+  }
+}
+
+TEST_CASE("bf16 changes the arithmetic; tf32 and cuda_graphs leave a CPU run's bits alone", "[train][precision][slow]") {
+  // The CPU has no TF32 path and no CUDA graphs: those keys must not change a CPU
+  // result, while bf16 must (else autocast never took effect).
+  auto config = small("mlp");
+  config.epochs = 1;
+  const auto fp32 = run(config);
+  config.precision = "tf32";
+  const auto tf32 = run(config);
+  config.precision = "fp32";
+  config.cuda_graphs = false;
+  const auto eager = run(config);
+  config.precision = "bf16";
+  config.cuda_graphs = true;
+  const auto bf16 = run(config);
+  CHECK(tf32.curves[0].train_loss == fp32.curves[0].train_loss);
+  CHECK(tf32.confusion_test == fp32.confusion_test);
+  CHECK(eager.curves[0].train_loss == fp32.curves[0].train_loss);
+  CHECK(eager.confusion_test == fp32.confusion_test);
+  CHECK(bf16.curves[0].train_loss != fp32.curves[0].train_loss);
+  CHECK(bf16.curves[0].train_loss == Approx(fp32.curves[0].train_loss).epsilon(0.05));
+}
+
+TEST_CASE("an epoch on the CPU runs with the host-sync check on", "[train][slow]") {
+  // The check itself bites only on CUDA (test_cuda.cpp); here it must be harmless.
+  auto config = small("mlp");
+  config.epochs = 1;
+  ablate::set_torch_threads(2);
+  ablate::TrainContext context;
+  context.forbid_host_sync = true;
+  const auto checked = ablate::train(config, real_data(), context);
+  CHECK(checked.curves[0].train_loss == run(config).curves[0].train_loss);
+}
