@@ -17,6 +17,7 @@
 #include "orchestrator/results/results_file.hpp"
 #include "orchestrator/results/results_summary.hpp"
 #include "orchestrator/run_command.hpp"
+#include "early_stopping_support.hpp"
 #include "orchestrator_test_support.hpp"
 
 using namespace ablate;
@@ -269,6 +270,67 @@ void scenario_groups_of_two(const Setup& s) {
   for (const auto& [id, n] : done) s.checks.expect(n == 1, "groups: one done record per point");
 }
 
+// Early stopping over MPI (and over data-parallel groups): successive halving
+// ends as the brute-force reference says, whatever the timing; ASHA and the
+// median rule (verdicts after every epoch, over MPI) leave nothing paused, stop
+// some points, and never train a point past the rung it was given.
+void scenario_early_stopping(const Setup& s, const std::string& method, int ranks_per_point) {
+  const std::string name = fmt::format("es-{}-k{}", method, ranks_per_point);
+  const std::string spec = s.dir + "/" + name + ".toml";
+  if (s.world.rank() == 0) std::ofstream(spec) << test::es_sweep_text(method, method == "median" ? 12 : 27, 9);
+  s.world.broadcast("", 0);  // the spec is written before any rank reads it
+  RunOptions options = options_for(s, name + ".h5");
+  options.spec_path = spec;
+  options.ranks_per_point = ranks_per_point;
+  FakeWork::Options fake;
+  fake.epoch_time = std::chrono::milliseconds(1);
+  fake.val_acc = test::wiggly_val_acc;
+  FakeWork work(fake);
+  std::string log, error;
+  const int code = run(s, options, work, log, error);
+  const auto started = gather_by_rank(s, work.started());
+  if (s.world.rank() != 0) return;
+
+  s.checks.expect(code == kExitOk, fmt::format("{}: exit code {} {}\n{}", name, code, error, log));
+  const sweeps::Sweep sweep = sweeps::load_sweep(spec);
+  ResultsFile results(options.results_path, SweepIdentity{sweep.name, sweep.source_path, sweep.spec_text},
+                      ResultsFileOptions{true, 0, [](const std::string&) {}});
+  int epochs = 0, stopped = 0, done = 0;
+  for (const auto& p : sweep.points) {
+    const LedgerPoint& point = results.point(p.id);
+    epochs += static_cast<int>(point.curves.size());
+    stopped += point.status == PointStatus::stopped;
+    done += point.status == PointStatus::done;
+    s.checks.expect(point.status == PointStatus::done || point.status == PointStatus::stopped,
+                    fmt::format("{}: point {} ended {}", name, p.id, to_string(point.status)));
+    const int allowed = point.until > 0 ? point.until : 9;
+    s.checks.expect(static_cast<int>(point.curves.size()) <= allowed,
+                    fmt::format("{}: point {} trained {} epochs, its last until was {}", name, p.id,
+                                point.curves.size(), allowed));
+  }
+  s.checks.expect(stopped > 0 && done > 0 && epochs < static_cast<int>(sweep.points.size()) * 9,
+                  fmt::format("{}: {} stopped, {} done, {} epochs", name, stopped, done, epochs));
+  if (method == "asha") {
+    std::vector<nlohmann::json> journal;
+    for (const auto& entry : Journal(options.results_path + ".journal").replay().entries)
+      journal.push_back(entry.record);
+    const test::AshaAudit audit = test::audit_asha(journal, 3);
+    for (const auto& problem : audit.problems) s.checks.expect(false, name + ": " + problem);
+    s.checks.expect(audit.top_promotions >= 12, fmt::format("{}: {} promotions from the top", name,
+                                                            audit.top_promotions));
+  }
+  if (method == "successive_halving")
+    for (const auto& [id, end] : test::brute_force_halving(sweep.points, {1, 3, 9}, 3))
+      s.checks.expect(static_cast<int>(results.point(id).curves.size()) == end,
+                      fmt::format("{}: point {} ended at epoch {}, the reference says {}", name, id,
+                                  results.point(id).curves.size(), end));
+  for (int rank = 1; rank < s.world.size() && ranks_per_point > 1; ++rank) {
+    const int leader = 1 + ranks_per_point * ((rank - 1) / ranks_per_point);
+    s.checks.expect(started[rank] == started[leader],
+                    fmt::format("{}: rank {} trained other points than its leader {}", name, rank, leader));
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -299,10 +361,17 @@ int main(int argc, char** argv) {
       {"mismatched specs are refused", [&] { scenario_mismatch_refused(s); }},
       {"a worker that cannot start stops all", [&] { scenario_worker_cannot_start(s); }},
       {"a refused results file stops all", [&] { scenario_results_refused(s); }},
+      {"successive halving over MPI equals the reference", [&] { scenario_early_stopping(s, "successive_halving", 1); }},
+      {"ASHA over MPI", [&] { scenario_early_stopping(s, "asha", 1); }},
+      {"the median rule's verdicts over MPI", [&] { scenario_early_stopping(s, "median", 1); }},
   };
   std::vector<std::pair<const char*, std::function<void()>>> group_scenarios;
   if (world.size() >= 3 && (world.size() - 1) % 2 == 0)
     group_scenarios.push_back({"groups of two ranks train each point together", [&] { scenario_groups_of_two(s); }});
+  if (world.size() >= 3 && (world.size() - 1) % 2 == 0) {
+    group_scenarios.push_back({"ASHA with groups of two", [&] { scenario_early_stopping(s, "asha", 2); }});
+    group_scenarios.push_back({"the median rule with groups of two", [&] { scenario_early_stopping(s, "median", 2); }});
+  }
   auto run_scenario = [&](const char* name, const std::function<void()>& scenario) {
     const int before = checks.failures();
     scenario();

@@ -16,28 +16,15 @@
 #include "orchestrator/policy/successive_halving_policy.hpp"
 #include "orchestrator/scheduler.hpp"
 #include "orchestrator/thread_channel.hpp"
+#include "early_stopping_support.hpp"
 #include "orchestrator_test_support.hpp"
 
 using namespace ablate;
+using test::brute_force_halving;
+using test::es_sweep_text;
+using test::wiggly_val_acc;
 
 namespace {
-
-// A curve whose ranking changes from epoch to epoch, so a rung's top is not
-// simply the final top: val_acc(lr, e) in (0.3, 0.9), rising with e.
-double wiggly_val_acc(const nlohmann::json& config, int epoch) {
-  const double lr = config.at("lr").get<double>();
-  const double noise = std::sin(lr * 997.0 + epoch * 1.3) * 0.5 + 0.5;  // in [0, 1]
-  return 0.3 + 0.3 * (1 - std::exp(-epoch / 3.0)) + 0.3 * noise;
-}
-
-// 27 configurations (lr 0.01 .. 0.27), one seed, 9 epochs.
-std::string es_sweep_text(const std::string& method, int points = 27, int epochs = 9, int eta = 3) {
-  std::string lrs;
-  for (int i = 1; i <= points; ++i) lrs += (i > 1 ? ", " : "") + std::to_string(i / 100.0);
-  return "name = \"es\"\nseeds = [0]\n[base]\nepochs = " + std::to_string(epochs) +
-         "\nhidden = [64]\n[grid]\nlr = [" + lrs + "]\n[early_stopping]\nmethod = \"" + method +
-         "\"\nmin_epochs = 1\nreduction_factor = " + std::to_string(eta) + "\n";
-}
 
 std::vector<WorkerInfo> infos(int n) {
   std::vector<WorkerInfo> out;
@@ -88,27 +75,6 @@ struct EsRun {
   std::string path;
   std::map<std::string, LedgerPoint> points;  // after run()
 };
-
-double lr_of(const sweeps::SweepPoint& p) { return p.config.at("lr").get<double>(); }
-
-// What synchronous successive halving must do, from the full curves alone:
-// the epochs each point ends at (its rung, or the budget for the survivors).
-std::map<std::string, int> brute_force_halving(const std::vector<sweeps::SweepPoint>& bracket,
-                                               const std::vector<int>& rungs, int eta) {
-  std::map<std::string, int> ends;
-  std::vector<const sweeps::SweepPoint*> alive;
-  for (const auto& p : bracket) alive.push_back(&p);
-  for (size_t r = 0; r + 1 < rungs.size(); ++r) {
-    std::stable_sort(alive.begin(), alive.end(), [&](const auto* a, const auto* b) {
-      return wiggly_val_acc(a->config, rungs[r]) > wiggly_val_acc(b->config, rungs[r]);
-    });
-    const size_t keep = std::max<size_t>(1, alive.size() / static_cast<size_t>(eta));
-    for (size_t i = keep; i < alive.size(); ++i) ends[alive[i]->id] = rungs[r];
-    alive.resize(keep);
-  }
-  for (const auto* p : alive) ends[p->id] = rungs.back();
-  return ends;
-}
 
 void check_matches(const std::map<std::string, LedgerPoint>& points, const std::map<std::string, int>& expected,
                    int budget) {
@@ -223,50 +189,9 @@ TEST_CASE("ASHA promotes only from the top 1/eta of a rung, promotes before star
   // Replay the journal: at each promotion "top", the point is in the top
   // floor(n/eta) of the n points that had reached its rung by then; at each start
   // of a new point, no paused point could have been promoted that way.
-  std::map<std::string, std::map<int, double>> marks;  // id -> rung -> value
-  std::map<std::string, std::string> status;
-  auto top_of = [&](int rung) {
-    std::vector<std::pair<double, std::string>> reached;
-    for (const auto& [id, m] : marks)
-      if (m.count(rung)) reached.push_back({m.at(rung), id});
-    std::stable_sort(reached.begin(), reached.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
-    std::set<std::string> top;
-    for (size_t i = 0; i < reached.size() / 3; ++i) top.insert(reached[i].second);
-    return top;
-  };
-  auto promotable_exists = [&] {
-    for (const auto& [id, m] : marks)
-      if (status[id] == "paused" && top_of(m.rbegin()->first).count(id)) return true;
-    return false;
-  };
-  int top_promotions = 0, idle_promotions = 0;
-  for (const auto& record : run.journal()) {
-    const std::string type = record.value("t", "");
-    const std::string id = record.value("id", "");
-    if (type == "start") {
-      if (!marks.count(id) && status[id] != "promoted") {
-        INFO("a new point started while a paused point was promotable: " << id);
-        CHECK_FALSE(promotable_exists());
-      }
-      status[id] = "running";
-    } else if (type == "pause") {
-      marks[id][record.at("epoch").get<int>()] = record.at("value").get<double>();
-      status[id] = "paused";
-    } else if (type == "promote") {
-      const int rung = marks.at(id).rbegin()->first;
-      if (record.at("reason") == "top") {
-        ++top_promotions;
-        INFO("promoted " << id << " from rung " << rung);
-        CHECK(top_of(rung).count(id) == 1);
-      } else {
-        ++idle_promotions;
-        CHECK(record.at("reason") == "idle");
-      }
-      status[id] = "promoted";
-    } else if (type == "stop" || type == "done") {
-      status[id] = type;
-    }
-  }
+  const test::AshaAudit audit = test::audit_asha(run.journal(), 3);
+  for (const auto& problem : audit.problems) FAIL_CHECK(problem);
+  const int top_promotions = audit.top_promotions, idle_promotions = audit.idle_promotions;
   CHECK(top_promotions >= 9 + 3);  // at least the synchronous share: 9 from rung 1, 3 from rung 3
   for (const auto& [id, p] : run.points) {
     CHECK(p.status != PointStatus::paused);
