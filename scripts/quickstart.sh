@@ -7,5 +7,6 @@ BUILD_DIR=${ABLATE_BUILD_DIR:-build}
 mkdir -p results
 "$BUILD_DIR/orchestrator/ablate" run sweeps/quickstart.toml -o results/quickstart.h5
 "$BUILD_DIR/orchestrator/ablate" status results/quickstart.h5
-.venv/bin/python -m ablate report results/quickstart.h5 -o results/quickstart-report
+"$BUILD_DIR/orchestrator/ablate" report results/quickstart.h5 -o results/quickstart-report
 echo "quickstart: results in results/quickstart.h5, report in results/quickstart-report/index.md"
+echo "quickstart: to run ablate from anywhere: make install PREFIX=~/.local (then ~/.local/bin/ablate is on the PATH)"
