@@ -103,6 +103,8 @@ mpi_root=$STAGE/mpi
 mkdir -p "$mpi_root/bin" "$mpi_root/${mpi_pkglibdir#"$mpi_prefix"/}" "$mpi_root/share/openmpi" "$mpi_root/etc"
 mpirun_path=$(readlink -f "$(command -v mpirun)")
 cp "$mpirun_path" "$mpi_root/bin/mpirun"
+# orted: what a process that calls MPI_Init without mpirun (a singleton) starts.
+cp "$(dirname "$mpirun_path")/orted" "$mpi_root/bin/orted"
 write_wrapper mpirun mpi/bin/mpirun
 cp "$mpi_pkglibdir"/*.so "$mpi_root/${mpi_pkglibdir#"$mpi_prefix"/}/"
 cp -r "$mpi_pkgdatadir"/. "$mpi_root/share/openmpi/"
@@ -118,7 +120,7 @@ if [[ -n $pmix_plugin ]]; then
   [[ -d $pmix_prefix/share/pmix ]] && cp -r "$pmix_prefix/share/pmix" "$STAGE/pmix/share/"
 fi
 
-for elf in "$STAGE"/libexec/* "$mpi_root/bin/mpirun" "$mpi_root"/lib/*/openmpi/lib/openmpi3/*.so "$STAGE"/pmix/lib/pmix/*.so; do
+for elf in "$STAGE"/libexec/* "$mpi_root"/bin/* "$mpi_root"/lib/*/openmpi/lib/openmpi3/*.so "$STAGE"/pmix/lib/pmix/*.so; do
   [[ -f $elf ]] && copy_needed "$elf"
 done
 # The copied libraries' own needs, until nothing new appears.

@@ -107,7 +107,7 @@ fi
 # Every library of every bundled program and plugin resolves, to the bundle or
 # to what the machine brings (torch and its CUDA wheels, the C library).
 unresolved=$(
-  for elf in "$RUN"/libexec/* "$RUN"/mpi/bin/mpirun "$RUN"/lib/*.so* "$RUN"/mpi/lib/*/openmpi/lib/openmpi3/*.so \
+  for elf in "$RUN"/libexec/* "$RUN"/mpi/bin/* "$RUN"/lib/*.so* "$RUN"/mpi/lib/*/openmpi/lib/openmpi3/*.so \
     "$RUN"/pmix/lib/pmix/*.so; do
     [[ -f $elf ]] || continue
     LD_LIBRARY_PATH=$ABLATE_BUNDLE_LIBS ldd "$elf" 2>&1 | awk -v elf="${elf#"$RUN"/}" '
@@ -175,8 +175,9 @@ PY
 
 step_tests() {
   local t0=$SECONDS
-  say "tests: one process (every [cuda] test but the two-rank one)"
-  limited $(($(left) - 300)) test_cuda "~[nccl2]" -d yes -r xml -o "$OUT/tests.xml" >"$OUT/tests.log" 2>&1
+  say "tests: one rank (every [cuda] test but the two-rank one)"
+  limited $(($(left) - 300)) "${MPIRUN[@]}" -np 1 test_cuda "~[nccl2]" -d yes -r xml -o "$OUT/tests.xml" \
+    >"$OUT/tests.log" 2>&1
   local single=$?
   say "tests: two ranks on one GPU ([nccl2], NCCL_MULTI_RANK_GPU_ENABLE=1)"
   NCCL_MULTI_RANK_GPU_ENABLE=1 limited 120 "${MPIRUN[@]}" -np 2 -x NCCL_MULTI_RANK_GPU_ENABLE \
@@ -195,7 +196,7 @@ step_throughput() {
   local t0=$SECONDS status=ok
   local -a args=(--bin "$RUN/bin/throughput_bench" --device "$DEVICE")
   if ((DRY_RUN)); then
-    args+=(--models linear,cnn --images 256 --timed-epochs 1 --threads 2)
+    args+=(--models linear --images 256 --timed-epochs 1 --threads 2)
   else
     args+=(--conv-images 0 --timed-epochs 2 --threads "$CORES")
   fi
@@ -256,6 +257,13 @@ channels = [8, 16]
 fc_width = 32
 TOML
     extra=(--threads 1)
+    # Local mode too: one process whose MPI_Init runs without mpirun (a singleton,
+    # which starts the bundle's orted), as the one-rank NCCL test would without mpirun.
+    local t0=$SECONDS
+    limited 120 ablate run "$spec" -o "$SCRATCH/local.h5" --device cpu --threads 1 --progress quiet \
+      >"$OUT/study_local.log" 2>&1
+    local rc=$?
+    record study_local_mode "$([[ $rc == 0 ]] && echo ok || echo fail)" $((SECONDS - t0)) "exit=$rc"
   fi
   local ranks=$((1 + GPUS * WORKERS_PER_GPU))
   local results=$SCRATCH/seed_study.h5

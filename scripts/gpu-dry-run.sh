@@ -41,8 +41,8 @@ for name in $(tar -tzf gpu-bundle/payload.tar.gz | sed -n 's#^\./lib/\(..*\)#\1#
 done
 for path in $(ompi_info --path pkglibdir --parsable | sed -n 's/^path:pkglibdir://p') \
             $(ompi_info --path pkgdatadir --parsable | sed -n 's/^path:pkgdatadir://p') \
-            /etc/openmpi /usr/share/datasets/fashion-mnist; do
-  [[ -e $path ]] && hide+=("$path")
+            "$(command -v orted || true)" /etc/openmpi /usr/share/datasets/fashion-mnist; do
+  [[ -n $path && -e $path ]] && hide+=("$(readlink -f "$path")")
 done
 if [[ -d /usr/lib/x86_64-linux-gnu/pmix2 ]]; then hide+=(/usr/lib/x86_64-linux-gnu/pmix2); fi
 mapfile -t hide < <(printf '%s\n' "${hide[@]}" | sort -u)
