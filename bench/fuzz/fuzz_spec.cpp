@@ -7,7 +7,7 @@
 // assertions are compiled out, as in Debian's libtomlplusplus (NDEBUG, where GCC makes them
 // no-ops): several fire on malformed input that the library then refuses with a parse_error
 // ("[&", "lr = 1979-05-27Tx"), which is all ablate ever sees.
-// fuzz-sources: sweeps/spec_parser.cpp sweeps/toml_guard.cpp sweeps/expand.cpp sweeps/random_search.cpp sweeps/load.cpp sweeps/cost.cpp sweeps/plan_format.cpp trainer/config.cpp
+// fuzz-sources: sweeps/spec_parser.cpp sweeps/toml_guard.cpp sweeps/expand.cpp sweeps/random_search.cpp sweeps/load.cpp sweeps/cost.cpp sweeps/plan_format.cpp sweeps/search/search.cpp sweeps/search/static_search.cpp sweeps/search/plan_values.cpp sweeps/search/tpe.cpp core/config.cpp
 // fuzz-libs: -lfmt
 // fuzz-flags: -DTOML_ASSERT(expr)=static_cast<void>(0)
 #include <algorithm>
