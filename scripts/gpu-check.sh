@@ -198,7 +198,7 @@ step_throughput() {
   if ((DRY_RUN)); then
     args+=(--models linear --images 256 --timed-epochs 1 --threads 2)
   else
-    args+=(--conv-images 0 --timed-epochs 2 --threads "$CORES")
+    args+=(--conv-images 0 --timed-epochs 2 --threads "$CORES" "${GRAPH_KEYS[@]}")
   fi
   say "throughput: ablate vs PyTorch, ${args[*]}"
   limited $(($(left) - 240)) "$PYTHON" "$HERE/bench/run.py" "${args[@]}" >"$OUT/throughput.jsonl" 2>"$OUT/throughput.log"
@@ -277,7 +277,7 @@ TOML
   fi
   local t0
   t0=$(date +%s.%N)
-  limited "$limit" "${MPIRUN[@]}" -np "$ranks" ablate run "$spec" -o "$results" --device "$DEVICE" \
+  limited "$limit" "${MPIRUN[@]}" -np "$ranks" ablate run "$spec" -o "$results" --device "$DEVICE" "${GRAPH_KEYS[@]}" \
     --workers-per-gpu "$WORKERS_PER_GPU" --progress lines "${extra[@]}" >"$OUT/study.log" 2>&1
   local rc=$?
   local makespan
@@ -324,8 +324,23 @@ step_packing() {
   record packing not_built 0 "reason=packing not built yet: no packed training in this ablate"
 }
 
+# CUDA graphs are on by default, and a capture that crashes would take every point of
+# the study with it: unless their two tests passed, the steps after them turn them off.
+decide_graphs() {
+  GRAPH_KEYS=()
+  ((DRY_RUN)) && return
+  local passed
+  passed=$(grep -c '"test": "\(a captured step graph\|CUDA graphs train\)[^"]*", "status": "ok"' "$OUT/results.jsonl")
+  if ((passed < 2)); then
+    GRAPH_KEYS=(--set cuda_graphs=false)
+    say "CUDA graph tests did not both pass: throughput and the study run with cuda_graphs=false"
+    record cuda_graphs fail 0 "reason=the CUDA graph tests did not both pass; later steps use cuda_graphs=false"
+  fi
+}
+
 step_version
 step_tests
+decide_graphs
 step_throughput
 step_study
 step_packing
