@@ -47,7 +47,13 @@ done
 if [[ -d /usr/lib/x86_64-linux-gnu/pmix2 ]]; then hide+=(/usr/lib/x86_64-linux-gnu/pmix2); fi
 mapfile -t hide < <(printf '%s\n' "${hide[@]}" | sort -u)
 
-if [[ $(id -u) == 0 ]] && unshare -m true 2>/dev/null; then
+# Can this machine mount in a private namespace? (A container may allow the
+# namespace and still refuse the mount.)
+probe=$(mktemp)
+can_hide=0
+if [[ $(id -u) == 0 ]] && unshare -m --propagation private mount --bind /dev/null "$probe" 2>/dev/null; then can_hide=1; fi
+rm -f "$probe"
+if ((can_hide)); then
   echo "gpu-dry-run: hiding ${#hide[@]} system copies of what the bundle carries (private mount namespace)"
   # /dev/null over a file, an empty read-only folder over a folder: both only in
   # this namespace, gone when it ends.
