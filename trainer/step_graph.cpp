@@ -5,6 +5,7 @@
 
 #ifdef ABLATE_CUDA
 #include <ATen/cuda/CUDAEvent.h>
+#include <ATen/cuda/CUDAGeneratorImpl.h>
 #include <ATen/cuda/CUDAGraph.h>
 #include <c10/cuda/CUDAGuard.h>
 #include <c10/cuda/CUDAStream.h>
@@ -67,6 +68,9 @@ StepOutputs StepGraph::capture_and_replay(const torch::Tensor& images, const tor
   inputs_ready.block(side);
   try {
     c10::cuda::CUDAStreamGuard on_side(side);
+    // Dropout's generator: each replay must draw fresh numbers. (Torch registers
+    // the default generator itself; saying so costs nothing and does not depend on it.)
+    captured->graph.register_generator_state(at::cuda::detail::getDefaultCUDAGenerator(device_.index()));
     captured->graph.capture_begin();
     try {
       captured->outputs = body_(captured->images, captured->labels, global_n);
