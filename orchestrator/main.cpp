@@ -23,7 +23,7 @@
 #include "slurm/slurm_command.hpp"
 #include "slurm/slurm_error.hpp"
 #include "sweeps/sweep.hpp"
-#include "trainer/config.hpp"
+#include "core/config.hpp"
 #include "trainer/idx.hpp"
 #include "trainer/trainer.hpp"
 
@@ -209,8 +209,9 @@ int main(int argc, char** argv) {
   report_cmd->add_option("--data", report.data_dir,
                          "Fashion-MNIST directory for the image strips (else $ABLATE_DATA, then the Debian package)");
   report_cmd->footer(
-      "Runs `python -m ablate report` (the ablate Python package, analysis/ in the source tree) with the first of:\n"
-      "$ABLATE_PYTHON; the .venv ablate was built beside; python3. Says how to install the package when none has it.");
+      "Runs `python -m ablate report` (the ablate Python package, analysis/ in the source tree) with $ABLATE_PYTHON\n"
+      "when it is set, else with the first of the .venv ablate was built beside and python3 that imports the\n"
+      "package. Says how to install it when none does.");
 
   ablate::slurm::SlurmOptions slurm;
   auto* slurm_cmd = ablate::slurm::add_slurm_subcommand(app, slurm);

@@ -254,13 +254,16 @@ int schedule(const RunOptions& options, Communicator& comm, PointWork& work, Sta
   prune_checkpoints(results.path(), unfinished);
 
   const StatusCounts after = count_statuses(sweep, results);
-  out << fmt::format("ablate run: {} done, {}{} failed, {} unfinished of {} ({} trained, {} failed in this run)\n",
+  out << fmt::format("ablate run: {} done, {}{} failed, {} unfinished of {} ({} trained to the end, {}{} failed "
+                     "in this run)\n",
                      after.done,
                      sweep.early_stopping ? fmt::format("{} stopped early ({}), ", after.stopped,
                                                         sweep.early_stopping->method)
                                           : "",
                      after.failed, after.pending, plural(static_cast<int>(sweep.points.size()), "point"),
-                     outcome.done, outcome.failed);
+                     outcome.done,
+                     sweep.early_stopping ? fmt::format("{} paused at a rung, ", outcome.paused) : "",
+                     outcome.failed);
   out << fmt::format("results: {}; `ablate status {}` shows the best points\n", results.path(), results.path());
   if (after.pending > 0) {  // a stop that came after the last point finished leaves nothing undone
     out << "incomplete: rerun the same command to resume (done points are kept, unfinished ones restart)\n";

@@ -2,6 +2,7 @@
 // from the spec; the orchestrator's scheduling policies act on them.
 #pragma once
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -19,5 +20,27 @@ struct EarlyStopping {
 };
 
 inline const std::vector<std::string> kEarlyStoppingMethods = {"asha", "successive_halving", "hyperband", "median"};
+
+// The rung epochs for a budget of `epochs`: min_epochs * eta^k below it, then the budget itself.
+inline std::vector<int> rung_epochs(const EarlyStopping& early, int epochs) {
+  std::vector<int> rungs;
+  for (long long rung = early.min_epochs; rung < epochs; rung *= early.reduction_factor)
+    rungs.push_back(static_cast<int>(rung));
+  rungs.push_back(epochs);
+  return rungs;
+}
+
+// Epochs `points` points train under synchronous successive halving from the
+// first rung: n at the first rung, then the top 1/eta (at least one) at each next.
+inline long long halving_epochs(const EarlyStopping& early, int epochs, long long points) {
+  long long total = 0, alive = points;
+  int previous = 0;
+  for (int rung : rung_epochs(early, epochs)) {
+    total += alive * (rung - previous);
+    previous = rung;
+    alive = std::max(1LL, alive / early.reduction_factor);
+  }
+  return total;
+}
 
 }  // namespace ablate::sweeps

@@ -192,6 +192,20 @@ std::string format_plan(const Sweep& sweep) {
       ".\nEstimated compute: {} GFLOP, about {} at an assumed {:.0f} GFLOP/s (a few CPU cores; a GPU is much "
       "faster). Rough: matrix products only, training plus per-epoch evaluation.\n",
       gflop_text(total_flops), duration_text(total_flops / kAssumedFlopsPerSecond), kAssumedFlopsPerSecond / 1e9);
+  if (sweep.early_stopping && !sweep.points.empty()) {
+    const EarlyStopping& early = *sweep.early_stopping;
+    const int epochs = sweep.points.front().config.at("epochs").get<int>();
+    const long long full = static_cast<long long>(sweep.points.size()) * epochs;
+    out += fmt::format("Early stopping: {} on {}, rungs at epochs {}. The estimate above is the most it can cost "
+                       "({} epochs, every point to the end)",
+                       early.method, early.metric, fmt::join(rung_epochs(early, epochs), ", "), full);
+    if (early.method == "asha" || early.method == "successive_halving") {
+      const long long halving = halving_epochs(early, epochs, static_cast<long long>(sweep.points.size()));
+      out += fmt::format("; keeping the top 1/{} of each rung trains about {} epochs ({:.1f}x less)",
+                         early.reduction_factor, halving, static_cast<double>(full) / static_cast<double>(halving));
+    }
+    out += ".\n";
+  }
   return out;
 }
 

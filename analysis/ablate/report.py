@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ablate import figures
+from ablate import early_stopping, figures
 from ablate.fashion_mnist import DataError, TestSet, kClassNames, load_test_set
 from ablate.grouping import Comparison, SweepStructure, describe
 from ablate.results import ResultsFile, kResultStatuses
@@ -58,7 +58,11 @@ class _Writer:
         self.data_dir = data_dir
         self.info = results.sweep_info()
         self.table = results.index()
-        self.structure = SweepStructure(self.table)
+        self.early_stopping = early_stopping.settings(self.info.get("sweep_spec", ""))
+        # With early stopping, settings are compared (and the best chosen) only over points that trained
+        # every epoch: a stopped point's numbers come from fewer epochs. The early-stopping section shows the rest.
+        self.structure = SweepStructure(self.table[self.table["status"] != "stopped"] if self.early_stopping
+                                        else self.table)
         done_ids = self.table.loc[self.table["status"].isin(kResultStatuses), "id"]
         self.curves = {point_id: results.curves(point_id) for point_id in done_ids}
         self.lines: list[str] = []
@@ -173,6 +177,40 @@ class _Writer:
         if figures.search_sensitivity(self.structure.settings, keys, best, path):
             self.embed(name, path, "Validation accuracy of every sample against each searched hyperparameter; the "
                                    "star is the sample chosen on validation.")
+
+    def early_stopping_section(self):
+        es = self.early_stopping
+        if not es:
+            return
+        finished = self.table[self.table["status"].isin(kResultStatuses)]
+        if finished.empty:
+            return
+        budget = int(max(int(c.iloc[-1]["epoch"]) for c in self.curves.values() if not c.empty)
+                     if self.curves else 0)
+        budget = max(budget, int(self.table["epochs_done"].max()))
+        rungs = early_stopping.rung_epochs(es, budget)
+        trained, full = early_stopping.compute(self.table, budget)
+        self.add("## Early stopping", "")
+        self.add(f"Method **{es.get('method', '?')}** on `{es['metric']}` "
+                 f"({'higher' if es['maximize'] else 'lower'} is better), reduction factor {es['reduction_factor']}, "
+                 f"rungs at epochs {', '.join(map(str, rungs))}. The points with a result trained **{trained} "
+                 f"epochs** of the {full} a sweep without early stopping trains: "
+                 f"{full / trained:.1f}x less compute ({100 * (1 - trained / full):.0f} % saved).", "")
+        self.add(markdown_table(["rung (epoch)", "points that trained to it", "ended there", "went on"],
+                                early_stopping.rung_table(finished, rungs)), "")
+        top = finished[finished["status"] == "done"]
+        if not top.empty:
+            best = top.loc[top[kSelectionMetric].idxmax()]
+            self.add(f"Best point on validation among the {len(top)} that reached the top rung: `{best['id']}` "
+                     f"(validation {100 * best[kSelectionMetric]:.2f} %, test at that epoch "
+                     f"**{100 * best[kReportedMetric]:.2f} %**). Stopped points are left out of the rankings and "
+                     f"comparisons of this report: their numbers come from fewer epochs.", "")
+        path, name = self.figure_path("early-stopping-curves")
+        statuses = dict(zip(self.table["id"], self.table["status"]))
+        if early_stopping.curves_figure(self.curves, statuses, es["metric"], rungs,
+                                        f"{es['metric']} of every point ({es.get('method', '')})", path):
+            self.embed(name, path, "Every point's curve: those that trained every epoch in colour, the ones early "
+                                   "stopping stopped in grey, ending at their rung (dotted lines).")
 
     def comparisons(self):
         self.add("## Comparisons", "")
@@ -342,6 +380,7 @@ class _Writer:
     def write(self) -> Report:
         self.header()
         self.unfinished()
+        self.early_stopping_section()
         self.best_on_validation()
         self.search()
         self.comparisons()

@@ -18,9 +18,7 @@ EarlyStoppingPolicy::EarlyStoppingPolicy(const sweeps::EarlyStopping& settings, 
     if (settings_.metric == field.name) metric_ = field.member;
   if (!metric_) throw std::invalid_argument(fmt::format("early stopping: unknown metric '{}'", settings_.metric));
   budget_ = points_.empty() ? 0 : points_.front().epochs;
-  for (long long rung = settings_.min_epochs; rung < budget_; rung *= settings_.reduction_factor)
-    rungs_.push_back(static_cast<int>(rung));
-  rungs_.push_back(budget_);
+  rungs_ = sweeps::rung_epochs(settings_, budget_);
 }
 
 bool EarlyStoppingPolicy::better(double a, double b) const {

@@ -45,7 +45,7 @@ def _run_sweep(ablate: str, sweep: str, out_dir: Path, results_name: str = "") -
     with h5py.File(results, "r") as f:
         statuses = [s.decode() for s in f["index"]["status"]]
         errors = sorted({f["points"][i.decode()].attrs["error"] for i in f["index"]["id"]} - {""})
-    if not set(statuses) <= {"done", "failed"} or "done" not in statuses:
+    if not set(statuses) <= {"done", "failed", "stopped"} or "done" not in statuses:
         pytest.fail(f"`{' '.join(command)}` (exit code {process.returncode}) left the statuses "
                     f"{sorted(set(statuses))}; every tiny sweep finishes all points and most succeed.\n"
                     f"point errors: {errors[:3]}\nstderr:\n{process.stderr[-3000:]}", pytrace=False)
@@ -79,6 +79,12 @@ def augment_h5(ablate_bin, sweeps_dir) -> Path:
 def search_h5(ablate_bin, sweeps_dir) -> Path:
     """A random search: 3 samples of (lr, dropout) x 2 seeds."""
     return _run_sweep(ablate_bin, "tiny_search.toml", sweeps_dir)
+
+
+@pytest.fixture(scope="session")
+def asha_h5(ablate_bin, sweeps_dir) -> Path:
+    """Early stopping: ASHA over 9 learning rates, up to 9 epochs (rungs 1, 3, 9)."""
+    return _run_sweep(ablate_bin, "tiny_asha.toml", sweeps_dir)
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,51 @@
+"""analysis/ablate/early_stopping.py and the report of a real ASHA sweep."""
+
+import h5py
+
+import ablate
+from ablate import early_stopping
+
+from test_report import assert_figures_written, read_report, section
+
+
+def test_settings_and_rungs_follow_the_spec():
+    es = early_stopping.settings('[base]\nepochs = 27\n[early_stopping]\nmethod = "asha"\nmetric = "val_loss"\n')
+    assert es["method"] == "asha" and es["min_epochs"] == 1 and es["reduction_factor"] == 3
+    assert es["maximize"] is False  # a loss is minimised
+    assert early_stopping.rung_epochs(es, 27) == [1, 3, 9, 27]
+    assert early_stopping.rung_epochs({**es, "min_epochs": 2}, 12) == [2, 6, 12]
+    assert early_stopping.settings("[base]\nepochs = 3\n") is None
+
+
+def test_a_real_asha_sweep_stops_points_and_the_file_says_where(asha_h5):
+    table = ablate.load(asha_h5)
+    statuses = set(table["status"])
+    assert statuses <= {"done", "stopped"} and "stopped" in statuses and "done" in statuses
+    with h5py.File(asha_h5, "r") as f:
+        for point_id in f["points"]:
+            group = f["points"][point_id]
+            trained = int(group.attrs["epochs_trained"])
+            assert trained == len(group["curves"])
+            if group.attrs["status"] == "stopped":
+                assert trained in (1, 3)  # at a rung
+                assert group["rungs"]["epoch"][-1] == trained
+            else:
+                assert trained == 9
+    trained, full = early_stopping.compute(table, 9)
+    assert trained == int(table["epochs_done"].sum()) and full == 81 and trained < full / 2
+
+
+def test_report_of_an_asha_sweep_has_the_early_stopping_section(asha_h5, report_of):
+    report_dir = report_of(asha_h5)
+    text = read_report(report_dir)
+    es = section(text, "Early stopping")
+    assert "Method **asha** on `val_acc`" in es and "rungs at epochs 1, 3, 9" in es
+    table = ablate.load(asha_h5)
+    trained = int(table["epochs_done"].sum())
+    assert f"trained **{trained} epochs** of the 81" in es
+    # Points per rung: all 9 trained to epoch 1; the rows add up.
+    assert "| 1 | 9 |" in es
+    best = table[table["status"] == "done"].sort_values("best_val_acc", ascending=False).iloc[0]
+    assert f"`{best['id']}`" in es
+    assert_figures_written(report_dir, 1)
+    assert "early-stopping-curves" in es
