@@ -3,6 +3,7 @@ back with TensorBoard's own reader (EventAccumulator), compared with the results
 
 from __future__ import annotations
 
+import json
 import math
 import shutil
 import subprocess
@@ -177,3 +178,23 @@ def test_cli_errors(tmp_path):
     process = subprocess.run([sys.executable, "-m", "ablate", "tensorboard", str(not_hdf5), "--logdir",
                               str(tmp_path / "runs")], capture_output=True, text=True, cwd=tmp_path)
     assert process.returncode == 1 and "not readable as HDF5" in process.stderr
+
+
+def test_early_stopped_sweep_round_trip(asha_h5, ablate_bin, tmp_path):
+    """A real ASHA sweep: stopped points export like done ones (metrics, a successful session end); `ablate
+    status --json` counts them under their own name and ranks them with the done ones."""
+    table = ablate.load(asha_h5)
+    statuses = set(table["status"])
+    assert "stopped" in statuses and "done" in statuses, statuses
+    logdir = tmp_path / "runs"
+    summary = export_tensorboard(asha_h5, logdir)
+    assert summary.finished and summary.statuses["stopped"] == int((table["status"] == "stopped").sum())
+    assert check_export(asha_h5, logdir) == len(table)
+
+    status = json.loads(subprocess.run([ablate_bin, "status", str(asha_h5), "--json", "--top", "100"],
+                                       capture_output=True, text=True, check=True).stdout)
+    assert status["counts"] == {**{s: 0 for s in ("done", "running", "pending", "failed")},
+                                **table["status"].value_counts().to_dict()}
+    with_result = table[table["status"].isin(ablate.kResultStatuses)]
+    assert sorted(p["id"] for p in status["best"]) == sorted(with_result["id"])
+    assert [p["best_val_acc"] for p in status["best"]] == sorted(with_result["best_val_acc"], reverse=True)
