@@ -26,6 +26,9 @@ bool MedianPolicy::has_fresh_point() const {
 
 EpochVerdict MedianPolicy::after_epoch(const std::string& id, const EpochMetrics& row) {
   if (row.epoch < settings_.min_epochs || row.epoch >= budget_) return EpochVerdict::go_on;
+  // A row replayed from a checkpoint, at or before the epoch it was paused and
+  // judged at: that judgement (a promotion) stands.
+  if (row.epoch <= paused_epoch(ledger(id))) return EpochVerdict::go_on;
   const auto median = median_of_others(id, row.epoch);
   if (!median) return has_fresh_point() ? EpochVerdict::pause : EpochVerdict::go_on;
   return better(*median, row.*metric_) ? EpochVerdict::stop : EpochVerdict::go_on;
