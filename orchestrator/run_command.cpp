@@ -94,7 +94,7 @@ StatusCounts count_statuses(const sweeps::Sweep& sweep, const ResultsFile& resul
 
 std::vector<PlannedPoint> planned_points(const sweeps::Sweep& sweep) {
   std::vector<PlannedPoint> planned;
-  for (const auto& p : sweep.points) planned.push_back({p.id, p.config_text, p.case_name, p.seed});
+  for (const auto& p : sweep.points) planned.push_back({p.id, p.config_text, p.case_name, p.seed, p.trial, p.suggested_by});
   return planned;
 }
 

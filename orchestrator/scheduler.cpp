@@ -173,9 +173,7 @@ void Scheduler::assign_idle_workers(WorkerChannel& channel) {
     const std::optional<Assignment> assignment = policy_->next(any_busy());
     if (!assignment) return;  // idle for now: a pause or an outcome may make work for it
     idle_.pop_back();
-    const auto it = points_.find(assignment->id);
-    if (it == points_.end())
-      throw std::logic_error(fmt::format("the scheduling policy chose point {}, which is not queued", assignment->id));
+    const auto it = queued_point(*assignment);
     const WorkerInfo& info = channel.worker(index);
     w.point = &it->second;
     w.item = it->second.item;
@@ -188,6 +186,18 @@ void Scheduler::assign_idle_workers(WorkerChannel& channel) {
     progress_.started(index, info.name, w.item.id, w.point->label, w.point->epochs);
     channel.assign(index, w.item);
   }
+}
+
+std::unordered_map<std::string, QueuedPoint>::iterator Scheduler::queued_point(const Assignment& assignment) {
+  if (const auto it = points_.find(assignment.id); it != points_.end()) return it;
+  if (assignment.config_text.empty())
+    throw std::logic_error(fmt::format("the scheduling policy chose point {}, which is not queued", assignment.id));
+  // Planned while the sweep runs (a search's trial).
+  QueuedPoint q;
+  q.item = {assignment.id, assignment.config_text};
+  q.label = assignment.label;
+  q.epochs = assignment.epochs;
+  return points_.emplace(assignment.id, std::move(q)).first;
 }
 
 void Scheduler::stop_idle_workers(WorkerChannel& channel) {
@@ -292,6 +302,7 @@ void Scheduler::handle(WorkerChannel& channel, const WorkerEvent& event) {
   // a promotion resumes from it.
   if (event.kind != WorkerEvent::Kind::interrupted && results_.status(id) != PointStatus::paused)
     remove_point_checkpoints(results_.path(), id);
+  if (event.kind != WorkerEvent::Kind::interrupted) policy_->on_outcome(id);
   w.busy = false;
   idle_.push_back(event.worker);
 

@@ -86,6 +86,9 @@ class Scheduler {
   };
 
   void assign_idle_workers(WorkerChannel& channel);
+  // The queued point an assignment names; a point planned while the sweep runs
+  // is queued from the assignment's config_text, label and epochs.
+  std::unordered_map<std::string, QueuedPoint>::iterator queued_point(const Assignment& assignment);
   void stop_idle_workers(WorkerChannel& channel);
   void stop_all(WorkerChannel& channel, StopReason reason, const std::string& message);
   void handle(WorkerChannel& channel, const WorkerEvent& event);

@@ -24,7 +24,7 @@ kUnfinishedStatuses = ("pending", "running", "paused")
 kCurveColumns = ("epoch", "train_loss", "train_acc", "val_loss", "val_acc", "test_loss", "test_acc",
                  "lr", "epoch_seconds", "images_per_second")
 # Columns of /index that describe a point rather than a hyperparameter.
-kIndexColumns = ("id", "case", "status", "seed", "best_val_acc", "final_test_acc", "test_acc_at_best_val",
+kIndexColumns = ("id", "case", "status", "seed", "trial", "suggested_by", "best_val_acc", "final_test_acc", "test_acc_at_best_val",
                  "train_seconds", "parameter_count", "best_epoch", "epochs_done")
 # Point attributes copied into the table next to the index (the rest are in the index already).
 kPointAttributes = ("error", "attempts", "host", "device", "started", "finished")

@@ -59,7 +59,11 @@ int EarlyStoppingPolicy::paused_epoch(const LedgerPoint& point) {
 
 Assignment EarlyStoppingPolicy::assignment_for(const LedgerPoint& point, int first_until, bool each_epoch) const {
   const int until = point.until > 0 ? point.until : first_until;
-  return Assignment{point.planned.id, until >= budget_ ? 0 : until, each_epoch};
+  Assignment assignment;
+  assignment.id = point.planned.id;
+  assignment.until = until >= budget_ ? 0 : until;
+  assignment.verdict_each_epoch = each_epoch;
+  return assignment;
 }
 
 Assignment EarlyStoppingPolicy::promote(const std::string& id, int until, const std::string& reason,
@@ -72,6 +76,15 @@ std::string EarlyStoppingPolicy::describe() const {
   return fmt::format("early stopping: {} on {} ({} is better), eta {}, rungs at epochs {}", settings_.method,
                      settings_.metric, settings_.maximize ? "higher" : "lower", settings_.reduction_factor,
                      fmt::join(rungs_, ", "));
+}
+
+void EarlyStoppingPolicy::add_points(std::vector<PolicyPoint> points) {
+  if (points.empty()) return;
+  if (points_.empty()) {
+    budget_ = points.front().epochs;
+    rungs_ = sweeps::rung_epochs(settings_, budget_);
+  }
+  for (auto& p : points) points_.push_back(std::move(p));
 }
 
 void EarlyStoppingPolicy::finish() {

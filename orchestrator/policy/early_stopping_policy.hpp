@@ -20,6 +20,8 @@ class EarlyStoppingPolicy : public SchedulingPolicy {
 
   double judged_value(const EpochMetrics& row) const override { return row.*metric_; }
   void finish() override;  // every point still paused: stopped at its rung
+  // A search's points; the first ones set the budget and rungs when there were none.
+  void add_points(std::vector<PolicyPoint> points) override;
   std::string describe() const override;
 
   // Rung epochs: min_epochs * eta^k below the budget, then the budget itself.

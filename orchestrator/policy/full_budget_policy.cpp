@@ -3,14 +3,20 @@
 
 namespace ablate {
 
-FullBudgetPolicy::FullBudgetPolicy(std::vector<PolicyPoint> points, const ResultsFile& results) {
+FullBudgetPolicy::FullBudgetPolicy(std::vector<PolicyPoint> points, const ResultsFile& results) : results_(results) {
+  add_points(std::move(points));
+}
+
+void FullBudgetPolicy::add_points(std::vector<PolicyPoint> points) {
   for (auto& p : points)
-    if (results.status(p.id) == PointStatus::pending) pending_.push_back(std::move(p));
+    if (results_.status(p.id) == PointStatus::pending) pending_.push_back(std::move(p));
 }
 
 std::optional<Assignment> FullBudgetPolicy::next(bool) {
   if (next_ == pending_.size()) return std::nullopt;
-  return Assignment{pending_[next_++].id};
+  Assignment assignment;
+  assignment.id = pending_[next_++].id;
+  return assignment;
 }
 
 }  // namespace ablate

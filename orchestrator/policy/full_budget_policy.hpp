@@ -10,8 +10,10 @@ class FullBudgetPolicy : public SchedulingPolicy {
  public:
   FullBudgetPolicy(std::vector<PolicyPoint> points, const ResultsFile& results);
   std::optional<Assignment> next(bool others_busy) override;
+  void add_points(std::vector<PolicyPoint> points) override;
 
  private:
+  const ResultsFile& results_;
   std::vector<PolicyPoint> pending_;  // in order
   size_t next_ = 0;
 };

@@ -7,6 +7,7 @@
 
 #include <memory>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -23,6 +24,12 @@ struct Assignment {
   std::string id;
   int until = 0;
   bool verdict_each_epoch = false;
+  // A point planned while the sweep runs (a search's suggestion), which the
+  // scheduler has not queued: what it needs to queue it. Empty config_text: a
+  // point the scheduler knows.
+  std::string config_text;
+  std::string label;
+  int epochs = 0;
 };
 
 // A point of the sweep as the policies see it: its ID, its place in the
@@ -49,6 +56,16 @@ class SchedulingPolicy {
     return EpochVerdict::go_on;
   }
 
+  // Points planned while the sweep runs (a search's trial, one per seed), after
+  // those it has, in this order. Policies that need a fixed set of points refuse.
+  virtual void add_points(std::vector<PolicyPoint> points) {
+    (void)points;
+    throw std::logic_error("this scheduling policy needs every point of the sweep up front");
+  }
+
+  // The scheduler recorded an outcome of point `id` (done, paused, stopped or failed).
+  virtual void on_outcome(const std::string& id) { (void)id; }
+
   // The value a paused or stopped point is judged on at `row`'s epoch.
   virtual double judged_value(const EpochMetrics& row) const { return row.val_acc; }
 
@@ -60,7 +77,10 @@ class SchedulingPolicy {
 };
 
 // The policy a sweep asks for: most expensive first with no [early_stopping],
-// else its method. `points` are every point of the sweep, most expensive first.
+// else its method; a [search] sweep's wraps it in a SearchPolicy (its points are
+// suggested while it runs). `points` are every planned point of the sweep, most
+// expensive first. A [search] sweep with successive halving or Hyperband is
+// refused (std::invalid_argument): their synchronous rungs need every point up front.
 std::unique_ptr<SchedulingPolicy> make_policy(const sweeps::Sweep& sweep, std::vector<PolicyPoint> points,
                                               ResultsFile& results);
 

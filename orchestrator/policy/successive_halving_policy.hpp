@@ -17,6 +17,8 @@ class SuccessiveHalvingPolicy : public EarlyStoppingPolicy {
   SuccessiveHalvingPolicy(const sweeps::EarlyStopping& settings, std::vector<PolicyPoint> points,
                           ResultsFile& results, bool hyperband);
   std::optional<Assignment> next(bool others_busy) override;
+  // Synchronous rungs (and Hyperband's brackets) are cut from a fixed set of points.
+  void add_points(std::vector<PolicyPoint> points) override { SchedulingPolicy::add_points(std::move(points)); }
 
   struct Bracket {
     size_t first_rung = 0;         // index into rungs()

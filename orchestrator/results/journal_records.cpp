@@ -38,11 +38,10 @@ nlohmann::json sweep_record(const SweepIdentity& sweep, const std::string& at) {
 }
 
 nlohmann::json plan_record(const PlannedPoint& point) {
-  return {{"t", "plan"},
-          {"id", point.id},
-          {"config", point.config_text},
-          {"case", point.case_name},
-          {"seed", point.seed}};
+  nlohmann::json record = {
+      {"t", "plan"}, {"id", point.id}, {"config", point.config_text}, {"case", point.case_name}, {"seed", point.seed}};
+  if (point.trial >= 0) record["trial"] = point.trial, record["suggested_by"] = point.suggested_by;
+  return record;
 }
 
 nlohmann::json start_record(const std::string& id, const PointRunInfo& info, const std::string& at, int until) {
@@ -92,5 +91,7 @@ nlohmann::json fail_record(const std::string& id, const std::string& error, cons
 }
 
 nlohmann::json reset_record(const std::string& id) { return {{"t", "reset"}, {"id", id}}; }
+
+nlohmann::json search_record(const nlohmann::json& search) { return {{"t", "search"}, {"r", search}}; }
 
 }  // namespace ablate

@@ -14,7 +14,8 @@ namespace ablate {
 
 inline constexpr const char* kJournalFormat = "ablate-journal";
 // 2: early stopping (pause, promote and stop records; start's "until").
-inline constexpr int kJournalVersion = 2;
+// 3: model-based search (search records; plan's "trial" and "suggested_by").
+inline constexpr int kJournalVersion = 3;
 
 // Current time, ISO 8601 UTC to the second: "2024-05-01T12:34:56Z".
 std::string iso8601_utc_now();
@@ -40,6 +41,9 @@ nlohmann::json stop_running_record(const std::string& id, const TrainResult& res
                                    const std::string& at, const std::string& reason, bool with_curves);
 nlohmann::json fail_record(const std::string& id, const std::string& error, const std::string& at);
 nlohmann::json reset_record(const std::string& id);
+// A search's suggestion or observation (sweeps/search/search.hpp's to_json form),
+// kept in journal order: replaying them restores the search.
+nlohmann::json search_record(const nlohmann::json& search);
 
 nlohmann::json sweep_to_json(const SweepIdentity& sweep);
 SweepIdentity sweep_from_json(const nlohmann::json& sweep);

@@ -96,7 +96,7 @@ void LedgerState::apply_checked(const nlohmann::json& record, const std::string&
     if (contains(id)) return;  // planned before: never overwritten
     LedgerPoint p;
     p.planned = {id, record.at("config").get<std::string>(), record.at("case").get<std::string>(),
-                 record.at("seed").get<int>()};
+                 record.at("seed").get<int>(), record.value("trial", -1), record.value("suggested_by", "")};
     p.config = nlohmann::json::parse(p.planned.config_text);
     if (!p.config.is_object())
       throw std::invalid_argument(fmt::format("the config of point '{}' is not a JSON object", id));
@@ -157,6 +157,9 @@ void LedgerState::apply_checked(const nlohmann::json& record, const std::string&
     p.status = PointStatus::failed;
     p.error = record.at("error").get<std::string>();
     p.finished = record.at("at").get<std::string>();
+  } else if (type == "search") {
+    if (!record.at("r").is_object()) throw std::invalid_argument("a search record without its \"r\" object");
+    search_records_.push_back(record.at("r"));
   } else if (type == "reset") {
     LedgerPoint& p = point_to_change(record, path);
     if (p.status != PointStatus::failed) throw refuse(p, "reset", "failed");

@@ -47,6 +47,8 @@ class LedgerState {
   bool contains(const std::string& id) const { return index_.count(id) > 0; }
   const LedgerPoint& point(const std::string& id, const std::string& path) const;
   const std::vector<LedgerPoint>& points() const { return points_; }  // in plan order
+  // The search's records (the "r" of each search record), in journal order.
+  const std::vector<nlohmann::json>& search_records() const { return search_records_; }
 
   bool has_header() const { return !ledger_id_.empty(); }
   const std::string& ledger_id() const { return ledger_id_; }
@@ -61,6 +63,7 @@ class LedgerState {
   std::string ledger_id_, created_;
   std::vector<SweepIdentity> sweeps_;
   std::vector<LedgerPoint> points_;
+  std::vector<nlohmann::json> search_records_;
   std::unordered_map<std::string, size_t> index_;
 };
 

@@ -22,6 +22,8 @@ struct PlannedPoint {
   std::string config_text;  // canonical JSON text (a JSON object)
   std::string case_name;    // the sweep case the point belongs to
   int seed = 0;
+  int trial = -1;            // the search trial it belongs to; -1: planned from the spec
+  std::string suggested_by;  // "random" or "tpe" for a search's points; "" otherwise
 };
 
 // Where an attempt at a point runs.

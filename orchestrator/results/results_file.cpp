@@ -264,6 +264,11 @@ void ResultsFile::plan(const std::vector<PlannedPoint>& points) {
   if (added) materialise();
 }
 
+void ResultsFile::record_search(const nlohmann::json& search) {
+  record(search_record(search));
+  write_out_outcome();  // before the suggestion's points are planned: a resume sees the suggestion first
+}
+
 PointStatus ResultsFile::status(const std::string& id) const { return state_.point(id, path_).status; }
 
 int ResultsFile::attempts(const std::string& id) const { return state_.point(id, path_).attempts; }

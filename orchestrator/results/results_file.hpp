@@ -83,6 +83,11 @@ class ResultsFile {
   void stop_running_point(const std::string& id, const TrainResult& result, const RungMark& mark,
                           const std::string& reason);
 
+  // Model-based search: journals one of the search's records (a suggestion before
+  // its points are planned, an observation); durable like an outcome.
+  void record_search(const nlohmann::json& search);
+  const std::vector<nlohmann::json>& search_records() const { return state_.search_records(); }
+
   // Everything the ledger knows of a point, or of all of them in plan order
   // (the scheduling policy rebuilds its state from these at start).
   const LedgerPoint& point(const std::string& id) const { return state_.point(id, path_); }

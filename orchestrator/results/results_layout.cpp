@@ -75,6 +75,10 @@ void write_point(const H5Writer& writer, hid_t points_group, const LedgerPoint& 
   writer.attr_string(group, "config_json", p.planned.config_text);
   writer.attr_string(group, "case", p.planned.case_name);
   writer.attr_int64(group, "seed", p.planned.seed);
+  if (p.planned.trial >= 0) {  // a search's point
+    writer.attr_int64(group, "trial", p.planned.trial);
+    writer.attr_string(group, "suggested_by", p.planned.suggested_by);
+  }
   writer.attr_string(group, "status", to_string(p.status));
   writer.attr_string(group, "error", p.error);
   writer.attr_int64(group, "attempts", p.attempts);
@@ -178,13 +182,17 @@ void write_index(const H5Writer& writer, hid_t root, const std::vector<LedgerPoi
                                    {"case", H5Column::Kind::string},
                                    {"status", H5Column::Kind::string},
                                    {"seed", H5Column::Kind::int32},
-                                   {"config_json", H5Column::Kind::string}};
+                                   {"config_json", H5Column::Kind::string},
+                                   {"trial", H5Column::Kind::int32},
+                                   {"suggested_by", H5Column::Kind::string}};
   for (const auto& p : points) {
     columns[0].strings.push_back(p.planned.id);
     columns[1].strings.push_back(p.planned.case_name);
     columns[2].strings.push_back(to_string(p.status));
     columns[3].ints.push_back(p.planned.seed);
     columns[4].strings.push_back(p.planned.config_text);
+    columns[5].ints.push_back(p.planned.trial);
+    columns[6].strings.push_back(p.planned.suggested_by);
   }
   for (const auto& key : swept) columns.push_back(swept_column(key, points));
 

@@ -254,7 +254,7 @@ TEST_CASE("a disk that fills up mid-sweep: a clear error, every durable record k
       ResultsFile planned(dir.file("planned.h5"), identity, test::quiet_options());
       empty_results = std::filesystem::file_size(dir.file("planned.h5"));
       std::vector<PlannedPoint> points;
-      for (const auto& p : sweep.points) points.push_back({p.id, p.config_text, p.case_name, p.seed});
+      for (const auto& p : sweep.points) points.push_back({p.id, p.config_text, p.case_name, p.seed, p.trial, p.suggested_by});
       planned.plan(points);
     }
     planned_results = std::filesystem::file_size(dir.file("planned.h5"));

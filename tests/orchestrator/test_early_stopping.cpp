@@ -43,7 +43,7 @@ struct EsRun {
     ResultsFile results(path, SweepIdentity{sweep.name, sweep.source_path, sweep.spec_text},
                         ResultsFileOptions{false, 0, [](const std::string&) {}});
     std::vector<PlannedPoint> planned;
-    for (const auto& p : sweep.points) planned.push_back({p.id, p.config_text, p.case_name, p.seed});
+    for (const auto& p : sweep.points) planned.push_back({p.id, p.config_text, p.case_name, p.seed, p.trial, p.suggested_by});
     results.plan(planned);
     options.val_acc = wiggly_val_acc;
     std::vector<std::unique_ptr<FakeWork>> works;

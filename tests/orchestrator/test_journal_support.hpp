@@ -52,7 +52,7 @@ inline PlannedPoint test_point(int i) {
   const std::string config = fmt::format(
       R"({{"activation":"{}","batchnorm":{},"epochs":3,"hidden":[{}],"lr":{},"seed":{}}})", i % 2 ? "tanh" : "relu",
       i % 2 ? "true" : "false", i % 3 == 0 ? "256,256" : "128", 0.1 / (i + 1), i);
-  return {fmt::format("p{:04d}", i), config, i % 2 ? "odd" : "even", i};
+  return {fmt::format("p{:04d}", i), config, i % 2 ? "odd" : "even", i, -1, ""};
 }
 
 inline std::vector<PlannedPoint> test_points(int count) {

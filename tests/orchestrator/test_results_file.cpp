@@ -170,7 +170,8 @@ TEST_CASE("results file round trip: root, point attributes, curves, confusion, i
     hid_t index = H5Dopen2(file.id, "/index", H5P_DEFAULT);
     REQUIRE(index >= 0);
     const std::vector<std::string> expected_columns = {
-        "id",           "case",           "status",         "seed",          "config_json",   "hp.activation",
+        "id",           "case",           "status",         "seed",          "config_json",   "trial",
+        "suggested_by", "hp.activation",
         "hp.batchnorm", "hp.hidden",      "hp.lr",          "hp.seed",       "best_val_acc",  "final_test_acc",
         "test_acc_at_best_val", "train_seconds", "parameter_count", "best_epoch", "epochs_trained", "epochs_done"};
     CHECK(raw_member_names(index) == expected_columns);  // hp.epochs is 3 everywhere: not swept
