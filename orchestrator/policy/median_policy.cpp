@@ -60,8 +60,9 @@ std::optional<Assignment> MedianPolicy::next(bool others_busy) {
     const LedgerPoint& point = ledger(p.id);
     if (point.status == PointStatus::pending) return assignment_for(point, 0, kEachEpoch);
   }
-  // 4. Rather than idle: the best paused point goes on without enough peers.
-  if (!others_busy) return std::nullopt;
+  // 4. Nothing else to run: the best point paused for want of peers goes on
+  //    without them (even with no other worker busy: no peers will come).
+  (void)others_busy;
   std::optional<std::string> best;
   for (const auto& p : points_) {
     const LedgerPoint& point = ledger(p.id);

@@ -3,7 +3,8 @@
 // every epoch (the worker waits for the verdict). With fewer than kMinPeers
 // others at t to compare with, a point pauses there while new points can still
 // start, and is judged when enough have caught up (early points are not let
-// through for want of peers).
+// through for want of peers); when nothing else is left to run, the best such
+// point goes on without them.
 #pragma once
 
 #include "orchestrator/policy/early_stopping_policy.hpp"
