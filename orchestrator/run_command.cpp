@@ -72,24 +72,39 @@ struct StatusCounts {
   int stopped = 0;                        // stopped early (finished; not in done)
 };
 
+// How many points the sweep runs: its planned points, or a search's budget
+// (trials x seeds), most of which are not planned yet.
+int sweep_budget(const sweeps::Sweep& sweep) {
+  if (!sweep.search) return static_cast<int>(sweep.points.size());
+  return sweep.search->settings.trials * static_cast<int>(sweep.seeds.size());
+}
+
 StatusCounts count_statuses(const sweeps::Sweep& sweep, const ResultsFile& results) {
-  StatusCounts counts;
-  for (const auto& point : sweep.points) {
-    switch (results.status(point.id)) {
-      case PointStatus::done:
-        ++counts.done;
-        break;
-      case PointStatus::stopped:
-        ++counts.stopped;
-        break;
-      case PointStatus::failed:
-        ++counts.failed;
-        break;
-      default:
-        ++counts.pending;
-    }
+  std::vector<PointStatus> statuses;
+  if (sweep.search) {  // the trials suggested so far
+    for (const auto& p : results.points())
+      if (p.planned.trial >= 0) statuses.push_back(p.status);
+  } else {
+    for (const auto& point : sweep.points) statuses.push_back(results.status(point.id));
   }
+  StatusCounts counts;
+  for (const PointStatus status : statuses) {
+    if (status == PointStatus::done) ++counts.done;
+    else if (status == PointStatus::stopped) ++counts.stopped;
+    else if (status == PointStatus::failed) ++counts.failed;
+  }
+  counts.pending = sweep_budget(sweep) - counts.done - counts.stopped - counts.failed;  // unsuggested trials too
   return counts;
+}
+
+// "2 points" or, for a search, "search tpe: 64 trials x 2 seeds = 128 points (10 random first)".
+std::string budget_text(const sweeps::Sweep& sweep) {
+  const int points = sweep_budget(sweep);
+  if (!sweep.search) return fmt::format("{} point{}", points, points == 1 ? "" : "s");
+  const sweeps::SearchSettings& search = sweep.search->settings;
+  return fmt::format("search {} (seed {}): {} trials x {} seeds = {} points{}", search.method, search.seed,
+                     search.trials, sweep.seeds.size(), points,
+                     search.method == "tpe" ? fmt::format(" ({} random first)", search.startup_trials) : "");
 }
 
 std::vector<PlannedPoint> planned_points(const sweeps::Sweep& sweep) {
@@ -192,7 +207,8 @@ int schedule(const RunOptions& options, Communicator& comm, PointWork& work, Sta
   prune_checkpoints(results.path(), unfinished);
 
   out << fmt::format("ablate run: sweep '{}' ({}): {}; {} done, {} failed, {} to run\n", sweep.name, sweep.source_path,
-                     plural(static_cast<int>(sweep.points.size()), "point"), before.done, before.failed, queue.size());
+                     budget_text(sweep), before.done, before.failed,
+                     sweep.search ? before.pending : static_cast<int>(queue.size()));
   if (before.failed > 0 && !options.retry_failed)
     out << fmt::format("  {} skipped: --retry-failed runs them again\n", plural(before.failed, "failed point"));
   out << fmt::format("results: {} (journal {})\n", results.path(), results.journal_path());
@@ -220,8 +236,8 @@ int schedule(const RunOptions& options, Communicator& comm, PointWork& work, Sta
   SchedulerOptions scheduler_options;
   scheduler_options.max_consecutive_failures = options.max_consecutive_failures;
   scheduler_options.stall_timeout_seconds = options.stall_timeout_seconds;
-  progress.begin(static_cast<int>(sweep.points.size()), before.done + before.stopped, before.failed,
-                 static_cast<int>(queue.size()));
+  progress.begin(sweep_budget(sweep), before.done + before.stopped, before.failed,
+                 sweep.search ? before.pending : static_cast<int>(queue.size()));
   Scheduler scheduler(results, std::move(queue), scheduler_options, progress, std::move(policy));
   const auto stop_signal = [] { return StopSignals::received(); };
 
@@ -260,7 +276,7 @@ int schedule(const RunOptions& options, Communicator& comm, PointWork& work, Sta
                      sweep.early_stopping ? fmt::format("{} stopped early ({}), ", after.stopped,
                                                         sweep.early_stopping->method)
                                           : "",
-                     after.failed, after.pending, plural(static_cast<int>(sweep.points.size()), "point"),
+                     after.failed, after.pending, plural(sweep_budget(sweep), "point"),
                      outcome.done,
                      sweep.early_stopping ? fmt::format("{} paused at a rung, ", outcome.paused) : "",
                      outcome.failed);

@@ -3,10 +3,12 @@
 // hands out the points planned so far; when that has nothing for a free worker,
 // the search suggests the next trial: the suggestion is journaled first, then its
 // points (one per seed) are planned into the ledger and handed to the inner
-// policy. A trial is observed once every seed has a result: done, stopped, or
-// paused at a rung (with early stopping the first result a seed reaches is what
-// the model learns from: TPE + ASHA, BOHB's recipe); a failed seed fails the
-// trial. Its objective is the mean best validation accuracy over its seeds.
+// policy. A trial is observed as soon as every seed has a result at once: done,
+// stopped, or paused at a rung (with early stopping the model learns from what
+// the seeds reached by then, usually their first rung, and the observation
+// stands when a seed is promoted later: TPE + ASHA, BOHB's recipe); a failed seed
+// fails the trial. Its objective is the mean best validation accuracy over its
+// seeds. A trial still unobserved when the sweep ends is observed by finish().
 // Observations are journaled too, in the order they are made, so a resumed sweep
 // replays the search exactly (sweeps/search/search.hpp).
 #pragma once
