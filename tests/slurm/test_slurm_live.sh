@@ -8,7 +8,7 @@
 #      once; with srun and with mpirun as the launcher; and the same after `scontrol requeue`
 #      from outside (Slurm signals every process and requeues the job itself);
 #   3. the same with the real `ablate run` and its HDF5 results file (sbatch --wait; TERM;
-#      scontrol requeue).
+#      scontrol requeue), and an early-stopping sweep TERMed, requeued and resumed (3d).
 # 1 and 2 use tests/slurm/fake_ablate.sh in place of ablate; 3 needs an ablate with `run`
 # (--ablate PATH, or $ABLATE_BIN) and is skipped, saying so, without one.
 # Exit codes: 0 all passed, 1 a check failed, 77 skipped (not root, or Slurm not installed).
@@ -238,7 +238,7 @@ section "3. the real ablate run: sbatch --wait"
 # `ablate X --help` exits 0 even for an unknown X, so commands are looked up in the help text.
 has_command() { "$ablate" --help 2>/dev/null | sed -n '/^Subcommands:/,$p' | grep -qE "^  $1 "; }
 if [[ -z $ablate || ! -x $ablate ]] || ! has_command run; then
-  echo "SKIPPED (3, 3b, 3c): no ablate with a 'run' command at '${ablate:-<none>}' (build with ABLATE_WITH_TORCH=ON or set ABLATE_BIN)"
+  echo "SKIPPED (3, 3b, 3c, 3d): no ablate with a 'run' command at '${ablate:-<none>}' (build with ABLATE_WITH_TORCH=ON or set ABLATE_BIN)"
 elif ! "$python" -c "import h5py" 2>/dev/null; then
   echo "FAILED (3): '$python' cannot import h5py (run scripts/setup.sh, or pass --python)"
   ((failed++))
@@ -321,6 +321,26 @@ TOML
   check "real ablate, scontrol requeue: 6 points, each done exactly once" \
     "$python" "$source_dir/tests/slurm/check_results.py" "$results4" 6
   section_failed && show_log "$results4.slurm-$job4.out"
+
+  section "3d. the real ablate: early stopping, TERM, requeue, resume"
+  # Successive halving is a pure function of the sweep: the requeued job must end exactly as
+  # an uninterrupted local run, with the decisions made before the TERM standing.
+  es_spec="$source_dir/tests/orchestrator/data/es_kill9.toml"
+  es_reference="$hostile_dir/es reference.h5"
+  "$ablate" run "$es_spec" -o "$es_reference" --threads 1 --progress quiet >/dev/null 2>&1
+  results5="$hostile_dir/es results.h5"
+  script5=$("${slurm_command[@]}" "$es_spec" -o "$results5" --tasks-per-node 2 --time 00:15:00)
+  submitted=$(sbatch "$script5")
+  job5=$(sed -n 's/^Submitted batch job \([0-9]*\).*/\1/p' <<<"$submitted")
+  es_pauses() { grep -c '"t":"pause"' "$results5.journal" 2>/dev/null || echo 0; }
+  es_paused_some() { (($(es_pauses) >= 3)); }
+  interrupt_and_resume "$job5" es_paused_some es_pauses term
+  note "pauses recorded when the job was requeued: ${done_at_stop:-?}"
+  check "early stopping: the requeued job completed (exit 0)" [ "$(job_state "$job5")" == COMPLETED ]
+  check "early stopping: requeued exactly once" [ "$(job_field "$job5" Restarts)" == 1 ]
+  check "early stopping: decisions stand and the outcome equals the uninterrupted run" \
+    "$python" "$source_dir/tests/orchestrator/check_early_stopping.py" "$es_reference" "$results5" --same-outcome 1
+  section_failed && show_log "$results5.slurm-$job5.out"
 fi
 
 echo "slurm_live: $passed passed, $failed failed"
