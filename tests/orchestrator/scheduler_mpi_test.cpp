@@ -18,6 +18,7 @@
 #include "orchestrator/results/results_summary.hpp"
 #include "orchestrator/run_command.hpp"
 #include "early_stopping_support.hpp"
+#include "test_search_support.hpp"
 #include "orchestrator_test_support.hpp"
 
 using namespace ablate;
@@ -333,6 +334,72 @@ void scenario_early_stopping(const Setup& s, const std::string& method, int rank
   }
 }
 
+// Rank 0's view of a results file's journal, read line by line (a ledger may hold its lock).
+std::vector<nlohmann::json> read_journal(const std::string& results_path) {
+  std::vector<nlohmann::json> journal;
+  std::ifstream lines(results_path + ".journal");
+  for (std::string line; std::getline(lines, line);)
+    if (auto record = decode_journal_line(line)) journal.push_back(*record);
+  return journal;
+}
+
+// A TPE search over MPI: `trials` x 2 seeds points, each trained once, each trial
+// observed once; with `interrupt`, rank 0 is signalled in the middle (as a
+// kill would end a job, minus the kill) and the rerun ends the search.
+void scenario_search(const Setup& s, bool interrupt, int ranks_per_point) {
+  constexpr int kTrials = 10;
+  const std::string name = fmt::format("search-{}-k{}", interrupt ? "resumed" : "whole", ranks_per_point);
+  const std::string spec = s.dir + "/" + name + ".toml";
+  if (s.world.rank() == 0) std::ofstream(spec) << test::search_sweep_text(kTrials);
+  s.world.broadcast("", 0);  // the spec is written before any rank reads it
+  RunOptions options = options_for(s, name + ".h5");
+  options.spec_path = spec;
+  options.ranks_per_point = ranks_per_point;
+  const int rank0_pid = std::stoi(s.world.broadcast(std::to_string(::getpid()), 0));
+  FakeWork::Options fake;
+  fake.epoch_time = std::chrono::milliseconds(2);
+  fake.val_acc = test::search_val_acc;
+  std::string log, error;
+  if (interrupt) {
+    FakeWork::Options first_fake = fake;
+    if (s.world.rank() == 1) {
+      first_fake.raise_after_epochs = 7;  // in its third point
+      first_fake.signal_target = rank0_pid;
+    }
+    FakeWork first(first_fake);
+    const int code = run(s, options, first, log, error);
+    gather_finished(s, first);
+    if (s.world.rank() == 0) {
+      s.checks.expect(code == kExitIncomplete, fmt::format("{}: first run exit code {} {}\n{}", name, code, error, log));
+      const auto records = test::search_records(read_journal(options.results_path));
+      s.checks.expect(!records.empty() && records.size() < 2 * kTrials,
+                      fmt::format("{}: {} search records after the stop", name, records.size()));
+    }
+  }
+  FakeWork work(fake);
+  const int code = run(s, options, work, log, error);
+  const auto started = gather_by_rank(s, work.started());
+  if (s.world.rank() != 0) return;
+
+  s.checks.expect(code == kExitOk, fmt::format("{}: exit code {} {}\n{}", name, code, error, log));
+  s.checks.expect(log.find("10 trials x 2 seeds = 20 points") != std::string::npos,
+                  fmt::format("{}: the first line lacks the budget:\n{}", name, log));
+  const auto journal = read_journal(options.results_path);
+  for (const auto& problem : test::audit_search(journal, kTrials, 2)) s.checks.expect(false, name + ": " + problem);
+  std::map<std::string, int> done_records;
+  for (const auto& record : journal)
+    if (record.value("t", "") == "done") ++done_records[record.at("id").get<std::string>()];
+  s.checks.expect(done_records.size() == 2 * kTrials,
+                  fmt::format("{}: {} points done, expected {}", name, done_records.size(), 2 * kTrials));
+  for (const auto& [id, n] : done_records)
+    s.checks.expect(n == 1, fmt::format("{}: point {} has {} done records", name, id, n));
+  for (int rank = 1; rank < s.world.size() && ranks_per_point > 1; ++rank) {
+    const int leader = 1 + ranks_per_point * ((rank - 1) / ranks_per_point);
+    s.checks.expect(started[rank] == started[leader],
+                    fmt::format("{}: rank {} trained other points than its leader {}", name, rank, leader));
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -366,6 +433,8 @@ int main(int argc, char** argv) {
       {"successive halving over MPI equals the reference", [&] { scenario_early_stopping(s, "successive_halving", 1); }},
       {"ASHA over MPI", [&] { scenario_early_stopping(s, "asha", 1); }},
       {"the median rule's verdicts over MPI", [&] { scenario_early_stopping(s, "median", 1); }},
+      {"a TPE search over MPI: every trial once", [&] { scenario_search(s, /*interrupt=*/false, 1); }},
+      {"a TPE search stopped and resumed over MPI", [&] { scenario_search(s, /*interrupt=*/true, 1); }},
   };
   std::vector<std::pair<const char*, std::function<void()>>> group_scenarios;
   if (world.size() >= 3 && (world.size() - 1) % 2 == 0)
@@ -373,6 +442,7 @@ int main(int argc, char** argv) {
   if (world.size() >= 3 && (world.size() - 1) % 2 == 0) {
     group_scenarios.push_back({"ASHA with groups of two", [&] { scenario_early_stopping(s, "asha", 2); }});
     group_scenarios.push_back({"the median rule with groups of two", [&] { scenario_early_stopping(s, "median", 2); }});
+    group_scenarios.push_back({"a TPE search with groups of two", [&] { scenario_search(s, /*interrupt=*/false, 2); }});
   }
   auto run_scenario = [&](const char* name, const std::function<void()>& scenario) {
     const int before = checks.failures();
