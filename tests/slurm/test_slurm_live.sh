@@ -329,10 +329,11 @@ TOML
   es_reference="$hostile_dir/es reference.h5"
   "$ablate" run "$es_spec" -o "$es_reference" --threads 1 --progress quiet >/dev/null 2>&1
   results5="$hostile_dir/es results.h5"
-  script5=$("${slurm_command[@]}" "$es_spec" -o "$results5" --tasks-per-node 2 --time 00:15:00)
+  # One LibTorch thread, as the reference: the losses then agree to the last bit.
+  script5=$("${slurm_command[@]}" "$es_spec" -o "$results5" --tasks-per-node 2 --time 00:15:00 -- --threads 1)
   submitted=$(sbatch "$script5")
   job5=$(sed -n 's/^Submitted batch job \([0-9]*\).*/\1/p' <<<"$submitted")
-  es_pauses() { grep -c '"t":"pause"' "$results5.journal" 2>/dev/null || echo 0; }
+  es_pauses() { local n; n=$(grep -c '"t":"pause"' "$results5.journal" 2>/dev/null); echo "${n:-0}"; }
   es_paused_some() { (($(es_pauses) >= 3)); }
   interrupt_and_resume "$job5" es_paused_some es_pauses term
   note "pauses recorded when the job was requeued: ${done_at_stop:-?}"
