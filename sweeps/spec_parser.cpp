@@ -563,6 +563,13 @@ class SpecParser {
     if (!spec.cases.empty())
       fail(spec.cases.front().pos, "[[cases]] cannot be combined with [search]: run one search per case (one file "
                                    "each), or draw the differing key in [random] with dist = \"choice\"");
+    if (spec.early_stopping &&
+        (spec.early_stopping->method == "successive_halving" || spec.early_stopping->method == "hyperband"))
+      fail(spec.early_stopping->pos,
+           fmt::format("[early_stopping] method = \"{}\" cannot be combined with [search]: its synchronous rungs "
+                       "need every point up front, and a search suggests them one trial at a time; use method = "
+                       "\"asha\" (TPE + ASHA is the BOHB recipe) or \"median\"",
+                       spec.early_stopping->method));
     std::vector<SearchedKey> keys;
     for (const auto& k : spec.random->keys) keys.push_back({k.key, k.dist});
     if (const auto size = discrete_space_size(keys); size && *size < static_cast<uint64_t>(search.trials))

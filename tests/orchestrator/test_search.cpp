@@ -13,6 +13,7 @@
 #include "orchestrator/thread_channel.hpp"
 #include "sweeps/search/search.hpp"
 #include "orchestrator_test_support.hpp"
+#include "test_journal_support.hpp"
 #include "test_search_support.hpp"
 
 using namespace ablate;
@@ -121,6 +122,23 @@ TEST_CASE("the points of a search carry their trial and suggested_by into the HD
     CHECK(p.planned.suggested_by == "random");
   }
   CHECK(results.search_records().size() == 8);  // 4 suggested, 4 observed
+  results.close();
+
+  test::RawFile file(run.path);
+  REQUIRE(file.id >= 0);
+  hid_t index = H5Dopen2(file.id, "/index", H5P_DEFAULT);
+  REQUIRE(index >= 0);
+  auto trials = test::raw_column<int32_t>(index, "trial", H5T_NATIVE_INT32);
+  std::sort(trials.begin(), trials.end());
+  CHECK(trials == std::vector<int32_t>{0, 0, 1, 1, 2, 2, 3, 3});
+  CHECK(test::raw_string_column(index, "suggested_by") == std::vector<std::string>(8, "random"));
+  const std::string first_id = test::raw_string_column(index, "id").front();
+  H5Dclose(index);
+  hid_t group = H5Gopen2(file.id, ("/points/" + first_id).c_str(), H5P_DEFAULT);
+  REQUIRE(group >= 0);
+  CHECK(test::raw_string_attr(group, "suggested_by") == "random");
+  CHECK(test::raw_int_attr(group, "trial") >= 0);
+  H5Gclose(group);
 }
 
 TEST_CASE("two runs with one worker and the same seed make the same suggestions", "[search][orchestrator]") {
@@ -202,12 +220,13 @@ TEST_CASE("TPE with ASHA: points stop at their rungs, a trial is observed once a
 
 TEST_CASE("a [search] sweep with successive halving is refused: its rungs need every point up front",
           "[search][orchestrator]") {
-  test::Scratch dir;
   for (const char* method : {"successive_halving", "hyperband"}) {
-    SearchRun run(dir, search_sweep_text(4, "tpe", 9,
-                                         std::string("[early_stopping]\nmethod = \"") + method + "\"\nmin_epochs = 1\n"),
-                  std::string(method) + ".h5");
-    CHECK_THROWS_WITH(run.run(1), Catch::Contains("synchronous rungs") && Catch::Contains(method));
+    const std::string spec =
+        search_sweep_text(4, "tpe", 9, std::string("[early_stopping]\nmethod = \"") + method + "\"\nmin_epochs = 1\n");
+    // The spec is refused where it says so; make_policy refuses such a sweep too.
+    CHECK_THROWS_WITH(sweeps::parse_sweep(spec, "search.toml"),
+                      Catch::Contains("search.toml:17:1") && Catch::Contains("synchronous rungs") &&
+                          Catch::Contains(method));
   }
 }
 
