@@ -210,12 +210,10 @@ TrainResult train(const TrainConfig& config, const FashionMnist& data, const Tra
     EpochVerdict verdict = EpochVerdict::go_on;
     if (on_epoch)
       for (const auto& row : result.curves) verdict = on_epoch(row);
-    if (verdict != EpochVerdict::go_on) {
+    if (verdict != EpochVerdict::go_on) {  // nothing to train: the run ends with the checkpoint's model
       record_final_evaluation(result, evaluate(model, splits.val, reducer),
                               evaluate(model, splits.test, reducer, /*keep_predictions=*/true));
-      result.train_seconds = earlier_seconds + seconds_since(run_start);
-      if (context.trained_model) *context.trained_model = model;
-      return result;
+      first_epoch = config.epochs + 1;
     }
   } else if (!why_unusable.empty() && context.on_warning) {
     context.on_warning(why_unusable);
