@@ -200,6 +200,10 @@ int main(int argc, char** argv) {
   status_cmd->add_flag("--json", status_json,
                        "print one JSON object instead: sweep, counts per status, the best points with their "
                        "hyperparameters, failed points with their errors, every point's status");
+  bool status_pareto = false;
+  status_cmd->add_flag("--pareto", status_pareto,
+                       "list the Pareto fronts instead: the points trained to the end that no faster (or no "
+                       "smaller) point matches on best validation accuracy");
 
   ablate::ReportOptions report;
   auto* report_cmd = app.add_subcommand("report", "write a study report (Markdown and figures) of a results file");
@@ -237,7 +241,7 @@ int main(int argc, char** argv) {
     }
     if (*run_cmd) return run_sweep_command(run, progress, &argc, &argv);
     if (*plan_cmd) return ablate::run_plan_command(plan_spec, plan_overrides, std::cout);
-    if (*status_cmd) return ablate::run_status_command(status_path, status_top, std::cout, status_json);
+    if (*status_cmd) return ablate::run_status_command(status_path, status_top, std::cout, status_json, status_pareto);
     if (*report_cmd) return ablate::run_report_command(report);
     std::cout << app.help();
     return 0;

@@ -2,6 +2,7 @@
 #include "orchestrator/plan_command.hpp"
 
 #include "orchestrator/exit_codes.hpp"
+#include "orchestrator/results/pareto_front.hpp"
 #include "orchestrator/results/results_summary.hpp"
 #include "sweeps/sweep.hpp"
 
@@ -15,9 +16,12 @@ int run_plan_command(const std::string& spec_path, const std::vector<std::string
   return kExitOk;
 }
 
-int run_status_command(const std::string& results_path, int top, std::ostream& out, bool json) {
+int run_status_command(const std::string& results_path, int top, std::ostream& out, bool json, bool pareto) {
   if (top < 0) throw OptionError("--top " + std::to_string(top) + ": use 0 or more");
-  if (json)  // every failed point's error: a script should not have to open the file for them
+  if (json && pareto) throw OptionError("--pareto prints text: leave out --json (or --pareto)");
+  if (pareto)
+    out << format_pareto_fronts(read_pareto_fronts(results_path));
+  else if (json)  // every failed point's error: a script should not have to open the file for them
     out << results_summary_json(read_results_summary(results_path, static_cast<size_t>(top), SIZE_MAX)).dump(2)
         << "\n";
   else

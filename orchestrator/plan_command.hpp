@@ -13,7 +13,9 @@ int run_plan_command(const std::string& spec_path, const std::vector<std::string
 
 // Prints the counts per status and the best points of a results file (read-only,
 // safe while a sweep writes it), as text or (json) one JSON object that also lists
-// every point's status. Throws ResultsError.
-int run_status_command(const std::string& results_path, int top, std::ostream& out, bool json = false);
+// every point's status; with `pareto`, the Pareto fronts of best validation accuracy
+// against training time and against parameter count instead. Throws ResultsError.
+int run_status_command(const std::string& results_path, int top, std::ostream& out, bool json = false,
+                       bool pareto = false);
 
 }  // namespace ablate

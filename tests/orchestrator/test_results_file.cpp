@@ -570,7 +570,7 @@ TEST_CASE("misuse is reported, not recorded", "[hdf5][results]") {
                     Catch::Contains("confusion_test has 99 values, expected 100"));
   results.finish_point("p0000", test_result(0, 1));
   CHECK_THROWS_WITH(results.finish_point("p0000", test_result(0, 1)), Catch::Contains("it is done"));
-  CHECK_THROWS_WITH(results.plan({{"bad", "[1,2]", "c", 0}}), Catch::Contains("not a JSON object"));
+  CHECK_THROWS_WITH(results.plan({{"bad", "[1,2]", "c", 0, -1, ""}}), Catch::Contains("not a JSON object"));
   results.close();
   // None of the refused calls reached the journal.
   CHECK(journal_types(path + ".journal") == std::vector<std::string>{"ledger:", "plan:p0000", "plan:p0001",
