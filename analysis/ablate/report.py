@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ablate import early_stopping, figures
+from ablate import early_stopping, figures, search_trials
 from ablate.fashion_mnist import DataError, TestSet, kClassNames, load_test_set
 from ablate.grouping import Comparison, SweepStructure, describe
 from ablate.results import ResultsFile, kResultStatuses
@@ -177,6 +177,24 @@ class _Writer:
         if figures.search_sensitivity(self.structure.settings, keys, best, path):
             self.embed(name, path, "Validation accuracy of every sample against each searched hyperparameter; the "
                                    "star is the sample chosen on validation.")
+
+    def search_trials_section(self):
+        """A [search] sweep's trials in suggestion order: objective per trial and the running best."""
+        objectives = search_trials.trial_objectives(self.table)
+        if objectives is None:
+            return
+        known = objectives.dropna(subset=["objective"])
+        methods = ", ".join(sorted(set(objectives["suggested_by"])))
+        self.add("## Search trials", "")
+        text = f"{len(objectives)} trials suggested ({methods}), {len(known)} with every seed's result."
+        if not known.empty:
+            best = int(known["objective"].idxmax())
+            text += f" Best: trial {best}, mean best validation accuracy {100 * known.loc[best, 'objective']:.2f} %."
+        self.add(text, "")
+        path, name = self.figure_path("search-trials")
+        if search_trials.trials_figure(objectives, f"{self.info.get('sweep_name', 'search')}: trials", path):
+            self.embed(name, path, "Each trial's mean best validation accuracy over its seeds, in the order the "
+                                   "search suggested them, and the best so far.")
 
     def early_stopping_section(self):
         es = self.early_stopping
@@ -383,6 +401,7 @@ class _Writer:
         self.early_stopping_section()
         self.best_on_validation()
         self.search()
+        self.search_trials_section()
         self.comparisons()
         self.generalization()
         self.learning_rate_by_normalization()

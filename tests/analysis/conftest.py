@@ -82,6 +82,12 @@ def search_h5(ablate_bin, sweeps_dir) -> Path:
 
 
 @pytest.fixture(scope="session")
+def tpe_h5(ablate_bin, sweeps_dir) -> Path:
+    """A TPE search: 6 trials (3 random first) of (lr, dropout) x 2 seeds, suggested while it runs."""
+    return _run_sweep(ablate_bin, "tiny_tpe.toml", sweeps_dir)
+
+
+@pytest.fixture(scope="session")
 def asha_h5(ablate_bin, sweeps_dir) -> Path:
     """Early stopping: ASHA over 9 learning rates, up to 9 epochs (rungs 1, 3, 9)."""
     return _run_sweep(ablate_bin, "tiny_asha.toml", sweeps_dir)
