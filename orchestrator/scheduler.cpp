@@ -256,37 +256,27 @@ void Scheduler::handle(WorkerChannel& channel, const WorkerEvent& event) {
       if (w.item.verdict_each_epoch && !w.stopped) channel.verdict(event.worker, policy_->after_epoch(id, event.epoch));
       return;  // still busy
     case WorkerEvent::Kind::done:
-      try {
-        results_.finish_point(id, event.result);
-        ++outcome_.done;
-        consecutive_failures_ = 0;
-        progress_.finished(event.worker, event.result);
-      } catch (const ResultsUsageError& e) {  // a result the ledger cannot take: the point failed
-        error = fmt::format("the trainer's result could not be recorded: {}", e.what());
-        results_.fail_point(id, error);
-        ++outcome_.failed;
-        ++consecutive_failures_;
-        progress_.failed(event.worker, error);
-      }
-      break;
     case WorkerEvent::Kind::paused:
     case WorkerEvent::Kind::stopped:
       try {
-        record_early_end(event);
+        if (event.kind == WorkerEvent::Kind::done) {
+          results_.finish_point(id, event.result);
+          ++outcome_.done;
+          progress_.finished(event.worker, event.result);
+        } else {
+          record_early_end(event);
+        }
         consecutive_failures_ = 0;
-      } catch (const ResultsUsageError& e) {
+      } catch (const ResultsUsageError& e) {  // a result the ledger cannot take: the point failed
         error = fmt::format("the trainer's result could not be recorded: {}", e.what());
-        results_.fail_point(id, error);
-        ++outcome_.failed;
-        ++consecutive_failures_;
-        progress_.failed(event.worker, error);
       }
-      break;
+      if (error.empty()) break;
+      [[fallthrough]];
     case WorkerEvent::Kind::failed:
-      results_.fail_point(id, event.error);
+      results_.fail_point(id, error);
       ++outcome_.failed;
       ++consecutive_failures_;
-      progress_.failed(event.worker, event.error);
+      progress_.failed(event.worker, error);
       break;
     case WorkerEvent::Kind::interrupted:
       // Left running in the ledger: the next open turns it back to pending, and
