@@ -20,6 +20,17 @@ std::string point_of(const std::string& file_name) {
   const auto dot = file_name.find(".pt");
   return dot == std::string::npos || dot == 0 ? "" : file_name.substr(0, dot);
 }
+
+// The names in `directory` ("." and ".." included); none when it cannot be read.
+std::vector<std::string> entries_of(const std::string& directory) {
+  std::vector<std::string> names;
+  DIR* listing = ::opendir(directory.c_str());
+  if (!listing) return names;
+  while (const dirent* entry = ::readdir(listing)) names.emplace_back(entry->d_name);
+  ::closedir(listing);
+  return names;
+}
+
 }  // namespace
 
 std::string checkpoint_directory(const std::string& results_path) { return results_path + ".checkpoints"; }
@@ -29,16 +40,17 @@ std::string point_checkpoint_path(const std::string& results_path, const std::st
 }
 
 void remove_point_checkpoints(const std::string& results_path, const std::string& id) {
-  prune_checkpoints(results_path, [&](const std::string& point) { return point != id; });
+  // The directory stays, even empty: a worker that has just started a point made
+  // it already and writes its first checkpoint into it any moment now.
+  const std::string directory = checkpoint_directory(results_path);
+  for (const auto& name : entries_of(directory))
+    if (point_of(name) == id) ::unlink((directory + "/" + name).c_str());
 }
 
 void prune_checkpoints(const std::string& results_path, const std::function<bool(const std::string& id)>& keep) {
   const std::string directory = checkpoint_directory(results_path);
-  DIR* listing = ::opendir(directory.c_str());
-  if (!listing) return;  // no checkpoints (or none we may read): nothing to clean
-  std::vector<std::string> names;
-  while (const dirent* entry = ::readdir(listing)) names.emplace_back(entry->d_name);
-  ::closedir(listing);
+  const std::vector<std::string> names = entries_of(directory);
+  if (names.empty()) return;  // no checkpoints (or none we may read): nothing to clean
 
   bool left_anything = false;
   for (const auto& name : names) {

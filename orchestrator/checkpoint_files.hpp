@@ -13,7 +13,8 @@ std::string checkpoint_directory(const std::string& results_path);
 std::string point_checkpoint_path(const std::string& results_path, const std::string& id);
 
 // Removes the point's checkpoint files: <id>.pt, the per-rank <id>.pt.rank<r> of
-// a data-parallel group, and a temporary left by a kill mid-write. Never throws.
+// a data-parallel group, and a temporary left by a kill mid-write. The directory
+// stays (other workers write into it while the sweep runs). Never throws.
 void remove_point_checkpoints(const std::string& results_path, const std::string& id);
 
 // Removes the checkpoints of every point `keep` says no to (a point finished

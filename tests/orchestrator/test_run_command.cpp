@@ -124,6 +124,24 @@ TEST_CASE("a checkpoint lives until its point's outcome is durable, and only for
   CHECK_FALSE(std::filesystem::exists(checkpoint_directory(options.results_path)));
 }
 
+TEST_CASE("removing a finished point's checkpoint keeps the directory other workers are about to write into",
+          "[orchestrator]") {
+  test::Scratch dir;
+  const std::string results = dir.file("r.h5");
+  std::filesystem::create_directories(checkpoint_directory(results));
+  for (const char* name : {"aaaa.pt", "aaaa.pt.rank1", "bbbb.pt"})
+    std::ofstream(checkpoint_directory(results) + "/" + name) << "x";
+  remove_point_checkpoints(results, "aaaa");
+  CHECK_FALSE(std::filesystem::exists(point_checkpoint_path(results, "aaaa")));
+  CHECK_FALSE(std::filesystem::exists(point_checkpoint_path(results, "aaaa") + ".rank1"));
+  CHECK(std::filesystem::exists(point_checkpoint_path(results, "bbbb")));
+  remove_point_checkpoints(results, "bbbb");
+  // Empty now, but a worker that has just started a point made it and will write there.
+  CHECK(std::filesystem::is_directory(checkpoint_directory(results)));
+  prune_checkpoints(results, [](const std::string&) { return false; });  // the end of the run
+  CHECK_FALSE(std::filesystem::exists(checkpoint_directory(results)));
+}
+
 TEST_CASE("ablate run trains every point once most expensive first and records the fake's metrics", "[orchestrator]") {
   test::Scratch dir;
   const RunOptions options = options_for(dir, dir.write("fake.toml", test::fake_sweep_text()));
