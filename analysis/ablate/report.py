@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ablate import early_stopping, figures, search_trials
+from ablate import early_stopping, figures, pareto, search_trials
 from ablate.fashion_mnist import DataError, TestSet, kClassNames, load_test_set
 from ablate.grouping import Comparison, SweepStructure, describe
 from ablate.results import ResultsFile, kResultStatuses
@@ -230,6 +230,22 @@ class _Writer:
             self.embed(name, path, "Every point's curve: those that trained every epoch in colour, the ones early "
                                    "stopping stopped in grey, ending at their rung (dotted lines).")
 
+    def pareto_fronts(self):
+        path, name = self.figure_path("pareto-fronts")
+        if not pareto.figure(self.table, "Validation accuracy against cost", path):
+            return
+        self.add("## Accuracy against cost", "")
+        self.add("The points no other point beats on both best validation accuracy and cost (points trained to the "
+                 "end; `ablate status --pareto` lists the same):", "")
+        for cost, label in pareto.kCosts:
+            edge = pareto.front(self.table, cost)
+            body = [[f"`{row['id']}`", row["case"] or "", f"{100 * row['best_val_acc']:.2f}",
+                     f"{row[cost]:.1f}" if cost == "train_seconds" else f"{int(row[cost])}"]
+                    for _, row in edge.iterrows()]
+            self.add(f"Against {label}:", "", markdown_table(["point", "case", "best val acc (%)", label], body), "")
+        self.embed(name, path, "Every point trained to the end (grey) and the Pareto fronts (red) against training "
+                               "time and parameter count.")
+
     def comparisons(self):
         self.add("## Comparisons", "")
         comparisons = self.structure.comparisons
@@ -402,6 +418,7 @@ class _Writer:
         self.best_on_validation()
         self.search()
         self.search_trials_section()
+        self.pareto_fronts()
         self.comparisons()
         self.generalization()
         self.learning_rate_by_normalization()

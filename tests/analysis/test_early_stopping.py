@@ -49,3 +49,25 @@ def test_report_of_an_asha_sweep_has_the_early_stopping_section(asha_h5, report_
     assert f"`{best['id']}`" in es
     assert_figures_written(report_dir, 1)
     assert "early-stopping-curves" in es
+
+
+def test_pareto_front_keeps_the_points_nothing_beats_on_both():
+    import pandas as pd
+    from ablate import pareto
+    table = pd.DataFrame({"id": list("abcde"), "status": ["done", "done", "done", "stopped", "done"],
+                          "best_val_acc": [0.80, 0.85, 0.84, 0.99, 0.90],
+                          "train_seconds": [1.0, 2.0, 3.0, 0.5, 10.0], "parameter_count": [10, 20, 5, 1, 40]})
+    assert list(pareto.front(table, "train_seconds")["id"]) == ["a", "b", "e"]  # c is beaten by b; d stopped
+    assert list(pareto.front(table, "parameter_count")["id"]) == ["c", "b", "e"]  # a is beaten by c
+
+
+def test_report_has_the_pareto_fronts(cases_h5, report_of):
+    from ablate import pareto
+    text = section(read_report(report_of(cases_h5)), "Accuracy against cost")
+    assert "pareto-fronts" in text
+    table = ablate.load(cases_h5)
+    done = table[table["status"] == "done"]
+    cheapest = done.sort_values(["train_seconds", "best_val_acc"], ascending=[True, False]).iloc[0]
+    assert f"`{cheapest['id']}`" in text  # the cheapest point is always on the time front
+    # The front ends at the most accurate point (the cheapest of them on a tie).
+    assert pareto.front(table, "train_seconds")["best_val_acc"].iloc[-1] == done["best_val_acc"].max()
