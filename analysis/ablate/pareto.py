@@ -34,7 +34,8 @@ def figure(table: pd.DataFrame, title: str, path: str, metric: str = "best_val_a
         ax.scatter(done[cost], done[metric] * 100, color="0.7", s=14, label="points")
         edge = front(table, cost, metric)
         ax.plot(edge[cost], edge[metric] * 100, "o-", color="tab:red", markersize=5, label="Pareto front")
-        ax.set_xscale("log")
+        if done[cost].min() > 0 and done[cost].max() / done[cost].min() > 10:  # a wide range: log scale
+            ax.set_xscale("log")
         ax.set_xlabel(label)
         ax.set_ylabel(f"{metric} (%)")
         ax.legend(loc="lower right")
