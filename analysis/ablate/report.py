@@ -180,9 +180,22 @@ class _Writer:
 
     def search_trials_section(self):
         """A [search] sweep's trials in suggestion order: objective per trial and the running best."""
-        objectives = search_trials.trial_objectives(self.table)
-        if objectives is None:
+        by_method = search_trials.objectives_by_method(self.table)
+        if not by_method:
             return
+        if len(by_method) > 1:  # several searches in one file (--allow-different-sweep): side by side
+            self.add("## Search trials", "")
+            for method, rows in by_method.items():
+                known = rows.dropna(subset=["objective"])
+                if not known.empty:
+                    self.add(f"- {method}: {len(rows)} trials; best trial {int(known['objective'].idxmax())}, mean best "
+                             f"validation accuracy {100 * known['objective'].max():.2f} %.")
+            self.add("")
+            path, name = self.figure_path("search-trials")
+            if search_trials.trials_figure(by_method, f"{self.info.get('sweep_name', 'search')}: trials", path):
+                self.embed(name, path, "Each search method's trials and its best so far, side by side.")
+            return
+        objectives = next(iter(by_method.values()))
         known = objectives.dropna(subset=["objective"])
         methods = ", ".join(sorted(set(objectives["suggested_by"])))
         self.add("## Search trials", "")

@@ -50,3 +50,19 @@ def test_a_real_tpe_sweep_has_its_trials_in_the_file_and_the_report(tpe_h5, repo
     assert out["running_best"].is_monotonic_increasing
     text = section(read_report(report_of(tpe_h5)), "Search trials")
     assert "6 trials suggested (tpe), 6 with every seed's result" in text and "search-trials" in text
+
+
+def test_random_and_tpe_in_one_file_are_kept_apart_and_drawn_side_by_side(tmp_path):
+    tpe = _table()
+    random = _table().assign(suggested_by="random", id=lambda t: "r" + t["id"],
+                             best_val_acc=lambda t: t["best_val_acc"] - 0.05)
+    both = pd.concat([tpe, random], ignore_index=True)
+    by_method = search_trials.objectives_by_method(both)
+    assert sorted(by_method) == ["random", "tpe"]
+    # The same trial numbers, each method its own objectives and running best.
+    assert list(by_method["tpe"].index) == list(by_method["random"].index) == [0, 1, 2, 3]
+    assert list(by_method["tpe"]["running_best"].round(6)) == [0.81, 0.81, 0.81, 0.87]
+    assert list(by_method["random"]["running_best"].round(6)) == [0.76, 0.76, 0.76, 0.82]
+    path = os.path.join(tmp_path, "both.png")
+    assert search_trials.trials_figure(by_method, "random vs tpe", path)
+    assert os.path.getsize(path) > 1000
