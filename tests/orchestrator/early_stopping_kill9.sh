@@ -25,33 +25,9 @@ RANDOM=${SEED:-7}
   || { echo "the reference run failed"; cat "$work/reference.log"; exit 1; }
 
 results=$work/killed.h5
-for round in $(seq 1 "$rounds"); do
-  setsid "${mpi[@]}" "$ablate" run "$work/es.toml" -o "$results" --threads 1 --progress lines >> "$work/killed.log" 2>&1 &
-  job=$!
-  # Kill once this attempt is training (its journal grows), at a random moment after.
-  size=$(stat -c %s "$results.journal" 2>/dev/null || echo 0)
-  for _ in $(seq 600); do
-    [ "$(stat -c %s "$results.journal" 2>/dev/null || echo 0)" -gt "$size" ] && break
-    kill -0 "$job" 2>/dev/null || break
-    sleep 0.1
-  done
-  sleep "$((RANDOM % 2)).$(printf '%03d' $((RANDOM % 1000)))"
-  if kill -0 "$job" 2>/dev/null; then
-    case $((round % 3)) in
-      0) victim=$(pgrep -P "$job" | head -n 1); what="rank 0 or a worker (first child)" ;;
-      1) victim=$(pgrep -P "$job" | tail -n 1); what="a rank (last child)" ;;
-      2) victim=""; what="the whole job" ;;
-    esac
-    if [ -n "$victim" ]; then kill -9 "$victim" 2>/dev/null; else kill -9 -- "-$job" 2>/dev/null; fi
-    echo "round $round: kill -9 $what"
-  else
-    echo "round $round: the sweep ended before the kill"
-  fi
-  for _ in $(seq 100); do kill -0 "$job" 2>/dev/null || break; sleep 0.1; done
-  kill -9 -- "-$job" 2>/dev/null
-  wait "$job" 2>/dev/null
-  [ -f "$results.journal" ] && cp "$results.journal" "$work/journal.round$round"
-done
+# shellcheck source=kill9_rounds.sh
+source "$here/kill9_rounds.sh"
+kill9_rounds "$rounds" "$work/es.toml" "$results" "$work" 1
 
 "${mpi[@]}" "$ablate" run "$work/es.toml" -o "$results" --threads 1 --progress lines > "$work/final.log" 2>&1 \
   || { echo "the final run failed"; tail -20 "$work/final.log"; exit 1; }
