@@ -17,6 +17,7 @@
 #include "orchestrator/scheduler.hpp"
 #include "orchestrator/thread_channel.hpp"
 #include "early_stopping_support.hpp"
+#include "in_process_sweep.hpp"
 #include "orchestrator_test_support.hpp"
 
 using namespace ablate;
@@ -26,60 +27,19 @@ using test::wiggly_val_acc;
 
 namespace {
 
-std::vector<WorkerInfo> infos(int n) {
-  std::vector<WorkerInfo> out;
-  for (int i = 0; i < n; ++i) out.push_back({"thread " + std::to_string(i), "host", "fake", "fake", "fake"});
-  return out;
-}
-
-// A results file for `sweep` in `dir`, planned; its sweep can be run (again) with run().
-struct EsRun {
+// The fixture sweep, run in process with FakeWorks on the wiggly curves.
+struct EsRun : test::InProcessSweep {
   EsRun(const test::Scratch& dir, const sweeps::Sweep& s, const std::string& name = "es.h5")
-      : sweep(s), path(dir.file(name)) {}
-
-  // Runs (or resumes) the sweep with `workers` FakeWorks until its end or the
-  // `stop_signal`. Returns the outcome; the ledger is closed afterwards.
+      : InProcessSweep(dir, s, name) {}
   ScheduleOutcome run(int workers, FakeWork::Options options, const std::function<int()>& stop_signal = {}) {
-    ResultsFile results(path, SweepIdentity{sweep.name, sweep.source_path, sweep.spec_text},
-                        ResultsFileOptions{false, 0, [](const std::string&) {}});
-    std::vector<PlannedPoint> planned;
-    for (const auto& p : sweep.points) planned.push_back({p.id, p.config_text, p.case_name, p.seed, p.trial, p.suggested_by});
-    results.plan(planned);
     options.val_acc = wiggly_val_acc;
-    std::vector<std::unique_ptr<FakeWork>> works;
-    std::vector<PointWork*> pointers;
-    for (int i = 0; i < workers; ++i) {
-      works.push_back(std::make_unique<FakeWork>(options));
-      pointers.push_back(works.back().get());
-    }
-    std::ostringstream out;
-    ProgressReporter progress(out, ProgressStyle::quiet, workers);
-    ThreadChannel channel(pointers, infos(workers));
-    Scheduler scheduler(results, build_queue(sweep, results), {}, progress,
-                        make_policy(sweep, policy_points(sweep), results));
-    const ScheduleOutcome outcome = scheduler.run(channel, stop_signal ? stop_signal : [] { return 0; });
-    points.clear();
-    for (const auto& p : results.points()) points[p.planned.id] = p;
-    return outcome;
+    return InProcessSweep::run(workers, options, stop_signal);
   }
-
-  // The journal's records, in order.
-  std::vector<nlohmann::json> journal() const {
-    Journal journal(path + ".journal");
-    std::vector<nlohmann::json> records;
-    for (const auto& entry : journal.replay().entries) records.push_back(entry.record);
-    return records;
-  }
-
-  sweeps::Sweep sweep;
-  std::string path;
-  std::map<std::string, LedgerPoint> points;  // after run()
 };
 
-void check_matches(const std::map<std::string, LedgerPoint>& points, const std::map<std::string, int>& expected,
-                   int budget) {
+void check_matches(const EsRun& run, const std::map<std::string, int>& expected, int budget) {
   for (const auto& [id, end] : expected) {
-    const LedgerPoint& p = points.at(id);
+    const LedgerPoint& p = run.point(id);
     INFO("point " << id << " expected to end at epoch " << end);
     CHECK(p.status == (end == budget ? PointStatus::done : PointStatus::stopped));
     REQUIRE(p.result.has_value());
@@ -88,9 +48,9 @@ void check_matches(const std::map<std::string, LedgerPoint>& points, const std::
   }
 }
 
-int total_epochs(const std::map<std::string, LedgerPoint>& points) {
+int total_epochs(const std::vector<LedgerPoint>& points) {
   int total = 0;
-  for (const auto& [id, p] : points) total += static_cast<int>(p.curves.size());
+  for (const auto& p : points) total += static_cast<int>(p.curves.size());
   return total;
 }
 
@@ -109,7 +69,7 @@ TEST_CASE("successive halving stops and promotes exactly what a brute-force refe
       options.epoch_time = std::chrono::milliseconds(workers == 1 ? 0 : 1);
       const ScheduleOutcome outcome = run.run(workers, options);
       CHECK(outcome.stop == StopReason::none);
-      check_matches(run.points, expected, 9);
+      check_matches(run, expected, 9);
       // 27 x 1 + 9 x 2 + 3 x 6 epochs instead of 27 x 9.
       CHECK(total_epochs(run.points) == 27 + 18 + 18);
     }
@@ -172,7 +132,7 @@ TEST_CASE("Hyperband runs each bracket as successive halving from its own first 
       if (hyperband_bracket(p.config_text, 2, 3) == s) bracket.push_back(p);
     INFO("bracket s = " << s << " with " << bracket.size() << " points");
     const std::vector<int> its_rungs(rungs.begin() + (2 - s), rungs.end());
-    check_matches(run.points, brute_force_halving(bracket, its_rungs, 3), 9);
+    check_matches(run, brute_force_halving(bracket, its_rungs, 3), 9);
   }
 }
 
@@ -193,7 +153,7 @@ TEST_CASE("ASHA promotes only from the top 1/eta of a rung, promotes before star
   for (const auto& problem : audit.problems) FAIL_CHECK(problem);
   const int top_promotions = audit.top_promotions, idle_promotions = audit.idle_promotions;
   CHECK(top_promotions >= 9 + 3);  // at least the synchronous share: 9 from rung 1, 3 from rung 3
-  for (const auto& [id, p] : run.points) {
+  for (const auto& p : run.points) {
     CHECK(p.status != PointStatus::paused);
     CHECK(p.status != PointStatus::pending);
   }
@@ -202,7 +162,7 @@ TEST_CASE("ASHA promotes only from the top 1/eta of a rung, promotes before star
   CHECK(epochs < 243 / 2);
   // The best point at the end reached the top rung.
   CHECK(std::count_if(run.points.begin(), run.points.end(),
-                      [](const auto& kv) { return kv.second.status == PointStatus::done; }) >= 1);
+                      [](const LedgerPoint& p) { return p.status == PointStatus::done; }) >= 1);
 }
 
 TEST_CASE("the median rule stops a point only below the median of the others at its epoch",
@@ -229,7 +189,7 @@ TEST_CASE("the median rule stops a point only below the median of the others at 
     if (record.contains("epoch")) {
       epoch = record.at("epoch").get<int>(), value = record.at("value").get<double>();
     } else {  // a paused point stopped: its pause said where
-      epoch = run.points.at(id).rungs.back().epoch, value = run.points.at(id).rungs.back().value;
+      epoch = run.point(id).rungs.back().epoch, value = run.point(id).rungs.back().value;
     }
     std::vector<double> others;
     for (const auto& [other, by_epoch] : values)
@@ -243,7 +203,7 @@ TEST_CASE("the median rule stops a point only below the median of the others at 
   }
   CHECK(stops > 0);
   CHECK(total_epochs(run.points) < 12 * 6);
-  for (const auto& [id, p] : run.points) CHECK((p.status == PointStatus::done || p.status == PointStatus::stopped));
+  for (const auto& p : run.points) CHECK((p.status == PointStatus::done || p.status == PointStatus::stopped));
 }
 
 TEST_CASE("a sweep stopped mid-way resumes with its decisions standing and ends as an uninterrupted one",
@@ -262,15 +222,15 @@ TEST_CASE("a sweep stopped mid-way resumes with its decisions standing and ends 
     const ScheduleOutcome outcome = run.run(2, options, [&] { return ++polls >= stop_at ? 15 : 0; });
     REQUIRE(outcome.stop == StopReason::signal);
     // Nothing trained past its rung: a point has at most the epochs its last `until` allowed.
-    for (const auto& [id, p] : run.points) {
+    for (const auto& p : run.points) {
       const int allowed = p.until > 0 ? p.until : 1;
-      INFO("point " << id << " has " << p.curves.size() << " epochs, allowed " << allowed);
+      INFO("point " << p.planned.id << " has " << p.curves.size() << " epochs, allowed " << allowed);
       CHECK(static_cast<int>(p.curves.size()) <= allowed);
     }
   }
   const auto decided_before = run.journal();
   CHECK(run.run(2, options).stop == StopReason::none);
-  check_matches(run.points, expected, 9);
+  check_matches(run, expected, 9);
 
   // The decisions made before the stops stand: the final journal holds them, in order.
   std::vector<std::string> before, after;

@@ -12,6 +12,7 @@
 #include "orchestrator/scheduler.hpp"
 #include "orchestrator/thread_channel.hpp"
 #include "sweeps/search/search.hpp"
+#include "in_process_sweep.hpp"
 #include "orchestrator_test_support.hpp"
 #include "test_journal_support.hpp"
 #include "test_search_support.hpp"
@@ -22,48 +23,16 @@ using test::search_sweep_text;
 
 namespace {
 
-std::vector<WorkerInfo> infos(int n) {
-  std::vector<WorkerInfo> out;
-  for (int i = 0; i < n; ++i) out.push_back({"thread " + std::to_string(i), "host", "fake", "fake", "fake"});
-  return out;
-}
-
-// A results file for a [search] sweep in `dir`; run() runs (or resumes) it.
-struct SearchRun {
+// A [search] sweep run in process with FakeWorks whose accuracy is a known
+// function of the searched values, with checkpoints (promotions resume).
+struct SearchRun : test::InProcessSweep {
   SearchRun(const test::Scratch& dir, const std::string& spec, const std::string& name = "search.h5")
-      : sweep(sweeps::parse_sweep(spec, "search.toml")), path(dir.file(name)) {}
-
+      : InProcessSweep(dir, sweeps::parse_sweep(spec, "search.toml"), name) {}
   ScheduleOutcome run(int workers, FakeWork::Options options = {}, const std::function<int()>& stop_signal = {}) {
-    ResultsFile results(path, SweepIdentity{sweep.name, sweep.source_path, sweep.spec_text},
-                        ResultsFileOptions{false, 0, [](const std::string&) {}});
     options.val_acc = test::search_val_acc;
     options.checkpoint_results_path = path;
-    std::vector<std::unique_ptr<FakeWork>> works;
-    std::vector<PointWork*> pointers;
-    for (int i = 0; i < workers; ++i) {
-      works.push_back(std::make_unique<FakeWork>(options));
-      pointers.push_back(works.back().get());
-    }
-    std::ostringstream out;
-    ProgressReporter progress(out, ProgressStyle::quiet, workers);
-    ThreadChannel channel(pointers, infos(workers));
-    Scheduler scheduler(results, build_queue(sweep, results), {}, progress,
-                        make_policy(sweep, policy_points(sweep), results));
-    const ScheduleOutcome outcome = scheduler.run(channel, stop_signal ? stop_signal : [] { return 0; });
-    points = results.points();
-    return outcome;
+    return InProcessSweep::run(workers, options, stop_signal);
   }
-
-  std::vector<nlohmann::json> journal() const {
-    Journal journal(path + ".journal");
-    std::vector<nlohmann::json> records;
-    for (const auto& entry : journal.replay().entries) records.push_back(entry.record);
-    return records;
-  }
-
-  sweeps::Sweep sweep;
-  std::string path;
-  std::vector<LedgerPoint> points;  // after run()
 };
 
 void check_audit(const std::vector<std::string>& problems) {

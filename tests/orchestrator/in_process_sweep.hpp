@@ -1,0 +1,71 @@
+// InProcessSweep: a sweep run in this process the way `ablate run` runs it (results
+// file, the sweep's scheduling policy, the scheduler), with N FakeWork threads as
+// workers: the fixture of the policy and search tests.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "orchestrator/fake_work.hpp"
+#include "orchestrator/scheduler.hpp"
+#include "orchestrator/thread_channel.hpp"
+#include "orchestrator_test_support.hpp"
+
+namespace ablate::test {
+
+inline std::vector<WorkerInfo> thread_infos(int n) {
+  std::vector<WorkerInfo> out;
+  for (int i = 0; i < n; ++i) out.push_back({"thread " + std::to_string(i), "host", "fake", "fake", "fake"});
+  return out;
+}
+
+struct InProcessSweep {
+  InProcessSweep(const Scratch& dir, sweeps::Sweep s, const std::string& name) : sweep(std::move(s)), path(dir.file(name)) {}
+
+  // Runs (or resumes) the sweep with `workers` FakeWorks until its end or the
+  // `stop_signal`; the ledger is closed afterwards and `points` holds what it said.
+  ScheduleOutcome run(int workers, const FakeWork::Options& options, const std::function<int()>& stop_signal = {}) {
+    ResultsFile results(path, SweepIdentity{sweep.name, sweep.source_path, sweep.spec_text},
+                        ResultsFileOptions{false, 0, [](const std::string&) {}});
+    std::vector<PlannedPoint> planned;
+    for (const auto& p : sweep.points) planned.push_back({p.id, p.config_text, p.case_name, p.seed, p.trial, p.suggested_by});
+    results.plan(planned);
+    std::vector<std::unique_ptr<FakeWork>> works;
+    std::vector<PointWork*> pointers;
+    for (int i = 0; i < workers; ++i) {
+      works.push_back(std::make_unique<FakeWork>(options));
+      pointers.push_back(works.back().get());
+    }
+    std::ostringstream out;
+    ProgressReporter progress(out, ProgressStyle::quiet, workers);
+    ThreadChannel channel(pointers, thread_infos(workers));
+    Scheduler scheduler(results, build_queue(sweep, results), {}, progress,
+                        make_policy(sweep, policy_points(sweep), results));
+    const ScheduleOutcome outcome = scheduler.run(channel, stop_signal ? stop_signal : [] { return 0; });
+    points = results.points();
+    return outcome;
+  }
+
+  const LedgerPoint& point(const std::string& id) const {
+    for (const auto& p : points)
+      if (p.planned.id == id) return p;
+    throw std::out_of_range("no point " + id);
+  }
+
+  // The journal's records, in order.
+  std::vector<nlohmann::json> journal() const {
+    Journal journal(path + ".journal");
+    std::vector<nlohmann::json> records;
+    for (const auto& entry : journal.replay().entries) records.push_back(entry.record);
+    return records;
+  }
+
+  sweeps::Sweep sweep;
+  std::string path;
+  std::vector<LedgerPoint> points;  // after run()
+};
+
+}  // namespace ablate::test
