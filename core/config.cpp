@@ -13,27 +13,33 @@ namespace {
 
 constexpr double kInf = std::numeric_limits<double>::infinity();
 
+// Marks a key of the table as a shape key (ConfigKey::shape).
+ConfigKey shape_key(ConfigKey key) {
+  key.shape = true;
+  return key;
+}
+
 const std::vector<ConfigKey> kConfigKeys = {
     // Model
-    {"model", &TrainConfig::model, "model family", -kInf, kInf, {"linear", "mlp", "cnn", "resnet"}},
-    {"hidden", &TrainConfig::hidden, "MLP hidden layer widths, [] for a linear model", 1, 65536},
-    {"activation", &TrainConfig::activation, "non-linearity of MLP/CNN hidden layers", -kInf, kInf,
-     {"relu", "tanh", "leaky_relu", "gelu", "sigmoid"}},
-    {"leaky_slope", &TrainConfig::leaky_slope, "negative slope of leaky_relu", 0, 1},
+    shape_key({"model", &TrainConfig::model, "model family", -kInf, kInf, {"linear", "mlp", "cnn", "resnet"}}),
+    shape_key({"hidden", &TrainConfig::hidden, "MLP hidden layer widths, [] for a linear model", 1, 65536}),
+    shape_key({"activation", &TrainConfig::activation, "non-linearity of MLP/CNN hidden layers", -kInf, kInf,
+     {"relu", "tanh", "leaky_relu", "gelu", "sigmoid"}}),
+    shape_key({"leaky_slope", &TrainConfig::leaky_slope, "negative slope of leaky_relu", 0, 1}),
     {"dropout", &TrainConfig::dropout, "dropout probability after each hidden layer", 0, 0.95},
-    {"batchnorm", &TrainConfig::batchnorm, "BatchNorm after each hidden linear/conv layer"},
+    shape_key({"batchnorm", &TrainConfig::batchnorm, "BatchNorm after each hidden linear/conv layer"}),
     {"init", &TrainConfig::init, "weight initialisation", -kInf, kInf, {"default", "kaiming", "xavier"}},
-    {"channels", &TrainConfig::channels, "CNN conv channels per block (3x3 conv + 2x2 max-pool)", 1, 4096,
-     {}, /*allow_empty_list=*/false},
-    {"fc_width", &TrainConfig::fc_width, "CNN head hidden width (0: no hidden layer)", 0, 65536},
-    {"resnet_width", &TrainConfig::resnet_width, "ResNet first-stage channels", 1, 1024},
-    {"resnet_blocks", &TrainConfig::resnet_blocks, "ResNet residual blocks per stage", 1, 64, {},
-     /*allow_empty_list=*/false},
+    shape_key({"channels", &TrainConfig::channels, "CNN conv channels per block (3x3 conv + 2x2 max-pool)", 1, 4096,
+     {}, /*allow_empty_list=*/false}),
+    shape_key({"fc_width", &TrainConfig::fc_width, "CNN head hidden width (0: no hidden layer)", 0, 65536}),
+    shape_key({"resnet_width", &TrainConfig::resnet_width, "ResNet first-stage channels", 1, 1024}),
+    shape_key({"resnet_blocks", &TrainConfig::resnet_blocks, "ResNet residual blocks per stage", 1, 64, {},
+     /*allow_empty_list=*/false}),
     // Optimisation
-    {"optimizer", &TrainConfig::optimizer, "optimizer", -kInf, kInf, {"sgd", "adam", "adamw"}},
+    shape_key({"optimizer", &TrainConfig::optimizer, "optimizer", -kInf, kInf, {"sgd", "adam", "adamw"}}),
     {"lr", &TrainConfig::lr, "peak learning rate", 1e-8, 100},
     {"momentum", &TrainConfig::momentum, "SGD momentum", 0, 0.999},
-    {"nesterov", &TrainConfig::nesterov, "Nesterov momentum (SGD)"},
+    shape_key({"nesterov", &TrainConfig::nesterov, "Nesterov momentum (SGD)"}),
     {"weight_decay", &TrainConfig::weight_decay, "weight decay (decoupled for adamw)", 0, 1},
     {"schedule", &TrainConfig::schedule, "learning-rate schedule", -kInf, kInf,
      {"constant", "step", "cosine", "warmup_cosine"}},
@@ -41,28 +47,28 @@ const std::vector<ConfigKey> kConfigKeys = {
     {"step_gamma", &TrainConfig::step_gamma, "step schedule: decay factor", 0, 1},
     {"warmup_epochs", &TrainConfig::warmup_epochs, "warmup_cosine: linear warm-up epochs", 0, 100000},
     {"epochs", &TrainConfig::epochs, "training epochs", 1, 100000},
-    {"batch_size", &TrainConfig::batch_size, "global batch size", 1, 1 << 20},
+    shape_key({"batch_size", &TrainConfig::batch_size, "global batch size", 1, 1 << 20}),
     // Regularisation
     {"l1", &TrainConfig::l1, "L1 penalty coefficient (weights only)", 0, 1},
     {"l2", &TrainConfig::l2, "L2 penalty coefficient (weights only)", 0, 1},
     {"label_smoothing", &TrainConfig::label_smoothing, "label smoothing of the cross-entropy", 0, 0.99},
     // Data
     {"normalize", &TrainConfig::normalize, "input normalisation", -kInf, kInf, {"none", "unit", "standard"}},
-    {"val_size", &TrainConfig::val_size, "validation images carved from the training set", 0, 1 << 30},
-    {"train_limit", &TrainConfig::train_limit, "use only N training images (0 = all)", 0, 1 << 30},
+    shape_key({"val_size", &TrainConfig::val_size, "validation images carved from the training set", 0, 1 << 30}),
+    shape_key({"train_limit", &TrainConfig::train_limit, "use only N training images (0 = all)", 0, 1 << 30}),
     {"augment_shift", &TrainConfig::augment_shift, "random shift up to N pixels", 0, 14},
     {"augment_flip", &TrainConfig::augment_flip, "random horizontal flip"},
     {"augment_erase", &TrainConfig::augment_erase, "random erasing probability", 0, 1},
     {"augment_erase_max_area", &TrainConfig::augment_erase_max_area, "largest erased fraction of the image",
      0.02, 1},
     // Arithmetic and speed
-    {"precision", &TrainConfig::precision,
+    shape_key({"precision", &TrainConfig::precision,
      "arithmetic of training: fp32; tf32 (TF32 tensor-core matmuls and convolutions on CUDA, fp32 on the CPU); "
      "bf16 (the forward pass autocast to bfloat16, on CUDA and the CPU; weights and optimizer state stay fp32)",
-     -kInf, kInf, {"fp32", "tf32", "bf16"}},
-    {"cuda_graphs", &TrainConfig::cuda_graphs,
+     -kInf, kInf, {"fp32", "tf32", "bf16"}}),
+    shape_key({"cuda_graphs", &TrainConfig::cuda_graphs,
      "replay the training step (forward, loss, backward) as a CUDA graph on full batches; applies on CUDA with "
-     "one rank per point, ignored elsewhere"},
+     "one rank per point, ignored elsewhere"}),
     // Reproducibility
     {"seed", &TrainConfig::seed, "seed of everything random", 0, 2147483647},
 };
@@ -222,6 +228,21 @@ std::string config_id(const nlohmann::json& canonical) {
   hash ^= hash >> 31;
   return fmt::format("{:016x}", hash);
 }
+
+std::string pack_key(const nlohmann::json& canonical) {
+  nlohmann::json shape = nlohmann::json::object();
+  for (const auto& key : kConfigKeys)
+    if (key.shape) {
+      const auto it = canonical.find(key.name);
+      if (it == canonical.end())
+        throw ConfigError(key.name, fmt::format("the config has no '{}': pack keys are made of canonical configs",
+                                                key.name));
+      shape[key.name] = *it;
+    }
+  return canonical_text(shape);
+}
+
+std::string pack_key(const TrainConfig& config) { return pack_key(config_to_json(config)); }
 
 TrainConfig config_from_json(const nlohmann::json& partial) {
   TrainConfig config;

@@ -86,11 +86,22 @@ struct ConfigKey {
   double max = std::numeric_limits<double>::infinity();
   std::vector<std::string> choices = {};                  // strings
   bool allow_empty_list = true;
+  // A shape key changes the tensors a training is made of (the model's layers,
+  // the batch, the steps of an epoch) or the code it runs: points whose shape
+  // keys are equal can train together as one packed model (trainer/packed/).
+  // Every other key (seed, lr, dropout rate, augmentation, ...) may differ
+  // within a pack. Set with shape_key() in the table.
+  bool shape = false;
 };
 
 // The single table of every key the trainer accepts.
 const std::vector<ConfigKey>& config_keys();
 const ConfigKey* find_config_key(const std::string& name);
+
+// Which points may train in one pack: the compact sorted JSON of a canonical
+// config's shape keys. Points with equal pack keys can be packed.
+std::string pack_key(const nlohmann::json& canonical);
+std::string pack_key(const TrainConfig& config);
 
 // Closest known key to a misspelt one ("" when nothing is close), for "did you mean".
 std::string suggest_config_key(const std::string& unknown);

@@ -91,4 +91,22 @@ TrainResult train_config(const TrainConfig& config, const FashionMnist& data, co
   return train(config, data, context, on_epoch);
 }
 
+void train_pack(const std::vector<PackMember>& members, const FashionMnist& data, const DeviceRequest& request,
+                const PackMemberEnd& on_end) {
+  for (size_t i = 1; i < members.size(); ++i)
+    if (pack_key(members[i].config) != pack_key(members[0].config))
+      throw ConfigError("", fmt::format("pack member {} has other shape keys than member 0: {} vs {}", i,
+                                        pack_key(members[i].config), pack_key(members[0].config)));
+  for (size_t i = 0; i < members.size(); ++i) {
+    PackMemberOutcome outcome;
+    try {
+      outcome.result = train_config(members[i].config, data, request, members[i].on_epoch, members[i].checkpoint);
+    } catch (const std::runtime_error& e) {  // DivergedError, DataError, ConfigError: this member fails
+      outcome.failed = true;
+      outcome.error = e.what();
+    }
+    on_end(i, std::move(outcome));
+  }
+}
+
 }  // namespace ablate

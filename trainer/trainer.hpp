@@ -6,6 +6,7 @@
 
 #include <functional>
 #include <string>
+#include <vector>
 
 #include "core/config.hpp"
 #include "trainer/idx.hpp"
@@ -49,5 +50,37 @@ struct CheckpointRequest {
 TrainResult train_config(const TrainConfig& config, const FashionMnist& data, const DeviceRequest& request,
                          const EpochCallback& on_epoch = {}, const CheckpointRequest& checkpoint = {},
                          MPI_Comm group = MPI_COMM_NULL);
+
+// One member of a pack: a point trained alongside others whose configs have the
+// same pack key (core/config.hpp: equal shape keys), each with its own callback
+// and checkpoint, exactly as train_config takes them.
+struct PackMember {
+  TrainConfig config;
+  EpochCallback on_epoch;
+  CheckpointRequest checkpoint;
+};
+
+// How one member's run ended: its result, or why it failed (`error`, e.g. a
+// DivergedError's message). A failing member leaves the pack; the others go on.
+struct PackMemberOutcome {
+  bool failed = false;
+  std::string error;
+  TrainResult result;
+};
+
+// Called once per member, as soon as its run ends (its last epoch, an early-
+// stopping verdict, or a failure), while the other members may still train.
+using PackMemberEnd = std::function<void(size_t member, PackMemberOutcome outcome)>;
+
+// Trains `members` on this process as one packed model (trainer/packed/): every
+// member follows the curve it follows when trained alone by train_config, with
+// its own seed, data split, shuffling, augmentation, dropout stream, learning
+// rate, schedule and regularisation. Members may start at different epochs
+// (each resumes from its own checkpoint) and end at different epochs. Throws
+// ConfigError when the members' pack keys differ; Interrupted (or any other
+// exception) thrown by an on_epoch ends the whole pack, the members that have
+// not ended left unfinished with their checkpoints.
+void train_pack(const std::vector<PackMember>& members, const FashionMnist& data, const DeviceRequest& request,
+                const PackMemberEnd& on_end);
 
 }  // namespace ablate

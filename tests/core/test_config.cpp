@@ -86,3 +86,20 @@ TEST_CASE("config round-trips through TrainConfig", "[config]") {
   CHECK(config.seed == 7);
   CHECK(ablate::config_to_json(config) == canonical);
 }
+
+TEST_CASE("pack keys: equal for points that differ only in keys that keep tensor shapes", "[config]") {
+  auto config = [](nlohmann::json partial) { return ablate::canonicalize_config(partial); };
+  const auto base = config({{"model", "mlp"}, {"hidden", {256, 256}}});
+  // Seed, learning rate, dropout rate, regularisation and augmentation may differ within a pack.
+  const auto other = config({{"model", "mlp"}, {"hidden", {256, 256}}, {"seed", 3}, {"lr", 0.2}, {"dropout", 0.5},
+                             {"weight_decay", 1e-4}, {"label_smoothing", 0.1}, {"augment_shift", 2}, {"epochs", 3}});
+  CHECK(ablate::pack_key(base) == ablate::pack_key(other));
+  CHECK(ablate::pack_key(base) == ablate::pack_key(ablate::config_from_json(other)));
+  // Widths, batch size, optimizer kind and the data's size change the tensors or the code.
+  CHECK(ablate::pack_key(base) != ablate::pack_key(config({{"model", "mlp"}, {"hidden", {256}}})));
+  CHECK(ablate::pack_key(base) != ablate::pack_key(config({{"model", "mlp"}, {"batch_size", 64}})));
+  CHECK(ablate::pack_key(base) != ablate::pack_key(config({{"model", "mlp"}, {"optimizer", "adam"}})));
+  CHECK(ablate::pack_key(base) != ablate::pack_key(config({{"model", "mlp"}, {"train_limit", 1000}})));
+  CHECK(ablate::pack_key(base) != ablate::pack_key(config({{"model", "cnn"}})));
+  CHECK_THROWS_AS(ablate::pack_key(nlohmann::json{{"seed", 1}}), ablate::ConfigError);
+}
