@@ -13,9 +13,9 @@ from ablate import early_stopping, figures, pareto, search_trials
 from ablate.fashion_mnist import DataError, TestSet, kClassNames, load_test_set
 from ablate.grouping import Comparison, SweepStructure, describe
 from ablate.results import ResultsFile, kResultStatuses
-from ablate.stats import kConfidence
-from ablate.tables import (comparison_markdown, format_summary, markdown_table, seconds_digits, seed_counts,
-                             setting_summary)
+from ablate.stats import kConfidence, kSignificance
+from ablate.tables import (comparison_markdown, difference_test, format_summary, format_test, markdown_table,
+                           seconds_digits, seed_counts, setting_summary)
 from ablate.views import (best_point, confused_pairs, kReportedMetric, kSelectionMetric, lr_normalization_panels,
                             lr_normalization_pivot, random_search_keys, ranking)
 
@@ -25,6 +25,15 @@ kConfusedPairs = 5         # pairs in the table
 kPairStrips = 3            # pairs with image strips
 kStripImages = 8           # images per strip
 kErrorChars = 300          # of a failure's message in the table
+_kDifferenceNote = (
+    "The last column tests each setting against the comparison's first setting (the spec's first, usually its "
+    "baseline) on the test accuracy at the best-validation epoch: the difference of the means over seeds in "
+    "percentage points and the two-sided p-value of Welch's t-test (unequal variances, Welch–Satterthwaite "
+    f"degrees of freedom); * marks p < {kSignificance:g}, a difference the seeds show to be real at the "
+    f"{kSignificance:.0%} level. p — means it cannot be tested (one seed, or no spread on either side). The "
+    "p-values are not corrected for the number of tests: among twenty differences that are not real, about "
+    "one is marked by chance; with three seeds a test detects only differences several times the seed-to-seed "
+    "spread.")
 
 
 @dataclass
@@ -153,11 +162,15 @@ class _Writer:
         body = []
         for rank, row in ranked.head(kRankingRows).iterrows():
             setting = row["setting"]
+            versus = "—" if setting is best else format_test(difference_test(setting, best, kReportedMetric))
             body.append([rank + 1, setting.label, row["seeds"], _pct(setting_summary(setting, kSelectionMetric)),
                          _pct(setting_summary(setting, kReportedMetric)),
-                         _pct(setting_summary(setting, "final_test_acc"))])
+                         _pct(setting_summary(setting, "final_test_acc")), versus])
         self.add(markdown_table(["rank", "setting", "seeds done", "best val acc (%)", "test acc at best-val epoch (%)",
-                                 "final test acc (%)"], body), "")
+                                 "final test acc (%)", "Δ test at best-val vs rank 1 (pp), Welch p"], body), "")
+        self.add("The last column: each setting's test accuracy at its best-validation epoch minus rank 1's, and "
+                 f"the p-value of Welch's t-test over their seeds (* for p < {kSignificance:g}: a difference the "
+                 "seeds show to be real; see the note under *Comparisons*).", "")
         if len(ranked) > kRankingRows:
             self.add(f"({len(ranked) - kRankingRows} more settings in the comparisons below.)", "")
 
@@ -272,6 +285,7 @@ class _Writer:
         self.add("Each comparison holds settings that differ in one factor (a key, or a family of keys that "
                  "studies vary together, such as the regularisers) and agree on every other swept key; a "
                  "*sweep cases* comparison lines up the named cases of the spec.", "")
+        self.add(_kDifferenceNote, "")
         for number, comparison in enumerate(comparisons, 1):
             self.add(f"### {number}. {comparison.title}", "")
             if comparison.fixed:

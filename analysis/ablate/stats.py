@@ -1,7 +1,5 @@
-"""Summaries over seeds: mean, sample standard deviation and a Student-t confidence interval.
-
-scipy is not a dependency, so the t quantile comes from the regularised incomplete beta function
-(continued fraction, evaluated with the modified Lentz method) inverted by bisection."""
+"""Statistics over seeds: mean, sample standard deviation, a Student-t confidence interval of the mean, and
+Welch's t-test between two settings (scipy.stats does the distributions)."""
 
 from __future__ import annotations
 
@@ -9,67 +7,26 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+from scipy import stats as scipy_stats
 
 kConfidence = 0.95
-
-
-def _incomplete_beta_fraction(a: float, b: float, x: float) -> float:
-    """Continued fraction of I_x(a, b); converges fast for x < (a + 1) / (a + b + 2)."""
-    tiny = 1e-300
-    c, d = 1.0, 1.0 - (a + b) * x / (a + 1.0)
-    d = 1.0 / (d if abs(d) > tiny else tiny)
-    fraction = d
-    for m in range(1, 400):
-        for numerator in (m * (b - m) * x / ((a + 2 * m - 1) * (a + 2 * m)),
-                          -(a + m) * (a + b + m) * x / ((a + 2 * m) * (a + 2 * m + 1))):
-            d = 1.0 + numerator * d
-            d = 1.0 / (d if abs(d) > tiny else tiny)
-            c = 1.0 + numerator / c
-            c = c if abs(c) > tiny else tiny
-            fraction *= c * d
-        if abs(c * d - 1.0) < 1e-15:
-            break
-    return fraction
-
-
-def regularized_incomplete_beta(a: float, b: float, x: float) -> float:
-    """I_x(a, b), the CDF of Beta(a, b) at x."""
-    if x <= 0.0:
-        return 0.0
-    if x >= 1.0:
-        return 1.0
-    log_front = math.lgamma(a + b) - math.lgamma(a) - math.lgamma(b) + a * math.log(x) + b * math.log1p(-x)
-    if x < (a + 1.0) / (a + b + 2.0):
-        return math.exp(log_front) * _incomplete_beta_fraction(a, b, x) / a
-    return 1.0 - math.exp(log_front) * _incomplete_beta_fraction(b, a, 1.0 - x) / b
-
-
-def t_cdf(t: float, dof: float) -> float:
-    """P(T <= t) for Student's t with dof degrees of freedom."""
-    tail = 0.5 * regularized_incomplete_beta(dof / 2.0, 0.5, dof / (dof + t * t))
-    return 1.0 - tail if t >= 0 else tail
+kSignificance = 0.05  # two-sided level at which the report calls a difference between two settings real
 
 
 def t_quantile(p: float, dof: float) -> float:
-    """The t with P(T <= t) = p (0 < p < 1), e.g. t_quantile(0.975, 2) = 4.3027."""
+    """The t with P(T <= t) = p (0 < p < 1) for Student's t with dof degrees of freedom,
+    e.g. t_quantile(0.975, 2) = 4.3027."""
     if not 0.0 < p < 1.0:
         raise ValueError(f"t_quantile: p = {p} must be in (0, 1)")
-    if dof <= 0:
+    if not dof > 0:
         raise ValueError(f"t_quantile: dof = {dof} must be positive")
-    if p < 0.5:
-        return -t_quantile(1.0 - p, dof)
-    low, high = 0.0, 1.0
-    while t_cdf(high, dof) < p:  # the 0.9995 quantile at dof = 1 is ~637: a few doublings
-        high *= 2.0
-    for _ in range(200):
-        middle = 0.5 * (low + high)
-        if t_cdf(middle, dof) < p:
-            low = middle
-        else:
-            high = middle
-        if high - low < 1e-12 * max(1.0, high):
-            break
-    return 0.5 * (low + high)
+    return float(scipy_stats.t.ppf(p, dof))
+
+
+def _finite(values) -> np.ndarray:
+    """The finite values as floats: None and NaN (points that did not finish) left out."""
+    array = np.asarray([v for v in values if v is not None], dtype=float)
+    return array[np.isfinite(array)]
 
 
 @dataclass(frozen=True)
@@ -88,8 +45,7 @@ class Summary:
 
 def summarize(values) -> Summary:
     """Summary of the finite values (NaNs, i.e. points that did not finish, are left out)."""
-    array = np.asarray([v for v in values if v is not None], dtype=float)
-    array = array[np.isfinite(array)]
+    array = _finite(values)
     n = int(array.size)
     if n == 0:
         return Summary(0, math.nan, math.nan, math.nan, math.nan)
@@ -99,3 +55,39 @@ def summarize(values) -> Summary:
     std = float(array.std(ddof=1))
     half_width = t_quantile(0.5 + kConfidence / 2.0, n - 1) * std / math.sqrt(n)
     return Summary(n, mean, std, mean - half_width, mean + half_width)
+
+
+@dataclass(frozen=True)
+class WelchTest:
+    """Welch's two-sample t-test of mean(a) − mean(b) (variances not assumed equal). difference, t, dof and p
+    are NaN when it cannot be computed: fewer than two finite values on a side, or no spread on either."""
+    n_a: int
+    n_b: int
+    difference: float  # mean(a) − mean(b)
+    t: float
+    dof: float         # Welch–Satterthwaite degrees of freedom
+    p: float           # two-sided
+
+    @property
+    def defined(self) -> bool:
+        return math.isfinite(self.p)
+
+    @property
+    def significant(self) -> bool:
+        """Whether the difference is real at the kSignificance level (two-sided)."""
+        return self.defined and self.p < kSignificance
+
+
+def welch_test(a, b) -> WelchTest:
+    """Welch's t-test between the finite values of a and b (e.g. one metric of two settings over their seeds)."""
+    a, b = _finite(a), _finite(b)
+    difference = float(a.mean() - b.mean()) if a.size and b.size else math.nan
+    if a.size < 2 or b.size < 2:
+        return WelchTest(int(a.size), int(b.size), difference, math.nan, math.nan, math.nan)
+    var_a, var_b = a.var(ddof=1) / a.size, b.var(ddof=1) / b.size
+    if var_a + var_b == 0.0:  # every seed the same on both sides: no spread to test against
+        return WelchTest(int(a.size), int(b.size), difference, math.nan, math.nan, math.nan)
+    t = difference / math.sqrt(var_a + var_b)
+    dof = (var_a + var_b) ** 2 / (var_a ** 2 / (a.size - 1) + var_b ** 2 / (b.size - 1))
+    p = 2.0 * float(scipy_stats.t.sf(abs(t), dof))
+    return WelchTest(int(a.size), int(b.size), difference, float(t), float(dof), p)

@@ -8,7 +8,7 @@ import pandas as pd
 
 from ablate.grouping import Comparison, Setting, format_value
 from ablate.results import kResultStatuses
-from ablate.stats import Summary, summarize
+from ablate.stats import Summary, WelchTest, summarize, welch_test
 
 # (column of the index table, heading, scale for display, unit)
 kMetrics = (
@@ -21,6 +21,10 @@ kMetrics = (
 )
 # Columns listed one by one in a comparison table; more varying keys than this go into one column.
 kMaxKeyColumns = 3
+# The metric a comparison tests each setting on against its reference (the comparison's first setting in plan
+# order: the spec lists the baseline first): the test accuracy reported for a setting.
+kTestedMetric = "test_acc_at_best_val"
+kTestedHeading = "Δ test at best-val vs first (pp), Welch p"
 
 
 def done_points(setting: Setting) -> pd.DataFrame:
@@ -43,10 +47,30 @@ def seed_counts(setting: Setting) -> str:
     return text + (f" ({', '.join(notes)})" if notes else "")
 
 
+def difference_test(setting: Setting, reference: Setting, metric: str = kTestedMetric) -> WelchTest:
+    """Welch's t-test of a setting's metric against a reference setting's, over their seeds with a result."""
+    return welch_test(done_points(setting)[metric].tolist(), done_points(reference)[metric].tolist())
+
+
+def format_test(test: WelchTest, scale: float = 100.0) -> str:
+    """"+0.52 (p = 0.031) *" for a difference significant at 5%, "−0.10 (p = 0.62)", "+0.52 (p —)" when it
+    cannot be tested (one seed, or no spread); "—" without a mean on either side."""
+    if not math.isfinite(test.difference):
+        return "—"
+    text = f"{test.difference * scale:+.2f}".replace("-", "−")
+    if not test.defined:
+        return text + " (p —)"
+    p = f"p = {test.p:.2g}" if test.p >= 0.001 else "p < 0.001"
+    return f"{text} ({p})" + (" *" if test.significant else "")
+
+
 def comparison_table(comparison: Comparison) -> pd.DataFrame:
     """One row per setting: label, the varying keys, seed counts, and for each metric n, mean, std, ci_low,
-    ci_high (raw units: accuracies as fractions, seconds, parameters)."""
+    ci_high (raw units: accuracies as fractions, seconds, parameters); then Welch's test of kTestedMetric
+    against the first setting: vs_first.difference, vs_first.t, vs_first.dof, vs_first.p (NaN for the first
+    setting itself and where the test is undefined)."""
     rows = []
+    reference = comparison.settings[0]
     for setting in comparison.settings:
         row = {"setting": setting.label, "case": setting.case}
         for key in comparison.keys:
@@ -59,6 +83,9 @@ def comparison_table(comparison: Comparison) -> pd.DataFrame:
             row[f"{metric}.std"] = summary.std
             row[f"{metric}.ci_low"] = summary.ci_low
             row[f"{metric}.ci_high"] = summary.ci_high
+        test = difference_test(setting, reference) if setting is not reference else None
+        for name in ("difference", "t", "dof", "p"):
+            row[f"vs_first.{name}"] = getattr(test, name) if test is not None else math.nan
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -123,9 +150,12 @@ def markdown_table(headers: list[str], rows: list[list[str]]) -> str:
 def comparison_markdown(comparison: Comparison, has_cases: bool) -> str:
     table = comparison_table(comparison)
     key_headers, key_cells = key_columns(comparison, has_cases)
-    headers = (["setting"] if has_cases else []) + key_headers + ["seeds done"] + [h for _, h, _ in kMetrics]
+    headers = ((["setting"] if has_cases else []) + key_headers + ["seeds done"] + [h for _, h, _ in kMetrics]
+               + [kTestedHeading])
     rows = []
-    for (_, row), cells in zip(table.iterrows(), key_cells):
+    reference = comparison.settings[0]
+    for (_, row), cells, setting in zip(table.iterrows(), key_cells, comparison.settings):
         metrics = [format_metric(row, metric, scale) for metric, _, scale in kMetrics]
-        rows.append(([row["setting"]] if has_cases else []) + cells + [row["seeds"]] + metrics)
+        versus = "(first)" if setting is reference else format_test(difference_test(setting, reference))
+        rows.append(([row["setting"]] if has_cases else []) + cells + [row["seeds"]] + metrics + [versus])
     return markdown_table(headers, rows)

@@ -231,3 +231,21 @@ def test_predictions_that_contradict_the_confusion_matrix_are_ignored(cases_h5, 
     errors = section(read_report(out), "Errors of the best model")
     assert "do not reproduce its confusion_test" in errors and "Examples of class A and class B" in errors
     assert "do not reproduce its confusion_test" in stderr
+
+
+def test_ranking_tests_each_setting_against_rank_one(cases_h5, report_of):
+    from scipy import stats as scipy_stats
+    ranking = section(read_report(report_of(cases_h5)), "Best settings, chosen on validation")
+    rows = [line for line in ranking.splitlines() if re.match(r"^\| \d+ \|", line)]
+    table = ablate.load(cases_h5)
+    done = table[table["status"] == "done"]
+    first = done.loc[done["case"] == rows[0].split(" | ")[1], "test_acc_at_best_val"].to_numpy()
+    assert rows[0].endswith("| — |") and len(first) == 2
+    for row in rows[1:]:
+        values = done.loc[done["case"] == row.split(" | ")[1], "test_acc_at_best_val"].to_numpy()
+        reference = scipy_stats.ttest_ind(values, first, equal_var=False)
+        difference = f"{100 * (values.mean() - first.mean()):+.2f}".replace("-", "−")
+        p = reference.pvalue
+        cell = f"{difference} (p = {p:.2g})" if p >= 0.001 else f"{difference} (p < 0.001)"
+        assert row.endswith(f"| {cell}{' *' if p < 0.05 else ''} |"), row
+    assert "Welch's t-test" in ranking

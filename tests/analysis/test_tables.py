@@ -5,6 +5,7 @@ import math
 import h5py
 import numpy as np
 import pytest
+from scipy import stats as scipy_stats
 
 import ablate
 from ablate.grouping import SweepStructure
@@ -78,7 +79,9 @@ def test_failed_setting_is_a_row_without_numbers(cases_h5):
     assert diverge["final_test_acc.n"] == 0 and math.isnan(diverge["final_test_acc.mean"])
     markdown = comparison_markdown(overview, structure.has_cases)
     diverge_line = next(line for line in markdown.splitlines() if line.startswith("| diverge |"))
-    assert "l2=1, lr=100, normalize=none" in diverge_line and diverge_line.count("—") == 6
+    # six metrics without a mean, and no difference against the first setting
+    assert "l2=1, lr=100, normalize=none" in diverge_line and diverge_line.count("—") == 7
+    assert diverge_line.endswith("| — |") and math.isnan(diverge["vs_first.difference"])
 
 
 def test_markdown_shows_mean_std_and_ci_in_percent(cases_h5):
@@ -101,3 +104,36 @@ def test_one_seed_shows_no_spread(augment_h5):
     assert len(rows) == 3 and not any("±" in row or "[" in row for row in rows)
     flip = raw_rows(augment_h5, "flip")[0]
     assert f"| {100 * flip['final_test_acc']:.2f} |" in markdown
+
+
+def test_each_setting_is_tested_against_the_first(cases_h5):
+    structure, regularization = comparison(cases_h5, "regularization (dropout, l2)")
+    table = comparison_table(regularization)
+    first = raw_rows(cases_h5, "mlp32")["test_acc_at_best_val"]
+    assert table.iloc[0]["vs_first.p"] != table.iloc[0]["vs_first.p"]  # the first has no test against itself
+    markdown = comparison_markdown(regularization, structure.has_cases).splitlines()
+    assert markdown[0].endswith("| Δ test at best-val vs first (pp), Welch p |")
+    assert markdown[2].endswith("| (first) |")
+    for (_, row), line in zip(table.iloc[1:].iterrows(), markdown[3:]):
+        values = raw_rows(cases_h5, row["setting"])["test_acc_at_best_val"]
+        reference = scipy_stats.ttest_ind(values, first, equal_var=False)
+        assert row["vs_first.difference"] == pytest.approx(values.mean() - first.mean(), abs=1e-12)
+        assert row["vs_first.t"] == pytest.approx(reference.statistic, rel=1e-9)
+        assert row["vs_first.dof"] == pytest.approx(reference.df, rel=1e-9)
+        assert row["vs_first.p"] == pytest.approx(reference.pvalue, rel=1e-9)
+        difference = f"{100 * (values.mean() - first.mean()):+.2f}".replace("-", "−")
+        p = reference.pvalue
+        cell = f"{difference} (p = {p:.2g})" if p >= 0.001 else f"{difference} (p < 0.001)"
+        assert line.endswith(f"| {cell}{' *' if p < 0.05 else ''} |"), line
+
+
+def test_one_seed_cannot_be_tested(augment_h5):
+    structure = SweepStructure(ablate.load(augment_h5))
+    (augmentation,) = structure.comparisons
+    table = comparison_table(augmentation)
+    assert table["vs_first.p"].isna().all()
+    first = raw_rows(augment_h5, augmentation.settings[0].label)[0]["test_acc_at_best_val"]
+    flip = raw_rows(augment_h5, "flip")[0]["test_acc_at_best_val"]
+    markdown = comparison_markdown(augmentation, structure.has_cases)
+    line = next(line for line in markdown.splitlines() if line.startswith("| flip |"))
+    assert line.endswith(f"| {100 * (flip - first):+.2f} (p —) |".replace("-", "−"))
