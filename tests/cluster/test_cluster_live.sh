@@ -11,7 +11,8 @@
 #      a one-node run's bit for bit;
 #   2. `--ranks-per-point 2` with the group's two ranks on different nodes: data-parallel
 #      training over MPI across the bridge, equal to the one-node run to rounding;
-#   3. node loss: everything on ablate-node2 (slurmd, slurmstepd, ranks) is killed mid-sweep;
+#   3. node loss: everything on a node (slurmd, slurmstepd, ranks) is killed mid-sweep, first
+#      ablate-node2 (two workers), then ablate-node1 (the batch script, rank 0 and a worker);
 #      the job ends or is requeued by Slurm; the rerun (the requeued job, once the node is back)
 #      completes every point once, equal to a one-node run, and the points that were training
 #      on the lost node go on from the checkpoints they left on the shared results path.
@@ -120,8 +121,8 @@ node_idle() { [[ $(node_state "$1") == idle ]]; }
 is_job_id() { [[ $1 =~ ^[0-9]+$ ]]; }
 show_log() { note "log $1:"; sed 's/^/    | /' "$1" 2>/dev/null | tail -n 30; }
 job_summary() {
-  on "$head_node" scontrol --oneliner show job "$1" 2>&1 |
-    grep -oE '(JobState|Reason|Restarts|ExitCode|NodeList)=[^ ]*' | tr '\n' ' '
+  on "$head_node" scontrol --oneliner show job "$1" 2>&1 | tr ' ' '\n' |
+    grep -E '^(JobState|Reason|Restarts|ExitCode|NodeList)=' | tr '\n' ' '
 }
 
 section "0. the cluster: two nodes of their own on a private bridge"
@@ -228,42 +229,46 @@ else
     "$python" "$here/check_cluster.py" same "$work/two_nodes-reference.h5" "$results" 0.004
   section_failed && show_log "$results.slurm-$job.out"
 
-  section "3. node loss: everything on $node2 killed mid-sweep, the rerun resumes"
-  submit node-loss node_loss --tasks-per-node 2 --submit -- "${run_flags[@]}"
-  check "ablate slurm --submit prints the job ID" is_job_id "$job"
-  # Lose the node once a point training there has checkpointed two epochs on the shared path.
-  training_on_node2() { "$python" "$here/check_cluster.py" training "$results.journal" "$node2" 2 >/dev/null; }
-  if wait_until 240 training_on_node2; then
-    "$cluster_scripts/node.sh" down "$node2" 2>&1 | sed 's/^/  /'
-    lost_at=$SECONDS
-    check "the job ends or Slurm requeues it after the node loss" wait_until 180 job_ended_or_requeued "$job"
-    note "$((SECONDS - lost_at)) s after the loss: $(job_summary "$job"); nodes: $(node_state "$node1"), $(node_state "$node2")"
-    cp "$results.journal" "$work/at-loss.journal"
-    note "checkpoints on the shared path: $(ls "$results.checkpoints" 2>/dev/null | tr '\n' ' ')"
-    "$cluster_scripts/node.sh" up "$node2" 2>&1 | sed 's/^/  /'
-    check "the node comes back to service" wait_until 60 node_idle "$node2"
-    # slurmd refuses a credential issued in the second it revoked the last one: a new second.
-    sleep 2
-    if job_requeued "$job"; then
-      note "Slurm requeued job $job: it runs again now (not after its two-minute hold)"
-      on "$head_node" scontrol update JobId="$job" StartTime=now
+  # Each node in turn: ablate-node2 holds two workers; ablate-node1 the batch script, rank 0
+  # (the results file's only writer) and a worker.
+  for lost in "$node2" "$node1"; do
+    section "3. node loss: everything on $lost killed mid-sweep, the rerun resumes"
+    submit "node-loss-$lost" node_loss --tasks-per-node 2 --submit -- "${run_flags[@]}"
+    check "ablate slurm --submit prints the job ID" is_job_id "$job"
+    # Lose the node once a point training there has checkpointed two epochs on the shared path.
+    training_on_lost() { "$python" "$here/check_cluster.py" training "$results.journal" "$lost" 2 >/dev/null; }
+    if wait_until 240 training_on_lost; then
+      "$cluster_scripts/node.sh" down "$lost" 2>&1 | sed 's/^/  /'
+      lost_at=$SECONDS
+      check "the job ends or Slurm requeues it after the node loss" wait_until 180 job_ended_or_requeued "$job"
+      note "$((SECONDS - lost_at)) s after the loss: $(job_summary "$job"); nodes: $(node_state "$node1"), $(node_state "$node2")"
+      cp "$results.journal" "$work/at-loss-$lost.journal"
+      note "checkpoints on the shared path: $(ls "$results.checkpoints" 2>/dev/null | tr '\n' ' ')"
+      "$cluster_scripts/node.sh" up "$lost" 2>&1 | sed 's/^/  /'
+      check "the node comes back to service" wait_until 60 node_idle "$lost"
+      # slurmd refuses a credential issued in the second it revoked the last one: a new second.
+      sleep 2
+      if job_requeued "$job"; then
+        note "Slurm requeued job $job: it runs again now (not after its two-minute hold)"
+        on "$head_node" scontrol update JobId="$job" StartTime=now
+      else
+        note "job $job ended ($(job_state "$job")): resubmitting its script"
+        job=$(on "$head_node" sbatch --parsable "$results.sbatch")
+      fi
+      wait_until 300 job_ended "$job" || note "job $job did not end: $(job_summary "$job")"
+      note "job $job: $(job_summary "$job")"
+      check "the rerun completed" [ "$(job_state "$job")" == COMPLETED ]
+      check "6 points, each done exactly once" "$python" "$source_dir/tests/slurm/check_results.py" "$results" 6
+      check "the points training on the lost node went on from their checkpoints" \
+        "$python" "$here/check_cluster.py" resumed "$work/at-loss-$lost.journal" "$results" "$lost"
+      check "the results equal the one-node run's bit for bit" \
+        "$python" "$here/check_cluster.py" same "$work/node_loss-reference.h5" "$results"
     else
-      note "job $job ended ($(job_state "$job")): resubmitting its script"
-      job=$(on "$head_node" sbatch --parsable "$results.sbatch")
+      check "a point trained on $lost (the sweep got going)" false
+      note "job $job: $(job_summary "$job")"
     fi
-    wait_until 300 job_ended "$job" || note "job $job did not end: $(job_summary "$job")"
-    note "job $job: $(job_summary "$job")"
-    check "the rerun completed" [ "$(job_state "$job")" == COMPLETED ]
-    check "6 points, each done exactly once" "$python" "$source_dir/tests/slurm/check_results.py" "$results" 6
-    check "the points training on the lost node went on from their checkpoints" \
-      "$python" "$here/check_cluster.py" resumed "$work/at-loss.journal" "$results" "$node2"
-    check "the results equal the one-node run's bit for bit" \
-      "$python" "$here/check_cluster.py" same "$work/node_loss-reference.h5" "$results"
-  else
-    check "a point trained on $node2 (the sweep got going)" false
-    note "job $job: $(job_summary "$job")"
-  fi
-  section_failed && show_log "$results.slurm-$job.out"
+    section_failed && show_log "$results.slurm-$job.out"
+  done
 fi
 
 section "4. stop.sh removes everything, and is safe twice"
