@@ -11,7 +11,7 @@ DEBIAN_PACKAGES=(
   libopenmpi-dev openmpi-bin libhdf5-dev hdf5-tools catch2 libtomlplusplus-dev nlohmann-json3-dev
   libcli11-dev libfmt-dev zlib1g-dev dataset-fashion-mnist
   clang libclang-rt-14-dev
-  slurmctld slurmd slurm-client munge
+  slurmctld slurmd slurm-client munge iproute2
 )
 
 missing=()
