@@ -21,6 +21,12 @@ struct EpochMetrics {
   double lr = 0;
   double epoch_seconds = 0;
   double images_per_second = 0;
+  // The trained model in eval mode (no dropout, no augmentation) on a fixed,
+  // seeded subset of the training split (trainer/train_eval_subset.hpp), after
+  // the epoch: the train side of a real train - test gap, where train_acc is the
+  // running mean over the epoch's batches. Last, so that rows journaled before
+  // they existed (ten numbers) still read: their train_eval_* are NaN.
+  double train_eval_loss = 0, train_eval_acc = 0;
 };
 
 inline constexpr int kNumClasses = 10;

@@ -51,12 +51,14 @@ nlohmann::json epoch_to_json(const EpochMetrics& metrics) {
 }
 
 EpochMetrics epoch_from_json(const nlohmann::json& row) {
-  if (!row.is_array() || row.size() != 1 + kCurveFields.size())
-    throw std::invalid_argument(
-        fmt::format("an epoch row must be an array of {} numbers, not {}", 1 + kCurveFields.size(), row.dump()));
+  if (!row.is_array() || row.size() < 1 + kCurveFieldsBeforeTrainEval || row.size() > 1 + kCurveFields.size())
+    throw std::invalid_argument(fmt::format("an epoch row must be an array of {} numbers ({} before train_eval_*), "
+                                            "not {}",
+                                            1 + kCurveFields.size(), 1 + kCurveFieldsBeforeTrainEval, row.dump()));
   EpochMetrics metrics;
   metrics.epoch = row.at(0).get<int>();
-  for (size_t i = 0; i < kCurveFields.size(); ++i) metrics.*kCurveFields[i].member = number_from_json(row.at(i + 1));
+  for (size_t i = 0; i < kCurveFields.size(); ++i)  // columns an older row lacks: not measured
+    metrics.*kCurveFields[i].member = i + 1 < row.size() ? number_from_json(row.at(i + 1)) : std::nan("");
   return metrics;
 }
 

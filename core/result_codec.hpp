@@ -34,9 +34,11 @@ inline const std::array<ResultScalar, 7> kResultScalars = {{
 nlohmann::json json_number(double value);
 double number_from_json(const nlohmann::json& value);  // throws nlohmann::json::exception on other input
 
-// A curve row as a JSON array: [epoch, train_loss, ..., images_per_second] (kCurveFields order).
+// A curve row as a JSON array: [epoch, train_loss, ..., train_eval_acc] (kCurveFields order).
 nlohmann::json epoch_to_json(const EpochMetrics& metrics);
-EpochMetrics epoch_from_json(const nlohmann::json& row);  // throws std::invalid_argument
+// The inverse; a row of an older ablate, without train_eval_loss and
+// train_eval_acc, reads with them NaN. Throws std::invalid_argument.
+EpochMetrics epoch_from_json(const nlohmann::json& row);
 
 // Every field of a result as one JSON object: the scalars by name, device,
 // confusion_test / confusion_val (100 counts, row-major), per_class_acc,

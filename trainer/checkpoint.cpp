@@ -10,22 +10,24 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "core/curve_fields.hpp"
+
 namespace ablate {
 namespace {
 
 // Bumped whenever the archive's keys or meaning change: an old checkpoint is
-// then ignored rather than misread. 2: the writer's place in its group.
-constexpr int64_t kCheckpointFormat = 2;
-constexpr int kCurveColumns = 10;  // EpochMetrics: epoch and nine doubles
+// then ignored rather than misread. 2: the writer's place in its group;
+// 3: the curves' train_eval_loss and train_eval_acc columns.
+constexpr int64_t kCheckpointFormat = 3;
+constexpr int kCurveColumns = 1 + static_cast<int>(kCurveFields.size());  // epoch, then kCurveFields
 
 torch::Tensor curves_tensor(const std::vector<EpochMetrics>& curves) {
   auto table = torch::zeros({static_cast<int64_t>(curves.size()), kCurveColumns}, torch::kFloat64);
   auto cell = table.accessor<double, 2>();
   for (size_t r = 0; r < curves.size(); ++r) {
     const EpochMetrics& m = curves[r];
-    const double row[kCurveColumns] = {static_cast<double>(m.epoch), m.train_loss, m.train_acc, m.val_loss, m.val_acc,
-                                       m.test_loss, m.test_acc, m.lr, m.epoch_seconds, m.images_per_second};
-    for (int c = 0; c < kCurveColumns; ++c) cell[static_cast<int64_t>(r)][c] = row[c];
+    cell[static_cast<int64_t>(r)][0] = static_cast<double>(m.epoch);
+    for (size_t c = 0; c < kCurveFields.size(); ++c) cell[static_cast<int64_t>(r)][1 + c] = m.*kCurveFields[c].member;
   }
   return table;
 }
@@ -38,10 +40,7 @@ std::vector<EpochMetrics> curves_from(const torch::Tensor& table) {
   for (int64_t r = 0; r < table.size(0); ++r) {
     EpochMetrics m;
     m.epoch = static_cast<int>(cell[r][0]);
-    m.train_loss = cell[r][1], m.train_acc = cell[r][2];
-    m.val_loss = cell[r][3], m.val_acc = cell[r][4];
-    m.test_loss = cell[r][5], m.test_acc = cell[r][6];
-    m.lr = cell[r][7], m.epoch_seconds = cell[r][8], m.images_per_second = cell[r][9];
+    for (size_t c = 0; c < kCurveFields.size(); ++c) m.*kCurveFields[c].member = cell[r][1 + c];
     curves.push_back(m);
   }
   return curves;

@@ -12,6 +12,7 @@
 #include "trainer/optim.hpp"
 #include "trainer/precision.hpp"
 #include "trainer/step_graph.hpp"
+#include "trainer/train_eval_subset.hpp"
 
 namespace ablate {
 namespace {
@@ -98,6 +99,13 @@ Evaluation evaluate(torch::nn::Sequential& model, const TensorSplit& split, Grad
   return result;
 }
 
+// The rows of `split` at `positions` (sorted), as one tensor pair on its device.
+TensorSplit select_rows(const TensorSplit& split, const std::vector<int64_t>& positions) {
+  if (static_cast<int64_t>(positions.size()) == split.size()) return split;  // all of it, in order
+  auto index = torch::tensor(positions, torch::kInt64).to(split.images.device());
+  return TensorSplit{split.images.index_select(0, index).contiguous(), split.labels.index_select(0, index)};
+}
+
 std::vector<double> per_class_accuracy(const std::vector<int64_t>& confusion) {
   std::vector<double> accuracy(kNumClasses, 0.0);
   for (int row = 0; row < kNumClasses; ++row) {
@@ -153,6 +161,9 @@ TrainResult train(const TrainConfig& config, const FashionMnist& data, const Tra
 
   const int64_t train_size = splits.train.size();
   const int64_t batch_size = config.batch_size;
+  // The clean train accuracy's images: the same seeded subset every epoch.
+  const TensorSplit train_eval =
+      select_rows(splits.train, train_eval_subset(static_cast<uint64_t>(config.seed), train_size));
 
   // One step's forward, loss and backward. The loss is scaled so that the mean
   // over replicas of their gradients is the gradient of the global batch's mean
@@ -271,6 +282,7 @@ TrainResult train(const TrainConfig& config, const FashionMnist& data, const Tra
     // Predictions every epoch (10,000 bytes): early stopping may end the run at any epoch.
     const Evaluation val = evaluate(model, splits.val, reducer);
     const Evaluation test = evaluate(model, splits.test, reducer, /*keep_predictions=*/true);
+    const Evaluation train_clean = evaluate(model, train_eval, reducer);  // eval mode, no augmentation
     const bool last_epoch = epoch == config.epochs;
 
     EpochMetrics row;
@@ -282,6 +294,7 @@ TrainResult train(const TrainConfig& config, const FashionMnist& data, const Tra
     row.lr = epoch_lr;
     row.epoch_seconds = epoch_seconds;
     row.images_per_second = static_cast<double>(train_size) / epoch_seconds;
+    row.train_eval_loss = train_clean.loss, row.train_eval_acc = train_clean.accuracy;
     result.curves.push_back(row);
     if (splits.val.size() > 0 ? val.accuracy > result.best_val_acc || result.best_epoch == 0 : true) {
       result.best_epoch = epoch;

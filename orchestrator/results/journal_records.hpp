@@ -15,7 +15,9 @@ namespace ablate {
 inline constexpr const char* kJournalFormat = "ablate-journal";
 // 2: early stopping (pause, promote and stop records; start's "until").
 // 3: model-based search (search records; plan's "trial" and "suggested_by").
-inline constexpr int kJournalVersion = 3;
+// 4: epoch rows end with train_eval_loss and train_eval_acc (12 numbers; this
+//    ablate still reads the 10 of older rows).
+inline constexpr int kJournalVersion = 4;
 
 // Current time, ISO 8601 UTC to the second: "2024-05-01T12:34:56Z".
 std::string iso8601_utc_now();

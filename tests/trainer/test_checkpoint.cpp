@@ -87,6 +87,8 @@ void require_same_curves(const std::vector<ablate::EpochMetrics>& a, const std::
     CHECK(same_bits(a[i].test_loss, b[i].test_loss));
     CHECK(same_bits(a[i].test_acc, b[i].test_acc));
     CHECK(same_bits(a[i].lr, b[i].lr));
+    CHECK(same_bits(a[i].train_eval_loss, b[i].train_eval_loss));
+    CHECK(same_bits(a[i].train_eval_acc, b[i].train_eval_acc));
   }
 }
 

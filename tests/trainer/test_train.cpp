@@ -1,8 +1,14 @@
-// Tests of trainer/train on a small real subset: learning, determinism, divergence.
+// Tests of trainer/train on a small real subset: learning, determinism, divergence,
+// the clean train accuracy and its subset.
 #include "tests/trainer/torch_catch.hpp"
 
+#include <algorithm>
+#include <cmath>
+
+#include "trainer/dataset.hpp"
 #include "trainer/device.hpp"
 #include "trainer/train.hpp"
+#include "trainer/train_eval_subset.hpp"
 
 namespace {
 const ablate::FashionMnist& real_data() {
@@ -168,4 +174,68 @@ TEST_CASE("an epoch on the CPU runs with the host-sync check on", "[train][slow]
   context.forbid_host_sync = true;
   const auto checked = ablate::train(config, real_data(), context);
   CHECK(checked.curves[0].train_loss == run(config).curves[0].train_loss);
+}
+
+TEST_CASE("the clean-train-accuracy subset: seeded, sorted, distinct, at most 10,000 images", "[train]") {
+  const auto a = ablate::train_eval_subset(3, 55000);
+  REQUIRE(a.size() == 10000);
+  CHECK(std::is_sorted(a.begin(), a.end()));
+  CHECK(std::adjacent_find(a.begin(), a.end()) == a.end());  // sorted and no neighbour equal: distinct
+  CHECK(a.front() >= 0);
+  CHECK(a.back() < 55000);
+  CHECK(ablate::train_eval_subset(3, 55000) == a);  // the same every time (every epoch, every resume)
+  const auto b = ablate::train_eval_subset(4, 55000);
+  CHECK(b != a);
+  // Drawn from the whole split, not its start: about 10000 * 27500 / 55000 = 5000 below the middle
+  // (standard deviation ~ 47), and two seeds share about 10000 * 10000 / 55000 = 1818 images (~ 37).
+  const auto below_middle = std::count_if(a.begin(), a.end(), [](int64_t i) { return i < 27500; });
+  CHECK(std::abs(below_middle - 5000) < 300);
+  std::vector<int64_t> shared;
+  std::set_intersection(a.begin(), a.end(), b.begin(), b.end(), std::back_inserter(shared));
+  CHECK(std::abs(static_cast<int64_t>(shared.size()) - 1818) < 250);
+  // No more images than the split has: then all of them, in order.
+  for (int64_t n : {0, 1, 4000, 10000}) {
+    const auto all = ablate::train_eval_subset(3, n);
+    REQUIRE(static_cast<int64_t>(all.size()) == n);
+    for (int64_t i = 0; i < n; ++i) CHECK(all[static_cast<size_t>(i)] == i);
+  }
+  CHECK(ablate::train_eval_subset(3, 10001).size() == 10000);
+  CHECK_THROWS_AS(ablate::train_eval_subset(3, -1), std::invalid_argument);
+}
+
+TEST_CASE("train_eval_acc is the trained model's accuracy on the seeded subset, in eval mode", "[train][slow]") {
+  auto config = small("mlp");
+  config.hidden = {64};
+  config.train_limit = 12000;  // more than the subset: a real choice of 10,000 images
+  config.epochs = 1;
+  config.dropout = 0.5;        // the running train accuracy sees dropout and augmentation, the clean one neither
+  config.augment_shift = 2;
+  config.augment_erase = 0.5;
+  config.seed = 5;
+  ablate::set_torch_threads(2);
+  torch::nn::Sequential model;
+  ablate::TrainContext context;
+  context.trained_model = &model;
+  const auto result = ablate::train(config, real_data(), context);
+  REQUIRE(result.curves.size() == 1);
+  const auto& row = result.curves[0];
+
+  // By hand: the same splits, the subset's rows, the trained model in eval mode.
+  const auto splits = ablate::make_splits(real_data(), config, torch::kCPU);
+  REQUIRE(splits.train.size() == 12000);
+  const auto rows = ablate::train_eval_subset(static_cast<uint64_t>(config.seed), splits.train.size());
+  const auto index = torch::tensor(rows, torch::kInt64);
+  torch::NoGradGuard no_grad;
+  model->eval();
+  const auto images = splits.train.images.index_select(0, index);
+  const auto labels = splits.train.labels.index_select(0, index);
+  const auto logits = model->forward(images);
+  const double correct = (logits.argmax(1) == labels).sum().item<double>();
+  const double loss = torch::nn::functional::cross_entropy(logits, labels).item<double>();
+  CHECK(row.train_eval_acc == Approx(correct / 10000.0).margin(2e-4));  // a tie or two may round otherwise
+  CHECK(row.train_eval_loss == Approx(loss).epsilon(1e-5));
+  // Dropout at 0.5 and augmentation pull the running mean well below the clean accuracy.
+  INFO("running " << row.train_acc << ", clean " << row.train_eval_acc);
+  CHECK(row.train_eval_acc > row.train_acc + 0.02);
+  CHECK(row.train_eval_acc < 1.0);
 }

@@ -1,0 +1,69 @@
+// Tests of core/result_codec: curve rows through JSON, old rows without train_eval_*.
+#include <catch2/catch.hpp>
+
+#include <cmath>
+#include <cstring>
+
+#include "core/curve_fields.hpp"
+#include "core/result_codec.hpp"
+
+using nlohmann::json;
+
+namespace {
+bool same_bits(double a, double b) { return std::memcmp(&a, &b, sizeof a) == 0; }
+
+ablate::EpochMetrics sample_row() {
+  ablate::EpochMetrics m;
+  m.epoch = 7;
+  double value = 0.125;
+  for (const auto& field : ablate::kCurveFields) m.*field.member = (value *= 1.5);  // every column distinct
+  m.train_eval_acc = std::nan("");
+  m.lr = 0.1 / 3;  // not exactly representable: must come back bitwise
+  return m;
+}
+}  // namespace
+
+TEST_CASE("a curve row round-trips through JSON bitwise, train_eval_* last", "[codec]") {
+  const auto row = sample_row();
+  const json encoded = ablate::epoch_to_json(row);
+  REQUIRE(encoded.size() == 12);
+  CHECK(encoded[10].get<double>() == row.train_eval_loss);
+  CHECK(encoded[11] == "nan");
+  const auto back = ablate::epoch_from_json(json::parse(encoded.dump()));
+  CHECK(back.epoch == 7);
+  for (const auto& field : ablate::kCurveFields) {
+    INFO(field.name);
+    CHECK(same_bits(back.*field.member, row.*field.member));
+  }
+  CHECK(std::string(ablate::kCurveFields[9].name) == "train_eval_loss");
+  CHECK(std::string(ablate::kCurveFields[10].name) == "train_eval_acc");
+}
+
+TEST_CASE("a row journaled before train_eval_* existed reads with them NaN", "[codec]") {
+  // Journal version 3 and older: epoch and nine numbers.
+  const json old_row = json::parse("[3, 0.5, 0.8, 0.6, 0.78, 0.61, 0.77, 0.05, 1.5, 40000]");
+  const auto back = ablate::epoch_from_json(old_row);
+  CHECK(back.epoch == 3);
+  CHECK(back.train_acc == 0.8);
+  CHECK(back.images_per_second == 40000);
+  CHECK(std::isnan(back.train_eval_loss));
+  CHECK(std::isnan(back.train_eval_acc));
+  // The result codec's curves go through the same reader.
+  json result = ablate::result_to_json(ablate::TrainResult{}, /*with_curves=*/false);
+  result["curves"] = json::array({old_row});
+  const auto decoded = ablate::result_from_json(result);
+  REQUIRE(decoded.curves.size() == 1);
+  CHECK(std::isnan(decoded.curves[0].train_eval_acc));
+}
+
+TEST_CASE("a curve row of the wrong length is refused with both lengths named", "[codec]") {
+  for (const char* text : {"[1, 2, 3]", "[1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1]", "{\"epoch\": 1}"}) {
+    INFO(text);
+    try {
+      ablate::epoch_from_json(json::parse(text));
+      FAIL("expected std::invalid_argument");
+    } catch (const std::invalid_argument& e) {
+      CHECK(std::string(e.what()).find("an epoch row must be an array of 12 numbers (10 before train_eval_*)") == 0);
+    }
+  }
+}
