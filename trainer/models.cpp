@@ -38,33 +38,6 @@ torch::nn::Sequential build_mlp(const TrainConfig& config, const std::vector<int
   return net;
 }
 
-// A basic ResNet block: two 3x3 convolutions with BatchNorm, plus the input
-// (through a strided 1x1 convolution when the shape changes).
-struct ResidualBlockImpl : torch::nn::Module {
-  ResidualBlockImpl(int64_t in, int64_t out, int64_t stride)
-      : conv1(register_module("conv1", conv3x3(in, out, stride, /*bias=*/false))),
-        bn1(register_module("bn1", torch::nn::BatchNorm2d(out))),
-        conv2(register_module("conv2", conv3x3(out, out, 1, /*bias=*/false))),
-        bn2(register_module("bn2", torch::nn::BatchNorm2d(out))) {
-    if (stride != 1 || in != out) {
-      shortcut = register_module(
-          "shortcut", torch::nn::Sequential(
-                          torch::nn::Conv2d(torch::nn::Conv2dOptions(in, out, 1).stride(stride).bias(false)),
-                          torch::nn::BatchNorm2d(out)));
-    }
-  }
-  torch::Tensor forward(const torch::Tensor& x) {
-    auto y = torch::relu(bn1(conv1(x)));
-    y = bn2(conv2(y));
-    return torch::relu(y + (shortcut ? shortcut->forward(x) : x));
-  }
-  torch::nn::Conv2d conv1;
-  torch::nn::BatchNorm2d bn1;
-  torch::nn::Conv2d conv2;
-  torch::nn::BatchNorm2d bn2;
-  torch::nn::Sequential shortcut{nullptr};
-};
-TORCH_MODULE(ResidualBlock);
 
 torch::nn::Sequential build_cnn(const TrainConfig& config) {
   torch::nn::Sequential net;
@@ -137,6 +110,25 @@ void initialise(torch::nn::Module& model, const TrainConfig& config) {
 }
 
 }  // namespace
+
+ResidualBlockImpl::ResidualBlockImpl(int64_t in, int64_t out, int64_t stride)
+    : conv1(register_module("conv1", conv3x3(in, out, stride, /*bias=*/false))),
+      bn1(register_module("bn1", torch::nn::BatchNorm2d(out))),
+      conv2(register_module("conv2", conv3x3(out, out, 1, /*bias=*/false))),
+      bn2(register_module("bn2", torch::nn::BatchNorm2d(out))) {
+  if (stride != 1 || in != out) {
+    shortcut = register_module(
+        "shortcut", torch::nn::Sequential(
+                        torch::nn::Conv2d(torch::nn::Conv2dOptions(in, out, 1).stride(stride).bias(false)),
+                        torch::nn::BatchNorm2d(out)));
+  }
+}
+
+torch::Tensor ResidualBlockImpl::forward(const torch::Tensor& x) {
+  auto y = torch::relu(bn1(conv1(x)));
+  y = bn2(conv2(y));
+  return torch::relu(y + (shortcut ? shortcut->forward(x) : x));
+}
 
 torch::nn::Sequential build_model(const TrainConfig& config) {
   torch::nn::Sequential model;

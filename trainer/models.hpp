@@ -8,6 +8,20 @@
 
 namespace ablate {
 
+// A basic ResNet block: two 3x3 convolutions with BatchNorm, plus the input
+// (through a strided 1x1 convolution and BatchNorm when the shape changes).
+// Public so that the packed model (trainer/packed/) can mirror it.
+struct ResidualBlockImpl : torch::nn::Module {
+  ResidualBlockImpl(int64_t in, int64_t out, int64_t stride);
+  torch::Tensor forward(const torch::Tensor& x);
+  torch::nn::Conv2d conv1;
+  torch::nn::BatchNorm2d bn1;
+  torch::nn::Conv2d conv2;
+  torch::nn::BatchNorm2d bn2;
+  torch::nn::Sequential shortcut{nullptr};
+};
+TORCH_MODULE(ResidualBlock);
+
 // linear | mlp | cnn | resnet, initialised by config.init. Input [B, 1, 28, 28]
 // (already normalised), output logits [B, 10]. Uses Torch's global generator
 // for initialisation: seed it first (seed_everything).

@@ -13,6 +13,7 @@
 #include "trainer/device.hpp"
 #include "trainer/mpi_reducer.hpp"
 #include "trainer/nccl_reducer.hpp"
+#include "trainer/packed/train_packed.hpp"
 #include "trainer/train.hpp"
 
 namespace ablate {
@@ -93,11 +94,12 @@ TrainResult train_config(const TrainConfig& config, const FashionMnist& data, co
 
 void train_pack(const std::vector<PackMember>& members, const FashionMnist& data, const DeviceRequest& request,
                 const PackMemberEnd& on_end) {
-  for (size_t i = 1; i < members.size(); ++i)
-    if (pack_key(members[i].config) != pack_key(members[0].config))
-      throw ConfigError("", fmt::format("pack member {} has other shape keys than member 0: {} vs {}", i,
-                                        pack_key(members[i].config), pack_key(members[0].config)));
-  for (size_t i = 0; i < members.size(); ++i) {
+  if (members.size() > 1) {
+    set_torch_threads(request.threads);
+    train_packed(members, data, select_device(request.kind, request.gpu_index), on_end);
+    return;
+  }
+  for (size_t i = 0; i < members.size(); ++i) {  // a pack of one is a lone point
     PackMemberOutcome outcome;
     try {
       outcome.result = train_config(members[i].config, data, request, members[i].on_epoch, members[i].checkpoint);

@@ -1,0 +1,169 @@
+// The packed optimizer: torch::optim's SGD / Adam / AdamW updates, per member.
+#include "trainer/packed/packed_optimizer.hpp"
+
+#include <fmt/format.h>
+
+#include <cmath>
+#include <stdexcept>
+
+namespace ablate {
+namespace {
+
+// torch::optim's Adam and AdamW defaults, which make_optimizer keeps.
+constexpr double kBeta1 = 0.9, kBeta2 = 0.999, kEpsilon = 1e-8;
+
+bool any_nonzero(const std::vector<double>& values) {
+  for (double v : values)
+    if (v != 0) return true;
+  return false;
+}
+
+}  // namespace
+
+PackedOptimizer::PackedOptimizer(std::vector<torch::Tensor> parameters, const std::vector<TrainConfig>& configs)
+    : parameters_(std::move(parameters)) {
+  if (configs.empty()) throw std::invalid_argument("a packed optimizer needs at least one member");
+  kind_ = configs.front().optimizer;
+  nesterov_ = configs.front().nesterov;
+  for (const auto& config : configs) {
+    if (config.optimizer != kind_ || config.nesterov != nesterov_)
+      throw ConfigError("optimizer", "pack members must share the optimizer and nesterov (shape keys)");
+    momentum_.push_back(kind_ == "sgd" ? config.momentum : 0.0);
+    weight_decay_.push_back(config.weight_decay);
+    steps_.push_back(0);
+  }
+  if (kind_ != "sgd" && kind_ != "adam" && kind_ != "adamw")
+    throw ConfigError("optimizer", fmt::format("unknown optimizer '{}'", kind_));
+  // Zero state is the lone optimizer's first step exactly: a momentum buffer
+  // 0 * m + d is d (its clone), and Adam's moments start at zero.
+  for (const auto& p : parameters_) {
+    first_moment_.push_back(torch::zeros_like(p));
+    if (kind_ != "sgd") second_moment_.push_back(torch::zeros_like(p));
+  }
+}
+
+torch::Tensor PackedOptimizer::per_member(const std::vector<double>& values, const torch::Tensor& like) const {
+  std::vector<int64_t> shape(static_cast<size_t>(like.dim()), 1);
+  shape[0] = static_cast<int64_t>(values.size());
+  return torch::tensor(values, torch::kFloat64).to(like.options().dtype(like.scalar_type())).view(shape);
+}
+
+void PackedOptimizer::zero_grad() {
+  for (auto& p : parameters_) p.mutable_grad() = torch::Tensor();  // as torch::optim's zero_grad(set_to_none)
+}
+
+void PackedOptimizer::step(const std::vector<double>& lrs) {
+  torch::NoGradGuard no_grad;
+  const size_t members = lrs.size();
+  const bool decay = any_nonzero(weight_decay_);
+  std::vector<double> negative_lr(members), bias_correction2_root(members), negative_step_size(members),
+      decoupled_decay(members);
+  for (size_t k = 0; k < members; ++k) {
+    negative_lr[k] = -lrs[k];
+    if (kind_ == "sgd") continue;
+    ++steps_[k];
+    const double bias_correction1 = 1 - std::pow(kBeta1, static_cast<double>(steps_[k]));
+    const double bias_correction2 = 1 - std::pow(kBeta2, static_cast<double>(steps_[k]));
+    bias_correction2_root[k] = std::sqrt(bias_correction2);
+    negative_step_size[k] = -lrs[k] / bias_correction1;
+    decoupled_decay[k] = 1 - lrs[k] * weight_decay_[k];
+  }
+
+  for (size_t i = 0; i < parameters_.size(); ++i) {
+    auto& p = parameters_[i];
+    if (!p.grad().defined()) continue;
+    torch::Tensor grad = p.grad();
+    if (kind_ == "sgd") {
+      if (decay) grad = grad + per_member(weight_decay_, p) * p;
+      auto& buffer = first_moment_[i];
+      if (any_nonzero(momentum_)) {
+        const auto momentum = per_member(momentum_, p);
+        buffer.mul_(momentum).add_(grad);
+        grad = nesterov_ ? grad + momentum * buffer : buffer;
+      }
+      p.addcmul_(grad, per_member(negative_lr, p));
+      continue;
+    }
+    if (kind_ == "adamw") {
+      if (decay) p.mul_(per_member(decoupled_decay, p));
+    } else if (decay) {
+      grad = grad + per_member(weight_decay_, p) * p;
+    }
+    auto& exp_avg = first_moment_[i];
+    auto& exp_avg_sq = second_moment_[i];
+    exp_avg.mul_(kBeta1).add_(grad, 1 - kBeta1);
+    exp_avg_sq.mul_(kBeta2).addcmul_(grad, grad, 1 - kBeta2);
+    auto denominator = (exp_avg_sq.sqrt() / per_member(bias_correction2_root, p)).add_(kEpsilon);
+    p.addcmul_(exp_avg / denominator, per_member(negative_step_size, p));
+  }
+}
+
+void PackedOptimizer::copy_member_to(int64_t k, torch::optim::Optimizer& lone,
+                                     const std::vector<torch::Tensor>& lone_parameters) const {
+  torch::NoGradGuard no_grad;
+  auto& state = lone.state();
+  state.clear();
+  const auto member = static_cast<size_t>(k);
+  for (size_t i = 0; i < lone_parameters.size(); ++i) {
+    void* key = lone_parameters[i].unsafeGetTensorImpl();
+    if (kind_ == "sgd") {
+      if (momentum_[member] == 0) continue;  // the lone SGD keeps no buffer then
+      auto s = std::make_unique<torch::optim::SGDParamState>();
+      s->momentum_buffer(first_moment_[i][k].clone());
+      state[key] = std::move(s);
+    } else if (kind_ == "adam") {
+      auto s = std::make_unique<torch::optim::AdamParamState>();
+      s->step(steps_[member]).exp_avg(first_moment_[i][k].clone()).exp_avg_sq(second_moment_[i][k].clone());
+      state[key] = std::move(s);
+    } else {
+      auto s = std::make_unique<torch::optim::AdamWParamState>();
+      s->step(steps_[member]).exp_avg(first_moment_[i][k].clone()).exp_avg_sq(second_moment_[i][k].clone());
+      state[key] = std::move(s);
+    }
+  }
+}
+
+void PackedOptimizer::copy_member_from(int64_t k, torch::optim::Optimizer& lone,
+                                       const std::vector<torch::Tensor>& lone_parameters) {
+  torch::NoGradGuard no_grad;
+  const auto& state = lone.state();
+  const auto member = static_cast<size_t>(k);
+  for (size_t i = 0; i < lone_parameters.size(); ++i) {
+    const auto found = state.find(lone_parameters[i].unsafeGetTensorImpl());
+    first_moment_[i][k].zero_();
+    if (kind_ != "sgd") second_moment_[i][k].zero_();
+    if (found == state.end()) continue;
+    if (kind_ == "sgd") {
+      const auto& s = static_cast<const torch::optim::SGDParamState&>(*found->second);
+      if (s.momentum_buffer().defined()) first_moment_[i][k].copy_(s.momentum_buffer());
+    } else if (kind_ == "adam") {
+      const auto& s = static_cast<const torch::optim::AdamParamState&>(*found->second);
+      first_moment_[i][k].copy_(s.exp_avg());
+      second_moment_[i][k].copy_(s.exp_avg_sq());
+      steps_[member] = s.step();
+    } else {
+      const auto& s = static_cast<const torch::optim::AdamWParamState&>(*found->second);
+      first_moment_[i][k].copy_(s.exp_avg());
+      second_moment_[i][k].copy_(s.exp_avg_sq());
+      steps_[member] = s.step();
+    }
+  }
+}
+
+void PackedOptimizer::keep_members(const std::vector<int64_t>& kept, std::vector<torch::Tensor> parameters) {
+  torch::NoGradGuard no_grad;
+  parameters_ = std::move(parameters);
+  const auto index = torch::tensor(kept, torch::kInt64).to(parameters_.front().device());
+  for (auto& m : first_moment_) m = m.index_select(0, index);
+  for (auto& m : second_moment_) m = m.index_select(0, index);
+  auto select = [&](auto& values) {
+    std::remove_reference_t<decltype(values)> selected;
+    for (int64_t k : kept) selected.push_back(values[static_cast<size_t>(k)]);
+    values = std::move(selected);
+  };
+  select(momentum_);
+  select(weight_decay_);
+  select(steps_);
+}
+
+}  // namespace ablate
