@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import time
 
 import h5py
 import numpy as np
@@ -13,7 +14,13 @@ import pandas as pd
 kFormat = "ablate-results"
 # 2: /index holds config_json, hp.* only for swept keys; 3: early stopping (statuses paused and stopped,
 # epochs_trained, until, /points/<id>/rungs), read like 2: new columns and datasets are picked up by name.
-kNewestFormatVersion = 3
+# 4: no /points groups; every point is a row of /index and of the per-point tables, its curve the rows of
+# /curves whose `point` is its /index row (docs/results-format.md).
+kNewestFormatVersion = 4
+kFirstTableFormatVersion = 4
+# A writer updating the file in place holds HDF5's lock on it (h5py then fails to open it) and marks it
+# with journal_bytes = -1; a reader tries again for this long.
+kSettleSeconds = 10.0
 kStatuses = ("pending", "running", "done", "failed")  # the statuses every ablate writes; newer ones may follow
 # Statuses whose point has a result (curves, best-on-validation numbers, confusion matrices): done, and stopped
 # (ended early by the scheduling policy, its curves and best-on-validation numbers kept). Every other status,
@@ -21,8 +28,9 @@ kStatuses = ("pending", "running", "done", "failed")  # the statuses every ablat
 kResultStatuses = ("done", "stopped")
 # Statuses of a point that may still change: a sweep writing the file has not finished it.
 kUnfinishedStatuses = ("pending", "running", "paused")
+# train_eval_loss and train_eval_acc (the clean train accuracy) are missing from files written before them.
 kCurveColumns = ("epoch", "train_loss", "train_acc", "val_loss", "val_acc", "test_loss", "test_acc",
-                 "lr", "epoch_seconds", "images_per_second")
+                 "lr", "epoch_seconds", "images_per_second", "train_eval_loss", "train_eval_acc")
 # Columns of /index that describe a point rather than a hyperparameter.
 kIndexColumns = ("id", "case", "status", "seed", "trial", "suggested_by", "best_val_acc", "final_test_acc", "test_acc_at_best_val",
                  "train_seconds", "parameter_count", "best_epoch", "epochs_done")
@@ -55,17 +63,15 @@ def _hashable(value):
 
 
 class ResultsFile:
-    """A results file opened read-only. Use as a context manager and keep it open only while reading:
-    a sweep that is still running replaces the file, and an open handle keeps seeing the old version."""
+    """A results file opened read-only. Use as a context manager and keep it open only while reading: a
+    sweep that is still running cannot update the file while it is open (it waits, then replaces the file,
+    and an open handle keeps seeing the old version)."""
 
     def __init__(self, path: str | os.PathLike):
         self.path = os.fspath(path)
         if not os.path.exists(self.path):
             raise FileNotFoundError(f"{self.path}: no such results file (pass the .h5 that `ablate run -o` wrote)")
-        try:
-            self._file = h5py.File(self.path, "r")
-        except OSError as error:
-            raise ResultsFormatError(f"{self.path}: not readable as HDF5 ({error}); is it an ablate results file?")
+        self._file = self._open_settled()
         attrs = self._file.attrs
         if _text(attrs.get("format", "")) != kFormat:
             self._file.close()
@@ -76,6 +82,33 @@ class ResultsFile:
             self._file.close()
             raise ResultsFormatError(f"{self.path}: format_version {version} is newer than this analysis reads "
                                      f"({kNewestFormatVersion}); update the ablate Python package to the ablate that wrote it")
+        self.format_version = version
+        self._tables = version >= kFirstTableFormatVersion
+        self._positions: dict[str, int] | None = None
+        self._curve_rows: dict[int, np.ndarray] | None = None
+        self._index_raw: np.ndarray | None = None
+
+    def _open_settled(self):
+        """Opens the file read-only, waiting while a running sweep updates it in place (the writer holds
+        HDF5's lock for the few milliseconds of an update, and marks the file with journal_bytes = -1)."""
+        give_up = time.monotonic() + kSettleSeconds
+        while True:
+            try:
+                handle = h5py.File(self.path, "r")
+            except OSError as error:
+                if "lock" in str(error).lower() and time.monotonic() < give_up:
+                    time.sleep(0.02)
+                    continue
+                raise ResultsFormatError(f"{self.path}: not readable as HDF5 ({error}); is it an ablate results file?")
+            if int(handle.attrs.get("journal_bytes", 0)) != -1:
+                return handle
+            handle.close()
+            if time.monotonic() >= give_up:
+                raise ResultsFormatError(
+                    f"{self.path}: the sweep writing it stopped in the middle of an update (journal_bytes = -1), so "
+                    f"it may be incomplete: resume the sweep (`ablate run` with the same spec and -o) and it is "
+                    f"rebuilt from its journal")
+            time.sleep(0.02)
 
     def __enter__(self):
         return self
@@ -100,11 +133,13 @@ class ResultsFile:
         attributes in kPointAttributes, and the final epoch's train/val accuracy and the train-test gap."""
         if "index" not in self._file:
             raise ResultsFormatError(f"{self.path}: has no /index table; was it written by ablate?")
-        raw = self._file["index"][:]
+        raw = self._index()
         table = pd.DataFrame({name: raw[name] for name in raw.dtype.names})
         for column in table.columns:
             if table[column].dtype == object:
                 table[column] = [_text(v) for v in table[column]]
+        if self._tables:
+            return self._table_index(table)
         config_keys: list[str] = []
         rows = []
         points = self._file.get("points")
@@ -135,23 +170,78 @@ class ResultsFile:
             if column in table.columns:  # "seed" is both a point column and a config key: keep the index's
                 continue
             table[column] = extra[column]
-        for column in ("final_train_acc", "final_val_acc", "train_test_gap"):
+        for column in ("final_train_acc", "final_train_eval_acc", "final_val_acc", "train_test_gap"):
             if column not in table.columns:
                 table[column] = np.nan
         table.attrs["config_keys"] = sorted(config_keys)
         table.attrs["path"] = self.path
         return table
 
+    def _index(self) -> np.ndarray:
+        if self._index_raw is None:
+            self._index_raw = self._file["index"][:]
+        return self._index_raw
+
+    def _table_index(self, table: pd.DataFrame) -> pd.DataFrame:
+        """Format 4: the point's columns are in /index already; the final epoch comes from /curves."""
+        config_keys: list[str] = []
+        rows = []
+        curves = self._curves_by_point()
+        for position, config_text in enumerate(table["config_json"]):
+            row = {}
+            for key, value in json.loads(config_text).items():
+                if key not in config_keys:
+                    config_keys.append(key)
+                row[key] = _hashable(value)
+            if table["status"].iloc[position] in kResultStatuses and position in curves:
+                row.update(self._final_row(curves[position][-1], float(table["final_test_acc"].iloc[position])))
+            rows.append(row)
+        extra = pd.DataFrame(rows, index=table.index)
+        for column in extra.columns:
+            if column not in table.columns:  # "seed" is both a point column and a config key: keep the index's
+                table[column] = extra[column]
+        for column in ("final_train_acc", "final_train_eval_acc", "final_val_acc", "train_test_gap"):
+            if column not in table.columns:
+                table[column] = np.nan
+        table.attrs["config_keys"] = sorted(config_keys)
+        table.attrs["path"] = self.path
+        return table
+
+    def _curves_by_point(self) -> dict[int, np.ndarray]:
+        """Format 4: /curves rows of every point (rows with point = -1 no longer count), each by epoch."""
+        if self._curve_rows is None:
+            raw = self._file["curves"][:]
+            raw = raw[raw["point"] >= 0]
+            order = np.lexsort((raw["epoch"], raw["point"]))
+            raw = raw[order]
+            points, starts = np.unique(raw["point"], return_index=True)
+            ends = list(starts[1:]) + [len(raw)]
+            self._curve_rows = {int(p): raw[a:b] for p, a, b in zip(points, starts, ends)}
+        return self._curve_rows
+
+    def _position(self, point_id: str) -> int:
+        if self._positions is None:
+            self._positions = {_text(known): i for i, known in enumerate(self._index()["id"])}
+        if point_id not in self._positions:
+            raise KeyError(f"{self.path}: no point '{point_id}' (IDs are the 16-hex-digit `id` column of "
+                           f"ablate.load())")
+        return self._positions[point_id]
+
+    @staticmethod
+    def _final_row(last, test: float) -> dict:
+        train = float(last["train_acc"])
+        clean = float(last["train_eval_acc"]) if "train_eval_acc" in last.dtype.names else np.nan
+        gap_train = clean if math.isfinite(clean) else train
+        return {"final_train_acc": train, "final_train_eval_acc": clean, "final_val_acc": float(last["val_acc"]),
+                "train_test_gap": gap_train - test if math.isfinite(test) else np.nan}
+
     @staticmethod
     def _final_epoch(group) -> dict:
-        """The last curve row of a point with a result: what the train-test gap is measured on."""
+        """The last curve row of a point with a result: what the train-test gap is measured on. The gap uses
+        the clean train accuracy (train_eval_acc) where the file has it, else the running one (train_acc)."""
         if _text(group.attrs.get("status", "")) not in kResultStatuses or "curves" not in group or group["curves"].shape[0] == 0:
             return {}
-        last = group["curves"][-1]
-        test = float(group.attrs.get("final_test_acc", np.nan))
-        train = float(last["train_acc"])
-        return {"final_train_acc": train, "final_val_acc": float(last["val_acc"]),
-                "train_test_gap": train - test if math.isfinite(test) else np.nan}
+        return ResultsFile._final_row(group["curves"][-1], float(group.attrs.get("final_test_acc", np.nan)))
 
     # --- one point -------------------------------------------------------------------------------
     def _point(self, point_id: str):
@@ -168,6 +258,12 @@ class ResultsFile:
 
     def curves(self, point_id: str) -> pd.DataFrame:
         """One row per finished epoch (possibly none), columns as in kCurveColumns (and any added later)."""
+        if self._tables:
+            rows = self._curves_by_point().get(self._position(point_id))
+            names = [n for n in self._file["curves"].dtype.names if n != "point"]
+            if rows is None:
+                return pd.DataFrame({name: pd.Series(dtype=int if name == "epoch" else float) for name in names})
+            return pd.DataFrame({name: rows[name] for name in names})
         group = self._point(point_id)
         if group is None or "curves" not in group:
             return pd.DataFrame({name: pd.Series(dtype=float) for name in kCurveColumns})
@@ -178,12 +274,23 @@ class ResultsFile:
         """confusion[true, predicted] after the last epoch; None unless the point is done."""
         if split not in ("test", "val"):
             raise ValueError(f"split must be 'test' or 'val', not {split!r}")
+        if self._tables:
+            position = self._position(point_id)
+            if not self._index()["has_result"][position]:
+                return None
+            return self._file[f"confusion_{split}"][position].astype(np.int64)
         group = self._point(point_id)
         name = f"confusion_{split}"
         return group[name][:].astype(np.int64) if group is not None and name in group else None
 
     def test_predictions(self, point_id: str) -> np.ndarray | None:
         """Predicted class of every test image (test-set order), when the file stores them."""
+        if self._tables:
+            row = self._index()[self._position(point_id)]
+            start, count = int(row["predictions_start"]), int(row["predictions_count"])
+            if count == 0:
+                return None
+            return self._file["test_predictions"][start:start + count].astype(np.int64)
         group = self._point(point_id)
         if group is None or "test_predictions" not in group:
             return None
@@ -195,7 +302,8 @@ def load(path: str | os.PathLike) -> pd.DataFrame:
     hyperparameter of config_json as a column named by its key (lists as tuples, so any of them can be
     grouped by), the point's error/attempts/host/device/started/finished, and for points with a result
     (done, stopped)
-    final_train_acc, final_val_acc and train_test_gap (final train_acc - final_test_acc).
+    final_train_acc (running), final_train_eval_acc (clean; NaN in files written before it), final_val_acc
+    and train_test_gap (final train_eval_acc - final_test_acc, or train_acc - final_test_acc without it).
     df.attrs["config_keys"] lists the hyperparameter columns."""
     with ResultsFile(path) as results:
         return results.index()

@@ -12,6 +12,8 @@ import sys
 import h5py
 import numpy as np
 
+import ablate
+
 TIMING = {"epoch_seconds", "images_per_second"}
 
 
@@ -27,10 +29,14 @@ def snapshot(results, done_list):
     if not os.path.exists(results):
         return
     try:
+        with h5py.File(results, "r") as f:
+            if int(f.attrs.get("journal_bytes", 0)) == -1:
+                raise OSError("marked mid-update")
         ids = done_ids(results)
-    except OSError:
-        print(f"soak: {results} could not be read after a kill", file=sys.stderr)
-        sys.exit(1)
+    except OSError as error:
+        # Killed in the middle of an update in place: the next open rebuilds it from the journal.
+        print(f"soak: {results} left mid-update by the kill ({error}); the resume rebuilds it", file=sys.stderr)
+        return
     with open(done_list, "a", encoding="utf-8") as out:
         out.writelines(f"{i}\n" for i in sorted(ids))
 
@@ -48,26 +54,29 @@ def done_records(journal):
     return counts
 
 
-def point_data(f, point_id):
-    group = f["points"][point_id]
-    return group.attrs["status"], group["curves"][:], group["confusion_test"][:], group.attrs["final_test_acc"]
+def point_data(results, table, point_id):
+    row = table[table["id"] == point_id].iloc[0]
+    curves = results.curves(point_id).to_records(index=False)
+    return row["status"], curves, results.confusion(point_id), row["final_test_acc"]
 
 
 def verify(args):
     problems = []
-    with h5py.File(args.reference, "r") as ref, h5py.File(args.results, "r") as got:
-        ref_ids, got_ids = set(ref["points"]), set(got["points"])
+    with ablate.ResultsFile(args.reference) as ref, ablate.ResultsFile(args.results) as got:  # any format
+        ref_table, got_table = ref.index(), got.index()
+        ref_ids, got_ids = set(ref_table["id"]), set(got_table["id"])
         if ref_ids != got_ids:
             problems.append(f"points differ: {len(ref_ids ^ got_ids)} IDs in one file only")
-        not_done = sorted(i for i in got_ids if got["points"][i].attrs["status"] != "done")
+        got_status = dict(zip(got_table["id"], got_table["status"]))
+        not_done = sorted(i for i in got_ids if got_status[i] != "done")
         if not_done:
             problems.append(f"{len(not_done)} points not done: {not_done[:5]}")
         differing = []
         for point_id in sorted(ref_ids & got_ids):
             if point_id in not_done:
                 continue
-            _, ref_curves, ref_confusion, ref_acc = point_data(ref, point_id)
-            _, got_curves, got_confusion, got_acc = point_data(got, point_id)
+            _, ref_curves, ref_confusion, ref_acc = point_data(ref, ref_table, point_id)
+            _, got_curves, got_confusion, got_acc = point_data(got, got_table, point_id)
             same = len(ref_curves) == len(got_curves) and all(
                 np.array_equal(ref_curves[c], got_curves[c]) for c in ref_curves.dtype.names if c not in TIMING)
             same = same and np.array_equal(ref_confusion, got_confusion) and ref_acc == got_acc

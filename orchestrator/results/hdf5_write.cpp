@@ -11,7 +11,8 @@
 namespace ablate {
 namespace {
 
-constexpr const char* kWriteHint = "The results file is rendered in memory first, so the file on disk is unchanged";
+constexpr const char* kWriteHint =
+    "Writing the results file; the journal holds every record, and the file is rebuilt from it at the next write";
 
 struct ColumnLayout {
   hid_t native_type;  // in memory; string columns use a variable-length string type instead
@@ -122,7 +123,8 @@ const H5Writer::TableTypes& H5Writer::table_types(const std::string& name,
                                                   const std::vector<H5Column>& columns) const {
   std::string signature;
   for (const auto& column : columns) signature += fmt::format("{}:{};", column.name, static_cast<int>(column.kind));
-  if (table_types_.memory_type.get() >= 0 && table_types_.signature == signature) return table_types_;
+  for (const auto& known : table_types_)
+    if (known->signature == signature) return *known;
 
   auto hint = [&] { return fmt::format("Writing table '{}'. {}", name, kWriteHint); };
   // Memory rows are naturally aligned (HDF5 reads the string pointers out of
@@ -154,28 +156,25 @@ const H5Writer::TableTypes& H5Writer::table_types(const std::string& name,
     ABLATE_H5_CHECK(H5Tinsert(types.file_type, column.name.c_str(), packed_offset, member), path_, hint());
     packed_offset += layout_of(column.kind).size;
   }
-  table_types_ = std::move(types);
-  return table_types_;
+  table_types_.push_back(std::make_unique<TableTypes>(std::move(types)));
+  return *table_types_.back();
 }
 
-void H5Writer::table(hid_t parent, const std::string& name, const std::vector<H5Column>& columns) const {
-  auto hint = [&] { return fmt::format("Writing table '{}'. {}", name, kWriteHint); };
+std::vector<unsigned char> H5Writer::pack_rows(const std::string& name, const std::vector<H5Column>& columns,
+                                               const TableTypes& types) const {
   const size_t rows = columns.empty() ? 0 : columns.front().rows();
   for (const auto& column : columns)
     if (column.rows() != rows)
       throw ResultsUsageError(path_, fmt::format("table '{}': column '{}' has {} rows, expected {} (a bug in the "
                                                  "results writer)",
                                                  name, column.name, column.rows(), rows));
-  const TableTypes& types = table_types(name, columns);
   const std::vector<size_t>& offsets = types.offsets;
   const size_t row_size = types.row_size;
-
   std::vector<unsigned char> buffer(rows * row_size);
-  for (size_t r = 0; r < rows; ++r) {
-    unsigned char* row = buffer.data() + r * row_size;
-    for (size_t c = 0; c < columns.size(); ++c) {
-      const H5Column& column = columns[c];
-      unsigned char* cell = row + offsets[c];
+  for (size_t c = 0; c < columns.size(); ++c) {
+    const H5Column& column = columns[c];
+    unsigned char* cell = buffer.data() + offsets[c];
+    for (size_t r = 0; r < rows; ++r, cell += row_size) {
       switch (column.kind) {
         case H5Column::Kind::int8: {
           const auto v = static_cast<int8_t>(column.ints[r]);
@@ -197,19 +196,171 @@ void H5Writer::table(hid_t parent, const std::string& name, const std::vector<H5
       }
     }
   }
+  return buffer;
+}
 
-  const hsize_t dims[1] = {rows};
+namespace {
+
+// HDF5 otherwise allocates and zeroes a 1 MiB conversion buffer per write,
+// which dominated the time of writing thousands of small tables.
+H5Id transfer_list(const std::string& path, size_t bytes, const std::string& hint) {
+  H5Id transfer(ABLATE_H5_CHECK(H5Pcreate(H5P_DATASET_XFER), path, hint), H5Pclose);
+  ABLATE_H5_CHECK(H5Pset_buffer(transfer, std::max<size_t>(bytes, 4096), nullptr, nullptr), path, hint);
+  return transfer;
+}
+
+}  // namespace
+
+void H5Writer::table(hid_t parent, const std::string& name, const std::vector<H5Column>& columns) const {
+  auto hint = [&] { return fmt::format("Writing table '{}'. {}", name, kWriteHint); };
+  const TableTypes& types = table_types(name, columns);
+  const std::vector<unsigned char> buffer = pack_rows(name, columns, types);
+  const hsize_t dims[1] = {columns.empty() ? 0 : columns.front().rows()};
   H5Id space(ABLATE_H5_CHECK(H5Screate_simple(1, dims, nullptr), path_, hint()), H5Sclose);
   H5Id data(ABLATE_H5_CHECK(H5Dcreate2(parent, name.c_str(), types.file_type, space, H5P_DEFAULT, H5P_DEFAULT,
                                        H5P_DEFAULT),
                             path_, hint()),
             H5Dclose);
-  if (rows == 0) return;
-  // HDF5 otherwise allocates and zeroes a 1 MiB conversion buffer per write,
-  // which dominated the time of writing thousands of small curves.
-  H5Id transfer(ABLATE_H5_CHECK(H5Pcreate(H5P_DATASET_XFER), path_, hint()), H5Pclose);
-  ABLATE_H5_CHECK(H5Pset_buffer(transfer, std::max<size_t>(buffer.size(), 4096), nullptr, nullptr), path_, hint());
+  if (dims[0] == 0) return;
+  H5Id transfer = transfer_list(path_, buffer.size(), hint());
   ABLATE_H5_CHECK(H5Dwrite(data, types.memory_type, H5S_ALL, H5S_ALL, transfer, buffer.data()), path_, hint());
+}
+
+namespace {
+
+H5Id extendable_space(const std::string& path, const std::string& hint) {
+  const hsize_t dims[1] = {0}, max_dims[1] = {H5S_UNLIMITED};
+  return H5Id(ABLATE_H5_CHECK(H5Screate_simple(1, dims, max_dims), path, hint), H5Sclose);
+}
+
+H5Id chunked(const std::string& path, hsize_t chunk_rows, const std::string& hint) {
+  H5Id create(ABLATE_H5_CHECK(H5Pcreate(H5P_DATASET_CREATE), path, hint), H5Pclose);
+  const hsize_t chunk[1] = {std::max<hsize_t>(chunk_rows, 1)};
+  ABLATE_H5_CHECK(H5Pset_chunk(create, 1, chunk), path, hint);
+  return create;
+}
+
+}  // namespace
+
+H5Id H5Writer::create_table(hid_t parent, const std::string& name, const std::vector<H5Column>& columns,
+                            hsize_t chunk_rows) const {
+  auto hint = [&] { return fmt::format("Creating table '{}'. {}", name, kWriteHint); };
+  const TableTypes& types = table_types(name, columns);
+  H5Id space = extendable_space(path_, hint());
+  H5Id create = chunked(path_, chunk_rows, hint());
+  return H5Id(ABLATE_H5_CHECK(H5Dcreate2(parent, name.c_str(), types.file_type, space, H5P_DEFAULT, create,
+                                         H5P_DEFAULT),
+                              path_, hint()),
+              H5Dclose);
+}
+
+H5Id H5Writer::create_array_rows(hid_t parent, const std::string& name, hid_t file_type, hid_t memory_type,
+                                 const std::vector<hsize_t>& element_dims, hsize_t chunk_rows,
+                                 const void* fill) const {
+  auto hint = [&] { return fmt::format("Creating dataset '{}'. {}", name, kWriteHint); };
+  const auto rank = static_cast<unsigned>(element_dims.size());
+  H5Id file_array(ABLATE_H5_CHECK(H5Tarray_create2(file_type, rank, element_dims.data()), path_, hint()), H5Tclose);
+  H5Id memory_array(ABLATE_H5_CHECK(H5Tarray_create2(memory_type, rank, element_dims.data()), path_, hint()),
+                    H5Tclose);
+  H5Id space = extendable_space(path_, hint());
+  H5Id create = chunked(path_, chunk_rows, hint());
+  ABLATE_H5_CHECK(H5Pset_fill_value(create, memory_array, fill), path_, hint());
+  return H5Id(ABLATE_H5_CHECK(H5Dcreate2(parent, name.c_str(), file_array, space, H5P_DEFAULT, create, H5P_DEFAULT),
+                              path_, hint()),
+              H5Dclose);
+}
+
+H5Id H5Writer::create_rows(hid_t parent, const std::string& name, hid_t file_type, hsize_t chunk_rows) const {
+  auto hint = [&] { return fmt::format("Creating dataset '{}'. {}", name, kWriteHint); };
+  H5Id space = extendable_space(path_, hint());
+  H5Id create = chunked(path_, chunk_rows, hint());
+  return H5Id(ABLATE_H5_CHECK(H5Dcreate2(parent, name.c_str(), file_type, space, H5P_DEFAULT, create, H5P_DEFAULT),
+                              path_, hint()),
+              H5Dclose);
+}
+
+H5Id H5Writer::open_dataset(hid_t parent, const std::string& name) const {
+  auto hint = [&] { return fmt::format("Opening dataset '{}' to update it", name); };
+  // Updates touch rows all over a table; a cache that holds a whole flush's chunks
+  // writes each chunk once.
+  H5Id access(ABLATE_H5_CHECK(H5Pcreate(H5P_DATASET_ACCESS), path_, hint()), H5Pclose);
+  ABLATE_H5_CHECK(H5Pset_chunk_cache(access, 12421, 64u << 20, 1.0), path_, hint());
+  return H5Id(ABLATE_H5_CHECK(H5Dopen2(parent, name.c_str(), access), path_, hint()), H5Dclose);
+}
+
+hsize_t H5Writer::rows(hid_t dataset) const {
+  H5Id space(ABLATE_H5_CHECK(H5Dget_space(dataset), path_, kWriteHint), H5Sclose);
+  hsize_t dims[H5S_MAX_RANK] = {0};
+  ABLATE_H5_CHECK(H5Sget_simple_extent_dims(space, dims, nullptr), path_, kWriteHint);
+  return dims[0];
+}
+
+void H5Writer::set_rows(hid_t dataset, hsize_t rows) const {
+  const hsize_t dims[1] = {rows};
+  ABLATE_H5_CHECK(H5Dset_extent(dataset, dims), path_, fmt::format("Growing a table to {} rows. {}", rows, kWriteHint));
+}
+
+H5Id H5Writer::select_rows(hid_t dataset, const std::string& name, const std::vector<hsize_t>& positions) const {
+  auto hint = [&] { return fmt::format("Selecting {} rows of '{}'. {}", positions.size(), name, kWriteHint); };
+  H5Id space(ABLATE_H5_CHECK(H5Dget_space(dataset), path_, hint()), H5Sclose);
+  if (positions.back() - positions.front() + 1 == positions.size()) {  // one run: a hyperslab
+    const hsize_t start[1] = {positions.front()}, count[1] = {positions.size()};
+    ABLATE_H5_CHECK(H5Sselect_hyperslab(space, H5S_SELECT_SET, start, nullptr, count, nullptr), path_, hint());
+  } else {
+    ABLATE_H5_CHECK(H5Sselect_elements(space, H5S_SELECT_SET, positions.size(), positions.data()), path_, hint());
+  }
+  return space;
+}
+
+void H5Writer::write_rows(hid_t dataset, const std::string& name, const std::vector<H5Column>& columns,
+                          const std::vector<hsize_t>& positions) const {
+  if (positions.empty()) return;
+  auto hint = [&] { return fmt::format("Writing {} rows of table '{}'. {}", positions.size(), name, kWriteHint); };
+  const TableTypes& types = table_types(name, columns);
+  const std::vector<unsigned char> buffer = pack_rows(name, columns, types);
+  if (buffer.size() != positions.size() * types.row_size)
+    throw ResultsUsageError(path_, fmt::format("table '{}': {} rows for {} positions (a bug in the results writer)",
+                                               name, buffer.size() / types.row_size, positions.size()));
+  H5Id file_space = select_rows(dataset, name, positions);
+  const hsize_t count[1] = {positions.size()};
+  H5Id memory_space(ABLATE_H5_CHECK(H5Screate_simple(1, count, nullptr), path_, hint()), H5Sclose);
+  H5Id transfer = transfer_list(path_, buffer.size(), hint());
+  ABLATE_H5_CHECK(H5Dwrite(dataset, types.memory_type, memory_space, file_space, transfer, buffer.data()), path_,
+                  hint());
+}
+
+hsize_t H5Writer::append_rows(hid_t dataset, const std::string& name, const std::vector<H5Column>& columns) const {
+  const hsize_t first = rows(dataset);
+  const size_t count = columns.empty() ? 0 : columns.front().rows();
+  if (count == 0) return first;
+  set_rows(dataset, first + count);
+  std::vector<hsize_t> positions(count);
+  for (size_t i = 0; i < count; ++i) positions[i] = first + i;
+  write_rows(dataset, name, columns, positions);
+  return first;
+}
+
+void H5Writer::write_elements(hid_t dataset, const std::string& name, hid_t memory_type, const void* data,
+                              const std::vector<hsize_t>& positions) const {
+  if (positions.empty()) return;
+  auto hint = [&] { return fmt::format("Writing {} rows of '{}'. {}", positions.size(), name, kWriteHint); };
+  H5Id file_space = select_rows(dataset, name, positions);
+  const hsize_t count[1] = {positions.size()};
+  H5Id memory_space(ABLATE_H5_CHECK(H5Screate_simple(1, count, nullptr), path_, hint()), H5Sclose);
+  const size_t bytes = positions.size() * H5Tget_size(memory_type);
+  H5Id transfer = transfer_list(path_, bytes, hint());
+  ABLATE_H5_CHECK(H5Dwrite(dataset, memory_type, memory_space, file_space, transfer, data), path_, hint());
+}
+
+void H5Writer::write_block(hid_t dataset, const std::string& name, hid_t memory_type, const void* data,
+                           hsize_t first, hsize_t count) const {
+  if (count == 0) return;
+  auto hint = [&] { return fmt::format("Writing {} rows of '{}'. {}", count, name, kWriteHint); };
+  H5Id file_space(ABLATE_H5_CHECK(H5Dget_space(dataset), path_, hint()), H5Sclose);
+  const hsize_t start[1] = {first}, counts[1] = {count};
+  ABLATE_H5_CHECK(H5Sselect_hyperslab(file_space, H5S_SELECT_SET, start, nullptr, counts, nullptr), path_, hint());
+  H5Id memory_space(ABLATE_H5_CHECK(H5Screate_simple(1, counts, nullptr), path_, hint()), H5Sclose);
+  ABLATE_H5_CHECK(H5Dwrite(dataset, memory_type, memory_space, file_space, H5P_DEFAULT, data), path_, hint());
 }
 
 }  // namespace ablate

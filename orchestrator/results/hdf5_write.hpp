@@ -5,6 +5,7 @@
 #include "orchestrator/results/hdf5_handle.hpp"
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -48,6 +49,32 @@ class H5Writer {
   // A 1-D dataset of compound rows; every column must have the same number of rows.
   void table(hid_t parent, const std::string& name, const std::vector<H5Column>& columns) const;
 
+  // Extendable tables (the incremental results view). An empty 1-D compound table with
+  // the columns' names and kinds (their values are ignored), chunked by `chunk_rows`.
+  H5Id create_table(hid_t parent, const std::string& name, const std::vector<H5Column>& columns,
+                    hsize_t chunk_rows) const;
+  // An empty extendable 1-D dataset whose every element is an array of `element_dims`
+  // (h5py reads [N] of int64[10][10] as an (N, 10, 10) array); `fill` is one element.
+  H5Id create_array_rows(hid_t parent, const std::string& name, hid_t file_type, hid_t memory_type,
+                         const std::vector<hsize_t>& element_dims, hsize_t chunk_rows, const void* fill) const;
+  // An empty extendable 1-D dataset of scalars.
+  H5Id create_rows(hid_t parent, const std::string& name, hid_t file_type, hsize_t chunk_rows) const;
+  H5Id open_dataset(hid_t parent, const std::string& name) const;
+  hsize_t rows(hid_t dataset) const;
+  void set_rows(hid_t dataset, hsize_t rows) const;  // grows (or shrinks) the first dimension
+  // Writes the columns' rows to rows `positions` (ascending, inside the extent) of a
+  // table; the columns may be a subset of the table's: the others keep their values.
+  void write_rows(hid_t dataset, const std::string& name, const std::vector<H5Column>& columns,
+                  const std::vector<hsize_t>& positions) const;
+  // Appends the columns' rows at the end of a table; returns the first new row's position.
+  hsize_t append_rows(hid_t dataset, const std::string& name, const std::vector<H5Column>& columns) const;
+  // Writes `count` elements of `memory_type` from `data` to rows [first, first + count).
+  void write_block(hid_t dataset, const std::string& name, hid_t memory_type, const void* data, hsize_t first,
+                   hsize_t count) const;
+  // Writes `positions.size()` elements of `memory_type` from `data` to those rows of a 1-D dataset.
+  void write_elements(hid_t dataset, const std::string& name, hid_t memory_type, const void* data,
+                      const std::vector<hsize_t>& positions) const;
+
  private:
   void scalar_attr(hid_t object, const std::string& name, hid_t file_type, hid_t memory_type,
                    const void* value) const;
@@ -63,10 +90,15 @@ class H5Writer {
   };
   // The compound types for `columns`, made once per distinct layout.
   const TableTypes& table_types(const std::string& name, const std::vector<H5Column>& columns) const;
+  // The columns' rows packed as memory_type rows.
+  std::vector<unsigned char> pack_rows(const std::string& name, const std::vector<H5Column>& columns,
+                                       const TableTypes& types) const;
+  // A file dataspace of `dataset` selecting `positions`.
+  H5Id select_rows(hid_t dataset, const std::string& name, const std::vector<hsize_t>& positions) const;
 
   std::string path_;
   H5Id string_type_, scalar_space_;
-  mutable TableTypes table_types_;  // the last layout: every point's curves share it
+  mutable std::vector<std::unique_ptr<TableTypes>> table_types_;  // one per layout seen (a handful)
 };
 
 // A variable-length UTF-8 string type (caller owns it).

@@ -11,14 +11,19 @@
 namespace ablate {
 namespace {
 
-void put_epoch(std::vector<EpochMetrics>& curves, const EpochMetrics& row) {
+// Returns whether the row was appended at the end (the common case, which the
+// HDF5 view writes as one new row; anything else rewrites the point's curve).
+bool put_epoch(std::vector<EpochMetrics>& curves, const EpochMetrics& row) {
   if (row.epoch < 1) throw std::invalid_argument(fmt::format("epoch numbers start at 1, got {}", row.epoch));
   auto at = std::lower_bound(curves.begin(), curves.end(), row.epoch,
                              [](const EpochMetrics& m, int epoch) { return m.epoch < epoch; });
-  if (at != curves.end() && at->epoch == row.epoch)
+  if (at != curves.end() && at->epoch == row.epoch) {
     *at = row;  // a repeated report of the same epoch replaces it
-  else
-    curves.insert(at, row);
+    return false;
+  }
+  const bool appended = at == curves.end();
+  curves.insert(at, row);
+  return appended;
 }
 
 // A pause or stop record of a running point: the result of the epochs it
@@ -30,14 +35,21 @@ void take_early_result(LedgerPoint& p, const nlohmann::json& record) {
     for (const auto& row : result.curves) put_epoch(curves, row);
     p.curves = std::move(curves);
     result.curves.clear();
+    ++p.curve_generation;
   }
   if (!result.device.empty()) p.run.device = result.device;
+  ++p.result_generation;
   p.rungs.push_back({record.at("epoch").get<int>(), number_from_json(record.at("value"))});
   p.finished = record.at("at").get<std::string>();
   p.result = std::move(result);
 }
 
 }  // namespace
+
+size_t LedgerState::position(const std::string& id, const std::string& path) const {
+  point(id, path);  // throws for an unknown ID
+  return index_.at(id);
+}
 
 const LedgerPoint& LedgerState::point(const std::string& id, const std::string& path) const {
   auto it = index_.find(id);
@@ -111,6 +123,8 @@ void LedgerState::apply_checked(const nlohmann::json& record, const std::string&
     p.error.clear();
     p.curves.clear();
     p.result.reset();
+    ++p.curve_generation;
+    ++p.result_generation;
     p.run = {record.at("host").get<std::string>(), record.at("device").get<std::string>(),
              record.at("torch").get<std::string>()};
     p.started = record.at("at").get<std::string>();
@@ -119,7 +133,7 @@ void LedgerState::apply_checked(const nlohmann::json& record, const std::string&
   } else if (type == "epoch") {
     LedgerPoint& p = point_to_change(record, path);
     if (p.status != PointStatus::running) throw refuse(p, "record an epoch of", "running");
-    put_epoch(p.curves, epoch_from_json(record.at("m")));
+    if (!put_epoch(p.curves, epoch_from_json(record.at("m")))) ++p.curve_generation;
   } else if (type == "done") {
     LedgerPoint& p = point_to_change(record, path);
     if (p.status != PointStatus::running) throw refuse(p, "finish", "running");
@@ -129,8 +143,10 @@ void LedgerState::apply_checked(const nlohmann::json& record, const std::string&
       for (const auto& row : result.curves) put_epoch(curves, row);
       p.curves = std::move(curves);
       result.curves.clear();
+      ++p.curve_generation;
     }
     if (!result.device.empty()) p.run.device = result.device;
+    ++p.result_generation;
     p.status = PointStatus::done;
     p.finished = record.at("at").get<std::string>();
     p.result = std::move(result);

@@ -31,6 +31,9 @@ struct LedgerPoint {
   // across attempts: the policy's record of what it decided).
   int until = 0;
   std::vector<RungMark> rungs;
+  // Bumped whenever `curves` changes other than by a row appended at its end, and
+  // whenever `result` is set or dropped: the HDF5 view rewrites only what changed.
+  uint64_t curve_generation = 0, result_generation = 0;
 };
 
 class LedgerState {
@@ -45,6 +48,8 @@ class LedgerState {
   size_t end_session();
 
   bool contains(const std::string& id) const { return index_.count(id) > 0; }
+  // The point's position in plan order (its /index row); throws for an unknown ID.
+  size_t position(const std::string& id, const std::string& path) const;
   const LedgerPoint& point(const std::string& id, const std::string& path) const;
   const std::vector<LedgerPoint>& points() const { return points_; }  // in plan order
   // The search's records (the "r" of each search record), in journal order.

@@ -8,6 +8,7 @@
 #include <numeric>
 
 #include "orchestrator/results/hdf5_read.hpp"
+#include "orchestrator/results/results_probe.hpp"
 #include "orchestrator/results/results_summary.hpp"
 
 namespace ablate {
@@ -26,10 +27,16 @@ std::vector<size_t> non_dominated(const std::vector<double>& score, const std::v
   return front;
 }
 
+ParetoFronts read_fronts(const std::string& path, ParetoFronts fronts);
+
 ParetoFronts read_pareto_fronts(const std::string& path) {
   ParetoFronts fronts;
   fronts.path = path;
   fronts.sweep_name = read_results_summary(path, 0, 0).sweep_name;  // refuses what is not a results file
+  return read_when_unlocked(path, [&] { return read_fronts(path, fronts); });
+}
+
+ParetoFronts read_fronts(const std::string& path, ParetoFronts fronts) {
   const H5Reader reader(path);
   H5Id file = reader.open_file();
   H5Id index = reader.open_dataset(file, "index");

@@ -6,7 +6,6 @@
 #include "orchestrator/results/hdf5_check.hpp"
 #include "orchestrator/results/journal_records.hpp"
 #include "orchestrator/results/results_error.hpp"
-#include "orchestrator/results/results_layout.hpp"
 #include "orchestrator/results/results_probe.hpp"
 
 #include <sys/stat.h>
@@ -84,12 +83,19 @@ bool journal_has_content(const std::string& journal_path) {
 }  // namespace
 
 ResultsFile::ResultsFile(const std::string& path, const SweepIdentity& sweep, Options options)
-    : path_(path), journal_path_(path + ".journal"), temporary_path_(path + ".tmp"), options_(std::move(options)) {
+    : path_(path),
+      journal_path_(path + ".journal"),
+      temporary_path_(path + ".tmp"),
+      options_(std::move(options)),
+      view_(path) {
   silence_hdf5_error_printing();
   if (path_.empty()) throw ResultsUsageError(path_, "the results path is empty: give a file name such as results.h5");
   if (!(options_.flush_interval_seconds >= 0))
     throw ResultsUsageError(path_, fmt::format("flush_interval_seconds = {} must be >= 0",
                                                options_.flush_interval_seconds));
+  if (!(options_.reader_patience_seconds >= 0))
+    throw ResultsUsageError(path_, fmt::format("reader_patience_seconds = {} must be >= 0",
+                                               options_.reader_patience_seconds));
   if (!(options_.commit_interval_seconds >= 0))
     throw ResultsUsageError(path_, fmt::format("commit_interval_seconds = {} must be >= 0",
                                                options_.commit_interval_seconds));
@@ -195,9 +201,12 @@ void ResultsFile::reconcile_results_file(bool statuses_changed) {
                                                      "belong to different runs: put the matching journal next to "
                                                      "the file, or move one of them away",
                                                      path_, probe.ledger_id, journal_path_, state_.ledger_id()));
-      if (!statuses_changed && journal_->durable_bytes() == static_cast<uint64_t>(probe.journal_bytes) &&
+      // Current (a version of this format that reflects the whole journal): left as it is;
+      // the first write rebuilds it, as the view knows only what it wrote itself.
+      if (!statuses_changed && probe.format_version == kResultsFormatVersion &&
+          journal_->durable_bytes() == static_cast<uint64_t>(probe.journal_bytes) &&
           !journal_->has_unsynced_records())
-        return;  // current
+        return;
       break;
   }
   materialise();
@@ -208,6 +217,7 @@ void ResultsFile::record(const nlohmann::json& record) {
   journal_->check_writable();  // after a failed write the state is ahead of the journal: stop here
   state_.apply(record, path_);
   journal_->append(record);
+  if (record.contains("id") && record.at("t") != "plan") view_.touch(state_.position(record.at("id"), path_));
   behind_ = true;
 }
 
@@ -229,12 +239,13 @@ void ResultsFile::commit_if_due() {
   if (since.count() >= options_.commit_interval_seconds) commit();
 }
 
-void ResultsFile::materialise() {
+void ResultsFile::materialise(bool wait_for_reader) {
   commit();  // the file never shows a record the journal could lose
   const auto begin = std::chrono::steady_clock::now();
-  const std::string image = render_results_image(state_, path_, journal_->durable_bytes());
-  replace_file_atomically(path_, temporary_path_, image);
+  const auto outcome =
+      view_.write(state_, journal_->durable_bytes(), wait_for_reader ? options_.reader_patience_seconds : 0);
   last_write_ = std::chrono::steady_clock::now();
+  if (outcome == ResultsView::Outcome::reader_holds_file) return;  // still behind: tried again after an interval
   last_write_seconds_ = std::chrono::duration<double>(last_write_ - begin).count();
   behind_ = false;
 }
@@ -361,13 +372,13 @@ void ResultsFile::flush_if_due() {
 
 void ResultsFile::flush() {
   if (closed_) throw ResultsUsageError(path_, fmt::format("results file '{}' is closed", path_));
-  materialise();
+  materialise(/*wait_for_reader=*/false);
 }
 
 void ResultsFile::close() {
   if (closed_) return;
   closed_ = true;
-  if (behind_) materialise();
+  if (behind_) materialise(/*wait_for_reader=*/false);
   journal_->close();
 }
 

@@ -1,13 +1,14 @@
 // ResultsFile: the sweep's results ledger. Every event is appended to an fsync'd
-// journal (<path>.journal) first, then reflected in the HDF5 file <path>, which is
-// a materialised view of the journal, always replaced atomically. One writer (rank 0):
-// another process is locked out; within the process, call it from one thread.
+// journal (<path>.journal) first, then reflected in the HDF5 file <path>, a view of
+// the journal updated in place (only what changed) or rebuilt whole. One writer
+// (rank 0): another process is locked out; within the process, call it from one thread.
 #pragma once
 
 #include "orchestrator/results/journal.hpp"
 #include "orchestrator/results/ledger_state.hpp"
 #include "orchestrator/results/ledger_types.hpp"
 #include "orchestrator/results/results_error.hpp"
+#include "orchestrator/results/results_layout.hpp"
 #include "core/metrics.hpp"
 
 #include <chrono>
@@ -22,11 +23,11 @@ struct ResultsFileOptions {
   // Accept a file made by another sweep (or an edited spec): its points stay
   // as they are, the new sweep's points are added.
   bool allow_different_sweep = false;
-  // Events rewrite the HDF5 file when its last write is older than this (plan,
+  // Events update the HDF5 file when its last write is older than this (plan,
   // reset_failed and close() always do). The interval stretches to 20 times the
-  // duration of the last rewrite, so a huge file costs at most ~5% of the time.
+  // duration of the last write, so writing costs at most ~5% of the time.
   // 0 = on every event, no stretching (tests, debugging).
-  double flush_interval_seconds = 5;
+  double flush_interval_seconds = 1;
   // Where replay and reconciliation warnings go; empty = "ablate: warning: ..." on stderr.
   std::function<void(const std::string&)> on_warning = {};
   // Group commit of outcomes. A done or failed record reaches the operating system
@@ -35,6 +36,9 @@ struct ResultsFileOptions {
   // interval, together with every outcome that arrived meanwhile: one fdatasync
   // per outcome capped a sweep at ~300 points/s on a disk. 0 = fdatasync each one.
   double commit_interval_seconds = 0.1;
+  // A reader (h5py, ablate status) holding the file open blocks updates in place;
+  // after this long the file is replaced whole instead (the reader keeps its version).
+  double reader_patience_seconds = 2;
 };
 
 class ResultsFile {
@@ -113,7 +117,8 @@ class ResultsFile {
   void warn(const std::string& message);
   // Applies a record to the state, then journals it (buffered).
   void record(const nlohmann::json& record);
-  void materialise();
+  // Brings the HDF5 view up to date; `wait_for_reader` = false: a file a reader holds is left behind.
+  void materialise(bool wait_for_reader = true);
   void materialise_if_due();
   void write_out_outcome();  // after a done/failed record
   void check_result(const std::string& id, const TrainResult& result, const char* call) const;
@@ -125,13 +130,14 @@ class ResultsFile {
   Options options_;
   std::unique_ptr<Journal> journal_;
   LedgerState state_;
+  ResultsView view_;
   std::vector<std::string> warnings_;
   bool behind_ = false;          // the HDF5 file lacks some journaled records
   bool outcome_unsynced_ = false;  // a done/failed record is written out, not yet fdatasync'd
   std::chrono::steady_clock::time_point last_commit_{};
   bool closed_ = false;
   std::chrono::steady_clock::time_point last_write_{};
-  double last_write_seconds_ = 0;  // duration of the last rewrite
+  double last_write_seconds_ = 0;  // duration of the last write of the view
 };
 
 }  // namespace ablate

@@ -1,223 +1,303 @@
-// The HDF5 layout of a results file: root attributes, /points/<id>, /index.
+// The HDF5 layout of a results file (format 4): root attributes, /index, /curves,
+// /rungs, /confusion_test, /confusion_val, /per_class_acc, /test_predictions;
+// written whole (in memory, then an atomic replace) or updated in place.
 #include "orchestrator/results/results_layout.hpp"
 
 #include "core/curve_fields.hpp"
 #include "core/result_codec.hpp"
+#include "orchestrator/results/atomic_file.hpp"
 #include "orchestrator/results/hdf5_check.hpp"
-#include "orchestrator/results/hdf5_write.hpp"
 #include "orchestrator/results/journal_records.hpp"
 
 #include <ablate/version.hpp>
 
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <cerrno>
 #include <cmath>
-#include <set>
+#include <limits>
 
 namespace ablate {
 namespace {
 
-constexpr size_t kCoreIncrement = 4 << 20;  // the in-memory file grows in 4 MiB steps
+constexpr size_t kCoreIncrement = 4 << 20;  // a rebuilt file grows in memory in 4 MiB steps
 constexpr double kNotDone = std::numeric_limits<double>::quiet_NaN();
+constexpr const char* kUpdateHint = "Updating the results file in place; the next write rebuilds it from the journal";
+// Rows per chunk: ~50-100 KiB each, so appending a flush's rows touches a few chunks.
+constexpr hsize_t kIndexChunk = 256, kCurveChunk = 1024, kRungChunk = 1024, kConfusionChunk = 64,
+                  kPerClassChunk = 512, kPredictionChunk = 65536;
+constexpr hsize_t kCells = kNumClasses * kNumClasses;
 
-// How a config value is typed in the file: hp.<key> attributes and /index columns.
-enum class ValueKind { int64, float64, boolean, string, int_list, json_text };
+// How a config value is typed in an hp.<key> column.
+enum ValueKind { kInt64, kFloat64, kBoolean, kString, kJsonText };
 
-ValueKind kind_of(const nlohmann::json& value) {
-  if (value.is_number_integer()) return ValueKind::int64;
-  if (value.is_number_float()) return ValueKind::float64;
-  if (value.is_boolean()) return ValueKind::boolean;
-  if (value.is_string()) return ValueKind::string;
-  if (value.is_array()) {
-    for (const auto& e : value)
-      if (!e.is_number_integer()) return ValueKind::json_text;
-    return ValueKind::int_list;
-  }
-  return ValueKind::json_text;
+int kind_of(const nlohmann::json& value) {
+  if (value.is_number_integer()) return kInt64;
+  if (value.is_number_float()) return kFloat64;
+  if (value.is_boolean()) return kBoolean;
+  if (value.is_string()) return kString;
+  return kJsonText;
 }
 
-// Only the swept keys: a config has ~35 keys and an attribute costs ~8 µs to
-// create, so writing them all tripled the time to render a big sweep's file.
-// Every key is in config_json.
-void write_hyperparameters(const H5Writer& writer, hid_t group, const nlohmann::json& config,
-                           const std::vector<std::string>& swept) {
-  for (const auto& key : swept) {
-    const auto it = config.find(key);
-    if (it == config.end()) continue;
-    const nlohmann::json& value = *it;
-    const std::string name = "hp." + key;
-    switch (kind_of(value)) {
-      case ValueKind::int64: writer.attr_int64(group, name, value.get<int64_t>()); break;
-      case ValueKind::float64: writer.attr_float64(group, name, value.get<double>()); break;
-      case ValueKind::boolean: writer.attr_int8(group, name, value.get<bool>() ? 1 : 0); break;
-      case ValueKind::string: writer.attr_string(group, name, value.get<std::string>()); break;
-      case ValueKind::int_list: writer.attr_int64_array(group, name, value.get<std::vector<int64_t>>()); break;
-      case ValueKind::json_text: writer.attr_string(group, name, value.dump()); break;
-    }
+H5Column::Kind column_kind(int kind) {
+  switch (kind) {
+    case kInt64: return H5Column::Kind::int64;
+    case kFloat64: return H5Column::Kind::float64;
+    case kBoolean: return H5Column::Kind::int8;
+    default: return H5Column::Kind::string;
   }
 }
 
-void write_curves(const H5Writer& writer, hid_t group, const std::vector<EpochMetrics>& curves) {
-  std::vector<H5Column> columns;
-  columns.push_back({"epoch", H5Column::Kind::int32});
-  for (const auto& field : kCurveFields) columns.push_back({field.name, H5Column::Kind::float64});
-  for (const auto& row : curves) {
-    columns[0].ints.push_back(row.epoch);
-    for (size_t i = 0; i < kCurveFields.size(); ++i) columns[i + 1].floats.push_back(row.*kCurveFields[i].member);
-  }
-  writer.table(group, "curves", columns);
+using SweptColumns = std::vector<std::pair<std::string, H5Column::Kind>>;
+
+// ---- the tables' columns: one list each, the rows pushed in the same order ----
+
+std::vector<H5Column> index_schema(const SweptColumns& swept) {
+  std::vector<H5Column> columns = {{"id", H5Column::Kind::string},      {"case", H5Column::Kind::string},
+                                   {"status", H5Column::Kind::string},  {"seed", H5Column::Kind::int32},
+                                   {"config_json", H5Column::Kind::string}, {"trial", H5Column::Kind::int32},
+                                   {"suggested_by", H5Column::Kind::string}};
+  for (const auto& [key, kind] : swept) columns.push_back({"hp." + key, kind});
+  for (const auto& scalar : kResultScalars)
+    std::visit(
+        [&](auto member) {
+          using Member = decltype(member);
+          columns.push_back({scalar.name, std::is_same_v<Member, double TrainResult::*>  ? H5Column::Kind::float64
+                                          : std::is_same_v<Member, int TrainResult::*> ? H5Column::Kind::int32
+                                                                                       : H5Column::Kind::int64});
+        },
+        scalar.member);
+  for (auto [name, kind] : std::initializer_list<std::pair<const char*, H5Column::Kind>>{
+           {"epochs_done", H5Column::Kind::int32},
+           {"error", H5Column::Kind::string},
+           {"attempts", H5Column::Kind::int32},
+           {"host", H5Column::Kind::string},
+           {"device", H5Column::Kind::string},
+           {"torch_version", H5Column::Kind::string},
+           {"started", H5Column::Kind::string},
+           {"finished", H5Column::Kind::string},
+           {"until", H5Column::Kind::int32},
+           {"has_result", H5Column::Kind::int8},
+           {"predictions_start", H5Column::Kind::int64},
+           {"predictions_count", H5Column::Kind::int64}})
+    columns.push_back({name, kind});
+  return columns;
 }
 
-void write_point(const H5Writer& writer, hid_t points_group, const LedgerPoint& p,
-                 const std::vector<std::string>& swept) {
-  H5Id group = writer.create_group(points_group, p.planned.id);
+template <class T>
+void push(H5Column& column, const T& value) {
+  if constexpr (std::is_same_v<T, std::string>) column.strings.push_back(value);
+  else if constexpr (std::is_floating_point_v<T>) column.floats.push_back(value);
+  else column.ints.push_back(static_cast<int64_t>(value));
+}
+
+void push_hyperparameter(H5Column& column, const nlohmann::json& config, const std::string& key) {
+  const auto it = config.find(key);
+  switch (column.kind) {  // numeric kinds only when every point has the key, of that kind
+    case H5Column::Kind::int64: column.ints.push_back(it->get<int64_t>()); break;
+    case H5Column::Kind::float64: column.floats.push_back(it->get<double>()); break;
+    case H5Column::Kind::int8: column.ints.push_back(it->get<bool>() ? 1 : 0); break;
+    default:
+      if (it == config.end()) column.strings.emplace_back();
+      else column.strings.push_back(it->is_string() ? it->get<std::string>() : it->dump());
+  }
+}
+
+// One /index row, in index_schema's order.
+void push_index_row(std::vector<H5Column>& columns, const SweptColumns& swept, const LedgerPoint& p,
+                    int64_t predictions_start, int64_t predictions_count) {
+  size_t c = 0;
+  push(columns[c++], p.planned.id);
+  push(columns[c++], p.planned.case_name);
+  push(columns[c++], std::string(to_string(p.status)));
+  push(columns[c++], p.planned.seed);
+  push(columns[c++], p.planned.config_text);
+  push(columns[c++], p.planned.trial);
+  push(columns[c++], p.planned.suggested_by);
+  for (const auto& entry : swept) push_hyperparameter(columns[c++], p.config, entry.first);
   const TrainResult* result = p.result ? &*p.result : nullptr;
-  writer.attr_string(group, "config_json", p.planned.config_text);
-  writer.attr_string(group, "case", p.planned.case_name);
-  writer.attr_int64(group, "seed", p.planned.seed);
-  if (p.planned.trial >= 0) {  // a search's point
-    writer.attr_int64(group, "trial", p.planned.trial);
-    writer.attr_string(group, "suggested_by", p.planned.suggested_by);
-  }
-  writer.attr_string(group, "status", to_string(p.status));
-  writer.attr_string(group, "error", p.error);
-  writer.attr_int64(group, "attempts", p.attempts);
-  writer.attr_string(group, "host", p.run.host);
-  writer.attr_string(group, "device", p.run.device);
-  writer.attr_string(group, "torch_version", p.run.torch_version);
-  writer.attr_string(group, "started", p.started);
-  writer.attr_string(group, "finished", p.finished);
   for (const auto& scalar : kResultScalars)  // NaN or 0 until the point has a result
     std::visit(
         [&](auto member) {
           if constexpr (std::is_same_v<decltype(member), double TrainResult::*>)
-            writer.attr_float64(group, scalar.name, result ? result->*member : kNotDone);
+            push(columns[c++], result ? result->*member : kNotDone);
           else
-            writer.attr_int64(group, scalar.name, result ? result->*member : 0);
+            push(columns[c++], result ? result->*member : 0);
         },
         scalar.member);
-  if (p.until > 0) writer.attr_int64(group, "until", p.until);
-  if (!p.rungs.empty()) {  // early stopping: the epochs it was paused or stopped at, and their metric values
-    std::vector<H5Column> rungs = {{"epoch", H5Column::Kind::int32}, {"value", H5Column::Kind::float64}};
-    for (const auto& mark : p.rungs) rungs[0].ints.push_back(mark.epoch), rungs[1].floats.push_back(mark.value);
-    writer.table(group, "rungs", rungs);
-  }
-  write_hyperparameters(writer, group, p.config, swept);
-
-  if (p.status != PointStatus::pending || !p.curves.empty()) write_curves(writer, group, p.curves);
-  if (result) {
-    writer.dataset_int64(group, "confusion_test", result->confusion_test, kNumClasses, kNumClasses);
-    writer.dataset_int64(group, "confusion_val", result->confusion_val, kNumClasses, kNumClasses);
-    writer.dataset_float64(group, "per_class_acc", result->per_class_acc);
-    if (!result->test_predictions.empty()) writer.dataset_int8(group, "test_predictions", result->test_predictions);
-  }
+  push(columns[c++], p.curves.size());
+  push(columns[c++], p.error);
+  push(columns[c++], p.attempts);
+  push(columns[c++], p.run.host);
+  push(columns[c++], p.run.device);
+  push(columns[c++], p.run.torch_version);
+  push(columns[c++], p.started);
+  push(columns[c++], p.finished);
+  push(columns[c++], p.until);
+  push(columns[c++], result ? 1 : 0);
+  push(columns[c++], predictions_start);
+  push(columns[c++], predictions_count);
 }
 
-// A point that was never started has nothing but its plan, which /index holds
-// (config_json included); skipping its group makes planning 10,000 points cheap.
-bool ever_started(const LedgerPoint& p) {
-  return p.status != PointStatus::pending || p.attempts > 0 || !p.curves.empty();
+// /curves: the point's /index row (-1: a row that no longer counts), then EpochMetrics' fields.
+std::vector<H5Column> curve_schema() {
+  std::vector<H5Column> columns = {{"point", H5Column::Kind::int32}, {"epoch", H5Column::Kind::int32}};
+  for (const auto& field : kCurveFields) columns.push_back({field.name, H5Column::Kind::float64});
+  return columns;
 }
 
-// A config key whose value is not the same in every point becomes an /index column.
-H5Column swept_column(const std::string& key, const std::vector<LedgerPoint>& points) {
-  bool all_present = true, all_same_kind = true;
-  const nlohmann::json* first = nullptr;
-  for (const auto& p : points) {
-    auto it = p.config.find(key);
-    if (it == p.config.end()) {
-      all_present = false;
-      continue;
-    }
-    if (!first) first = &*it;
-    else if (kind_of(*it) != kind_of(*first)) all_same_kind = false;
-  }
-  ValueKind kind = all_present && all_same_kind && first ? kind_of(*first) : ValueKind::json_text;
-  H5Column column{"hp." + key, H5Column::Kind::string};
-  if (kind == ValueKind::int64) column.kind = H5Column::Kind::int64;
-  if (kind == ValueKind::float64) column.kind = H5Column::Kind::float64;
-  if (kind == ValueKind::boolean) column.kind = H5Column::Kind::int8;
-  for (const auto& p : points) {
-    auto it = p.config.find(key);
-    switch (column.kind) {
-      case H5Column::Kind::int64: column.ints.push_back(it->get<int64_t>()); break;
-      case H5Column::Kind::float64: column.floats.push_back(it->get<double>()); break;
-      case H5Column::Kind::int8: column.ints.push_back(it->get<bool>() ? 1 : 0); break;
-      default:
-        if (it == p.config.end()) column.strings.emplace_back();
-        else column.strings.push_back(it->is_string() ? it->get<std::string>() : it->dump());
-    }
-  }
-  return column;
+void push_curve_row(std::vector<H5Column>& columns, size_t position, const EpochMetrics& row) {
+  columns[0].ints.push_back(static_cast<int64_t>(position));
+  columns[1].ints.push_back(row.epoch);
+  for (size_t i = 0; i < kCurveFields.size(); ++i) columns[i + 2].floats.push_back(row.*kCurveFields[i].member);
 }
 
-// Keys whose value is not the same in every point, or that some point lacks,
-// sorted. Configs are sorted maps, so each is walked once in step with the first
-// (a lookup per key and point chased tree nodes: 0.4 s for 10,000 points).
-std::vector<std::string> swept_keys(const std::vector<LedgerPoint>& points) {
-  if (points.empty()) return {};
+std::vector<H5Column> rung_schema() {
+  return {{"point", H5Column::Kind::int32}, {"epoch", H5Column::Kind::int32}, {"value", H5Column::Kind::float64}};
+}
+
+// ---- file-level helpers ----
+
+H5Id array_type(hid_t base, std::initializer_list<hsize_t> dims, const std::string& path) {
+  const std::vector<hsize_t> d(dims);
+  return H5Id(ABLATE_H5_CHECK(H5Tarray_create2(base, static_cast<unsigned>(d.size()), d.data()), path, kUpdateHint),
+              H5Tclose);
+}
+
+void overwrite_int64_attr(hid_t object, const char* name, int64_t value, const std::string& path) {
+  H5Id attr(ABLATE_H5_CHECK(H5Aopen(object, name, H5P_DEFAULT), path, kUpdateHint), H5Aclose);
+  ABLATE_H5_CHECK(H5Awrite(attr, H5T_NATIVE_INT64, &value), path, kUpdateHint);
+}
+
+void overwrite_string_attr(hid_t object, const char* name, const std::string& value, const std::string& path) {
+  H5Id attr(ABLATE_H5_CHECK(H5Aopen(object, name, H5P_DEFAULT), path, kUpdateHint), H5Aclose);
+  H5Id type = make_utf8_string_type(path);
+  const char* text = value.c_str();
+  ABLATE_H5_CHECK(H5Awrite(attr, type, &text), path, kUpdateHint);
+}
+
+// fdatasync of the file through a descriptor of our own (HDF5 never syncs).
+void sync_file(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0 || ::fdatasync(fd) != 0) {
+    const int error_number = errno;
+    if (fd >= 0) ::close(fd);
+    throw ResultsIoError(path, fmt::format("cannot sync results file '{}': {}. The journal holds every record; the "
+                                           "file is rebuilt from it at the next write",
+                                           path, errno_text(error_number)));
+  }
+  ::close(fd);
+}
+
+// Whether another process holds the file open through HDF5, which locks it (h5py,
+// h5dump, ablate status): updating it in place under a reader would tear what it reads.
+bool reader_holds(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  const bool held = ::flock(fd, LOCK_EX | LOCK_NB) != 0 && errno == EWOULDBLOCK;
+  ::close(fd);  // releases our lock, if we got it
+  return held;
+}
+
+}  // namespace
+
+// ---- SweptKeys ----
+
+void SweptKeys::take(Key& key, const nlohmann::json* value) const {
+  if (!value) {
+    key.all_present = false;
+    return;
+  }
+  const int kind = kind_of(*value);
+  if (key.kind < 0) key.kind = kind;
+  else if (kind != key.kind) key.same_kind = false;
+}
+
+void SweptKeys::add(const std::vector<LedgerPoint>& points) {
+  if (points.empty() || seen_ >= points.size()) return;
   const nlohmann::json& first = points.front().config;
-  std::set<std::string> swept;
-  for (const auto& p : points) {
-    auto a = first.begin(), b = p.config.begin();
-    while (a != first.end() || b != p.config.end()) {
-      if (b == p.config.end() || (a != first.end() && a.key() < b.key())) {
-        swept.insert(a.key());  // this point lacks it
+  auto lookup = [](const nlohmann::json& config, const std::string& key) -> const nlohmann::json* {
+    const auto it = config.find(key);
+    return it == config.end() ? nullptr : &*it;
+  };
+  // A key seen to differ for the first time: its column's kind over every point so far.
+  auto swept = [&](const std::string& key, size_t upto) {
+    auto [it, added] = keys_.try_emplace(key);
+    if (added)
+      for (size_t j = 0; j <= upto; ++j) take(it->second, lookup(points[j].config, key));
+    return added;
+  };
+  for (size_t i = std::max<size_t>(seen_, 1); i < points.size(); ++i) {
+    const nlohmann::json& config = points[i].config;
+    // Configs are sorted maps: walk this one in step with the first point's.
+    auto a = first.begin(), b = config.begin();
+    while (a != first.end() || b != config.end()) {
+      if (b == config.end() || (a != first.end() && a.key() < b.key())) {  // this point lacks it
+        if (!swept(a.key(), i)) take(keys_.at(a.key()), nullptr);
         ++a;
-      } else if (a == first.end() || b.key() < a.key()) {
-        swept.insert(b.key());  // the first point lacks it
+      } else if (a == first.end() || b.key() < a.key()) {  // the first point lacks it
+        if (!swept(b.key(), i)) take(keys_.at(b.key()), &*b);
         ++b;
       } else {
-        if (*a != *b) swept.insert(a.key());
+        if (*a != *b && !swept(a.key(), i)) take(keys_.at(a.key()), &*b);
         ++a, ++b;
       }
     }
   }
-  return {swept.begin(), swept.end()};
+  seen_ = points.size();
 }
 
-void write_index(const H5Writer& writer, hid_t root, const std::vector<LedgerPoint>& points,
-                 const std::vector<std::string>& swept) {
-  std::vector<H5Column> columns = {{"id", H5Column::Kind::string},
-                                   {"case", H5Column::Kind::string},
-                                   {"status", H5Column::Kind::string},
-                                   {"seed", H5Column::Kind::int32},
-                                   {"config_json", H5Column::Kind::string},
-                                   {"trial", H5Column::Kind::int32},
-                                   {"suggested_by", H5Column::Kind::string}};
-  for (const auto& p : points) {
-    columns[0].strings.push_back(p.planned.id);
-    columns[1].strings.push_back(p.planned.case_name);
-    columns[2].strings.push_back(to_string(p.status));
-    columns[3].ints.push_back(p.planned.seed);
-    columns[4].strings.push_back(p.planned.config_text);
-    columns[5].ints.push_back(p.planned.trial);
-    columns[6].strings.push_back(p.planned.suggested_by);
-  }
-  for (const auto& key : swept) columns.push_back(swept_column(key, points));
-
-  for (const auto& scalar : kResultScalars) {
-    H5Column column{scalar.name, H5Column::Kind::float64};
-    std::visit(
-        [&](auto member) {
-          using Member = decltype(member);
-          if constexpr (std::is_same_v<Member, double TrainResult::*>) {
-            for (const auto& p : points) column.floats.push_back(p.result ? (*p.result).*member : kNotDone);
-          } else {
-            column.kind = std::is_same_v<Member, int TrainResult::*> ? H5Column::Kind::int32 : H5Column::Kind::int64;
-            for (const auto& p : points) column.ints.push_back(p.result ? (*p.result).*member : 0);
-          }
-        },
-        scalar.member);
-    columns.push_back(std::move(column));
-  }
-  H5Column epochs_done{"epochs_done", H5Column::Kind::int32};
-  for (const auto& p : points) epochs_done.ints.push_back(static_cast<int64_t>(p.curves.size()));
-  columns.push_back(std::move(epochs_done));
-  writer.table(root, "index", columns);
+std::vector<std::pair<std::string, H5Column::Kind>> SweptKeys::columns() const {
+  SweptColumns columns;
+  for (const auto& [key, state] : keys_)
+    columns.emplace_back(key, state.all_present && state.same_kind ? column_kind(state.kind) : H5Column::Kind::string);
+  return columns;
 }
 
-void write_root_attributes(const H5Writer& writer, hid_t root, const LedgerState& state, uint64_t journal_bytes) {
+// ---- ResultsView ----
+
+ResultsView::ResultsView(std::string path) : path_(std::move(path)) {}
+
+void ResultsView::touch(size_t position) {
+  if (position >= written_.size()) return;  // a new point: written anyway
+  if (is_touched_.size() <= position) is_touched_.resize(written_.size(), 0);
+  if (is_touched_[position]) return;
+  is_touched_[position] = 1;
+  touched_.push_back(position);
+}
+
+ResultsView::Outcome ResultsView::write(const LedgerState& state, uint64_t journal_bytes,
+                                        double reader_patience_seconds) {
+  silence_hdf5_error_printing();
+  swept_.add(state.points());
+  if (file_current_ && swept_.columns() == file_columns_) {
+    if (!reader_holds(path_)) {
+      try {
+        update_in_place(state, journal_bytes);
+        reader_since_.reset();
+        return Outcome::updated;
+      } catch (const ResultsError&) {
+        file_current_ = false;  // a reader that took the lock meanwhile, or a write error: rebuild below
+      }
+    } else {
+      const auto now = std::chrono::steady_clock::now();
+      if (!reader_since_) reader_since_ = now;
+      if (std::chrono::duration<double>(now - *reader_since_).count() < reader_patience_seconds)
+        return Outcome::reader_holds_file;
+    }
+  }
+  rebuild(state, journal_bytes);
+  reader_since_.reset();
+  return Outcome::rebuilt;
+}
+
+void ResultsView::write_root_attributes(const H5Writer& writer, hid_t root, const LedgerState& state,
+                                        int64_t journal_bytes) {
   const SweepIdentity& sweep = state.sweeps().front();
   nlohmann::json history = nlohmann::json::array();
   for (const auto& s : state.sweeps()) history.push_back(sweep_to_json(s));
@@ -232,38 +312,185 @@ void write_root_attributes(const H5Writer& writer, hid_t root, const LedgerState
   writer.attr_string(root, "sweep_spec", sweep.spec_text);
   writer.attr_string(root, "sweep_history", history.dump());
   writer.attr_string(root, "ledger_id", state.ledger_id());
-  writer.attr_int64(root, "journal_bytes", static_cast<int64_t>(journal_bytes));
+  writer.attr_int64(root, "journal_bytes", journal_bytes);
 }
 
-}  // namespace
+void ResultsView::create_layout(const H5Writer& writer, hid_t file, const LedgerState& state) {
+  file_columns_ = swept_.columns();
+  writer.create_table(file, "index", index_schema(file_columns_), kIndexChunk);
+  writer.create_table(file, "curves", curve_schema(), kCurveChunk);
+  writer.create_table(file, "rungs", rung_schema(), kRungChunk);
+  const std::vector<int64_t> no_counts(kCells, 0);
+  const std::vector<double> no_accuracy(kNumClasses, kNotDone);
+  for (const char* name : {"confusion_test", "confusion_val"})
+    writer.create_array_rows(file, name, H5T_STD_I64LE, H5T_NATIVE_INT64, {kNumClasses, kNumClasses},
+                             kConfusionChunk, no_counts.data());
+  writer.create_array_rows(file, "per_class_acc", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, {kNumClasses}, kPerClassChunk,
+                           no_accuracy.data());
+  writer.create_rows(file, "test_predictions", H5T_STD_I8LE, kPredictionChunk);
+  (void)state;
+}
 
-std::string render_results_image(const LedgerState& state, const std::string& path, uint64_t journal_bytes) {
-  silence_hdf5_error_printing();
+// Writes every new point and every touched one: its /index row, the rows its curve
+// gained (or all of them, the old ones marked dead, when it changed otherwise), its
+// new rungs, and its result when that changed.
+void ResultsView::write_changes(const H5Writer& writer, hid_t file, const LedgerState& state) {
+  const auto& points = state.points();
+  const size_t count = points.size(), known = written_.size();
+  std::vector<hsize_t> positions;
+  for (size_t p : touched_) positions.push_back(p);
+  std::sort(positions.begin(), positions.end());
+  for (size_t p = known; p < count; ++p) positions.push_back(p);
+  for (size_t p : touched_) is_touched_[p] = 0;
+  touched_.clear();
+  written_.resize(count);
+  if (positions.empty()) return;
+
+  // /curves
+  H5Id curves = writer.open_dataset(file, "curves");
+  std::vector<H5Column> new_rows = curve_schema();
+  std::vector<hsize_t> dead;
+  hsize_t next_row = writer.rows(curves);
+  for (hsize_t p : positions) {
+    WrittenPoint& w = written_[p];
+    const LedgerPoint& point = points[p];
+    if (w.curve_generation != point.curve_generation || w.curve_rows.size() > point.curves.size()) {
+      dead.insert(dead.end(), w.curve_rows.begin(), w.curve_rows.end());
+      w.curve_rows.clear();
+      w.curve_generation = point.curve_generation;
+    }
+    for (size_t r = w.curve_rows.size(); r < point.curves.size(); ++r) {
+      push_curve_row(new_rows, p, point.curves[r]);
+      w.curve_rows.push_back(next_row++);
+    }
+  }
+  if (!dead.empty()) {
+    std::sort(dead.begin(), dead.end());
+    H5Column point_column{"point", H5Column::Kind::int32};
+    point_column.ints.assign(dead.size(), -1);
+    writer.write_rows(curves, "curves", {point_column}, dead);
+  }
+  writer.append_rows(curves, "curves", new_rows);
+  curves.close();
+
+  // /rungs: kept across attempts, so only ever appended
+  std::vector<H5Column> rungs = rung_schema();
+  for (hsize_t p : positions) {
+    WrittenPoint& w = written_[p];
+    for (; w.rungs < points[p].rungs.size(); ++w.rungs) {
+      rungs[0].ints.push_back(static_cast<int64_t>(p));
+      rungs[1].ints.push_back(points[p].rungs[w.rungs].epoch);
+      rungs[2].floats.push_back(points[p].rungs[w.rungs].value);
+    }
+  }
+  if (rungs[0].rows() > 0) {
+    H5Id rung_table = writer.open_dataset(file, "rungs");
+    writer.append_rows(rung_table, "rungs", rungs);
+  }
+
+  // results: confusion matrices, per-class accuracy, predictions
+  std::vector<hsize_t> changed;
+  std::vector<int64_t> confusion_test, confusion_val;
+  std::vector<double> per_class;
+  std::vector<int8_t> predictions;
+  H5Id prediction_rows = writer.open_dataset(file, "test_predictions");
+  const hsize_t first_prediction = writer.rows(prediction_rows);
+  for (hsize_t p : positions) {
+    WrittenPoint& w = written_[p];
+    const LedgerPoint& point = points[p];
+    if (w.result_generation == point.result_generation) continue;
+    w.result_generation = point.result_generation;
+    changed.push_back(p);
+    w.predictions_start = w.predictions_count = 0;
+    if (!point.result) {
+      confusion_test.insert(confusion_test.end(), kCells, 0);
+      confusion_val.insert(confusion_val.end(), kCells, 0);
+      per_class.insert(per_class.end(), kNumClasses, kNotDone);
+      continue;
+    }
+    const TrainResult& r = *point.result;
+    confusion_test.insert(confusion_test.end(), r.confusion_test.begin(), r.confusion_test.end());
+    confusion_val.insert(confusion_val.end(), r.confusion_val.begin(), r.confusion_val.end());
+    per_class.insert(per_class.end(), r.per_class_acc.begin(), r.per_class_acc.end());
+    if (!r.test_predictions.empty()) {
+      w.predictions_start = static_cast<int64_t>(first_prediction + predictions.size());
+      w.predictions_count = static_cast<int64_t>(r.test_predictions.size());
+      predictions.insert(predictions.end(), r.test_predictions.begin(), r.test_predictions.end());
+    }
+  }
+  const H5Id counts_type = array_type(H5T_NATIVE_INT64, {kNumClasses, kNumClasses}, path_);
+  const H5Id accuracy_type = array_type(H5T_NATIVE_DOUBLE, {kNumClasses}, path_);
+  for (auto [name, type, data] : {std::tuple<const char*, hid_t, const void*>{"confusion_test", counts_type.get(),
+                                                                               confusion_test.data()},
+                                  {"confusion_val", counts_type.get(), confusion_val.data()},
+                                  {"per_class_acc", accuracy_type.get(), per_class.data()}}) {
+    H5Id dataset = writer.open_dataset(file, name);
+    writer.set_rows(dataset, count);
+    writer.write_elements(dataset, name, type, data, changed);
+  }
+  if (!predictions.empty()) {
+    writer.set_rows(prediction_rows, first_prediction + predictions.size());
+    writer.write_block(prediction_rows, "test_predictions", H5T_NATIVE_INT8, predictions.data(), first_prediction,
+                       predictions.size());
+  }
+  prediction_rows.close();
+
+  // /index, last: its rows point into the others
+  std::vector<H5Column> rows = index_schema(file_columns_);
+  for (hsize_t p : positions)
+    push_index_row(rows, file_columns_, points[p], written_[p].predictions_start, written_[p].predictions_count);
+  H5Id index = writer.open_dataset(file, "index");
+  writer.set_rows(index, count);
+  writer.write_rows(index, "index", rows, positions);
+}
+
+void ResultsView::rebuild(const LedgerState& state, uint64_t journal_bytes) {
+  file_current_ = false;
+  written_.clear();
+  touched_.clear();
+  is_touched_.clear();
   const std::string hint = "Rendering the results file in memory";
-  H5Id access(ABLATE_H5_CHECK(H5Pcreate(H5P_FILE_ACCESS), path, hint), H5Pclose);
-  ABLATE_H5_CHECK(H5Pset_fapl_core(access, kCoreIncrement, /*backing_store=*/false), path, hint);
+  H5Id access(ABLATE_H5_CHECK(H5Pcreate(H5P_FILE_ACCESS), path_, hint), H5Pclose);
+  ABLATE_H5_CHECK(H5Pset_fapl_core(access, kCoreIncrement, /*backing_store=*/false), path_, hint);
   // A name of its own, so HDF5 never mistakes it for the file on disk if that is open too.
-  const std::string memory_name = path + " (in memory)";
-  H5Id file(ABLATE_H5_CHECK(H5Fcreate(memory_name.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, access), path, hint),
+  const std::string memory_name = path_ + " (in memory)";
+  H5Id file(ABLATE_H5_CHECK(H5Fcreate(memory_name.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, access), path_, hint),
             H5Fclose);
-
-  const H5Writer writer(path);
-  H5Id root(ABLATE_H5_CHECK(H5Gopen2(file, "/", H5P_DEFAULT), path, hint), H5Gclose);
-  write_root_attributes(writer, root, state, journal_bytes);
-  const std::vector<std::string> swept = swept_keys(state.points());
-  H5Id points = writer.create_group(root, "points");
-  for (const auto& p : state.points())
-    if (ever_started(p)) write_point(writer, points, p, swept);
-  points.close();
-  write_index(writer, root, state.points(), swept);
-  root.close();
-
-  ABLATE_H5_CHECK(H5Fflush(file, H5F_SCOPE_GLOBAL), path, hint);
-  const ssize_t size = ABLATE_H5_CHECK(H5Fget_file_image(file, nullptr, 0), path, hint);
+  const H5Writer writer(path_);
+  {
+    H5Id root(ABLATE_H5_CHECK(H5Gopen2(file, "/", H5P_DEFAULT), path_, hint), H5Gclose);
+    write_root_attributes(writer, root, state, static_cast<int64_t>(journal_bytes));
+  }
+  create_layout(writer, file, state);
+  write_changes(writer, file, state);
+  ABLATE_H5_CHECK(H5Fflush(file, H5F_SCOPE_GLOBAL), path_, hint);
+  const ssize_t size = ABLATE_H5_CHECK(H5Fget_file_image(file, nullptr, 0), path_, hint);
   std::string image(static_cast<size_t>(size), '\0');
-  ABLATE_H5_CHECK(H5Fget_file_image(file, image.data(), image.size()), path, hint);
-  ABLATE_H5_CHECK(file.close(), path, hint);
-  return image;
+  ABLATE_H5_CHECK(H5Fget_file_image(file, image.data(), image.size()), path_, hint);
+  ABLATE_H5_CHECK(file.close(), path_, hint);
+  replace_file_atomically(path_, path_ + ".tmp", image);
+  file_current_ = true;
+}
+
+// The file says journal_bytes = -1 (durably) before anything else changes, and the
+// real length only once every change is durable: a writer killed in between leaves
+// a file the next open sees as stale, and rebuilds. HDF5's lock on the open file
+// keeps readers out meanwhile (they get "unable to lock file" and try again).
+void ResultsView::update_in_place(const LedgerState& state, uint64_t journal_bytes) {
+  H5Id file(ABLATE_H5_CHECK(H5Fopen(path_.c_str(), H5F_ACC_RDWR, H5P_DEFAULT), path_, kUpdateHint), H5Fclose);
+  const H5Writer writer(path_);
+  H5Id root(ABLATE_H5_CHECK(H5Gopen2(file, "/", H5P_DEFAULT), path_, kUpdateHint), H5Gclose);
+  overwrite_int64_attr(root, "journal_bytes", kJournalBytesUpdating, path_);
+  ABLATE_H5_CHECK(H5Fflush(file, H5F_SCOPE_LOCAL), path_, kUpdateHint);
+  sync_file(path_);
+  write_changes(writer, file, state);
+  ABLATE_H5_CHECK(H5Fflush(file, H5F_SCOPE_LOCAL), path_, kUpdateHint);
+  sync_file(path_);
+  overwrite_string_attr(root, "updated", iso8601_utc_now(), path_);
+  overwrite_int64_attr(root, "journal_bytes", static_cast<int64_t>(journal_bytes), path_);
+  root.close();
+  ABLATE_H5_CHECK(file.close(), path_, kUpdateHint);
+  sync_file(path_);
 }
 
 }  // namespace ablate

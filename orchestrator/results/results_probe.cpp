@@ -10,9 +10,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <sys/file.h>
+#include <fcntl.h>
+
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <fstream>
+#include <thread>
 
 namespace ablate {
 namespace {
@@ -41,6 +46,26 @@ std::string unopenable_reason(const std::string& path, const struct stat& info) 
 }
 
 }  // namespace
+
+// An ablate writer updating the file in place holds HDF5's exclusive lock on it.
+bool results_file_locked(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  const bool held = ::flock(fd, LOCK_SH | LOCK_NB) != 0 && errno == EWOULDBLOCK;
+  ::close(fd);
+  return held;
+}
+
+ResultsProbe probe_results_file_when_settled(const std::string& path, double patience_seconds) {
+  const auto give_up = std::chrono::steady_clock::now() + std::chrono::duration<double>(patience_seconds);
+  for (;;) {
+    const ResultsProbe probe = probe_results_file(path);
+    const bool unsettled = (probe.kind == ResultsProbe::Kind::not_hdf5 && results_file_locked(path)) ||
+                           (probe.kind == ResultsProbe::Kind::ablate && probe.journal_bytes == kJournalBytesUpdating);
+    if (!unsettled || std::chrono::steady_clock::now() >= give_up) return probe;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+}
 
 ResultsProbe probe_results_file(const std::string& path) {
   silence_hdf5_error_printing();

@@ -60,11 +60,13 @@ nlohmann::json number_or_null(double value) { return std::isfinite(value) ? nloh
 
 }  // namespace
 
+ResultsSummary read_summary(const std::string& path, size_t top, size_t failed_shown);
+
 bool status_has_result(const std::string& status) { return status == "done" || status == "stopped"; }
 
 ResultsSummary read_results_summary(const std::string& path, size_t top, size_t failed_shown) {
   silence_hdf5_error_printing();
-  const ResultsProbe probe = probe_results_file(path);
+  const ResultsProbe probe = probe_results_file_when_settled(path);
   if (probe.kind == ResultsProbe::Kind::missing)
     throw ResultsRefusedError(path, fmt::format("results file '{}' does not exist", path));
   if (probe.kind != ResultsProbe::Kind::ablate)
@@ -76,6 +78,10 @@ ResultsSummary read_results_summary(const std::string& path, size_t top, size_t 
                                                 "understands ({}): upgrade ablate",
                                                 path, probe.format_version, kResultsFormatVersion));
 
+  return read_when_unlocked(path, [&] { return read_summary(path, top, failed_shown); });
+}
+
+ResultsSummary read_summary(const std::string& path, size_t top, size_t failed_shown) {
   const H5Reader reader(path);
   H5Id file = reader.open_file();
   H5Id root = reader.open_group(file, "/");
@@ -124,9 +130,17 @@ ResultsSummary read_results_summary(const std::string& path, size_t top, size_t 
     summary.best.push_back(std::move(p));
   }
 
-  H5Id points = reader.open_group(file, "points");
+  // Format 4 has the error in /index; earlier formats in the point's group.
+  const auto columns = reader.column_names(index);
+  const bool index_has_errors = std::find(columns.begin(), columns.end(), "error") != columns.end();
+  const auto errors = index_has_errors ? reader.column_strings(index, "error") : std::vector<std::string>{};
   for (size_t i = 0; i < ids.size() && summary.failed.size() < failed_shown; ++i) {
     if (statuses[i] != "failed") continue;
+    if (index_has_errors) {
+      summary.failed.push_back({ids[i], errors[i]});
+      continue;
+    }
+    H5Id points = reader.open_group(file, "points");
     H5Id group = reader.open_group(points, ids[i]);
     summary.failed.push_back({ids[i], reader.attr_string(group, "error")});
   }

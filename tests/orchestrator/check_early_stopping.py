@@ -16,8 +16,9 @@ import argparse
 import json
 import sys
 
-import h5py
 import numpy as np
+
+import ablate
 
 DECISIONS = {"pause", "promote", "stop"}
 TIMING = {"epoch_seconds", "images_per_second"}
@@ -39,15 +40,11 @@ def decisions(recs):
 
 
 def points(path):
-    with h5py.File(path, "r") as f:
-        out = {}
-        for pid, group in f["points"].items():
-            out[pid] = {
-                "status": group.attrs["status"],
-                "epochs_trained": int(group.attrs["epochs_trained"]),
-                "curves": group["curves"][:] if "curves" in group else None,
-            }
-        return out
+    with ablate.ResultsFile(path) as results:  # any format version
+        table = results.index()
+        return {pid: {"status": status, "epochs_trained": int(trained),
+                      "curves": results.curves(pid).to_records(index=False)}
+                for pid, status, trained in zip(table["id"], table["status"], table["epochs_trained"])}
 
 
 def main():

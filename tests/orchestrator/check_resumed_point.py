@@ -9,22 +9,24 @@ Usage: check_resumed_point.py WHOLE.h5 AT_STOP.h5 RESUMED.h5
 """
 import sys
 
-import h5py
 import numpy as np
+
+import ablate
 
 TIMING = {"epoch_seconds", "images_per_second"}
 
 
 def only_point(path):
-    with h5py.File(path, "r") as f:
-        (point_id,) = list(f["points"])
-        group = f["points"][point_id]
+    with ablate.ResultsFile(path) as results:  # any format version
+        table = results.index()
+        (point_id,) = list(table["id"])
+        curves = results.curves(point_id).to_records(index=False)
         return {
             "id": point_id,
-            "status": group.attrs["status"],
-            "curves": group["curves"][:] if "curves" in group else None,
-            "confusion": group["confusion_test"][:] if "confusion_test" in group else None,
-            "predictions": group["test_predictions"][:] if "test_predictions" in group else None,
+            "status": table["status"].iloc[0],
+            "curves": curves if len(curves) else None,
+            "confusion": results.confusion(point_id),
+            "predictions": results.test_predictions(point_id),
         }
 
 

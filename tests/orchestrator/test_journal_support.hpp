@@ -244,27 +244,109 @@ inline H5T_class_t raw_member_class(hid_t dataset, const char* name) {
   return c;
 }
 
-// The `curves` table of a point, row by row, through a struct laid out by hand.
+// The /index row of a point (format 4: every per-point value is a column of /index).
+inline size_t raw_index_row(hid_t file, const std::string& id) {
+  hid_t index = H5Dopen2(file, "/index", H5P_DEFAULT);
+  REQUIRE(index >= 0);
+  const auto ids = raw_string_column(index, "id");
+  H5Dclose(index);
+  const auto row = std::find(ids.begin(), ids.end(), id);
+  REQUIRE(row != ids.end());
+  return static_cast<size_t>(row - ids.begin());
+}
+
+inline std::string raw_index_string(hid_t file, const std::string& id, const char* column) {
+  const size_t row = raw_index_row(file, id);
+  hid_t index = H5Dopen2(file, "/index", H5P_DEFAULT);
+  const auto values = raw_string_column(index, column);
+  H5Dclose(index);
+  return values.at(row);
+}
+
+template <class T>
+T raw_index_value(hid_t file, const std::string& id, const char* column, hid_t native) {
+  const size_t row = raw_index_row(file, id);
+  hid_t index = H5Dopen2(file, "/index", H5P_DEFAULT);
+  const auto values = raw_column<T>(index, column, native);
+  H5Dclose(index);
+  return values.at(row);
+}
+
+// A point's learning curve: the rows of /curves whose `point` is its /index row,
+// by epoch, read through a struct laid out by hand.
 inline std::vector<EpochMetrics> raw_curves(hid_t file, const std::string& id) {
-  const std::string name = "/points/" + id + "/curves";
-  hid_t dataset = H5Dopen2(file, name.c_str(), H5P_DEFAULT);
+  struct Row {
+    int32_t point;
+    EpochMetrics m;
+  };
+  const auto position = static_cast<int32_t>(raw_index_row(file, id));
+  hid_t dataset = H5Dopen2(file, "/curves", H5P_DEFAULT);
   REQUIRE(dataset >= 0);
-  hid_t memory = H5Tcreate(H5T_COMPOUND, sizeof(EpochMetrics));
-  H5Tinsert(memory, "epoch", HOFFSET(EpochMetrics, epoch), H5T_NATIVE_INT);
-  H5Tinsert(memory, "train_loss", HOFFSET(EpochMetrics, train_loss), H5T_NATIVE_DOUBLE);
-  H5Tinsert(memory, "train_acc", HOFFSET(EpochMetrics, train_acc), H5T_NATIVE_DOUBLE);
-  H5Tinsert(memory, "val_loss", HOFFSET(EpochMetrics, val_loss), H5T_NATIVE_DOUBLE);
-  H5Tinsert(memory, "val_acc", HOFFSET(EpochMetrics, val_acc), H5T_NATIVE_DOUBLE);
-  H5Tinsert(memory, "test_loss", HOFFSET(EpochMetrics, test_loss), H5T_NATIVE_DOUBLE);
-  H5Tinsert(memory, "test_acc", HOFFSET(EpochMetrics, test_acc), H5T_NATIVE_DOUBLE);
-  H5Tinsert(memory, "lr", HOFFSET(EpochMetrics, lr), H5T_NATIVE_DOUBLE);
-  H5Tinsert(memory, "epoch_seconds", HOFFSET(EpochMetrics, epoch_seconds), H5T_NATIVE_DOUBLE);
-  H5Tinsert(memory, "images_per_second", HOFFSET(EpochMetrics, images_per_second), H5T_NATIVE_DOUBLE);
-  std::vector<EpochMetrics> rows(raw_rows(dataset));
+  hid_t memory = H5Tcreate(H5T_COMPOUND, sizeof(Row));
+  H5Tinsert(memory, "point", HOFFSET(Row, point), H5T_NATIVE_INT32);
+  H5Tinsert(memory, "epoch", HOFFSET(Row, m.epoch), H5T_NATIVE_INT);
+  H5Tinsert(memory, "train_loss", HOFFSET(Row, m.train_loss), H5T_NATIVE_DOUBLE);
+  H5Tinsert(memory, "train_acc", HOFFSET(Row, m.train_acc), H5T_NATIVE_DOUBLE);
+  H5Tinsert(memory, "val_loss", HOFFSET(Row, m.val_loss), H5T_NATIVE_DOUBLE);
+  H5Tinsert(memory, "val_acc", HOFFSET(Row, m.val_acc), H5T_NATIVE_DOUBLE);
+  H5Tinsert(memory, "test_loss", HOFFSET(Row, m.test_loss), H5T_NATIVE_DOUBLE);
+  H5Tinsert(memory, "test_acc", HOFFSET(Row, m.test_acc), H5T_NATIVE_DOUBLE);
+  H5Tinsert(memory, "lr", HOFFSET(Row, m.lr), H5T_NATIVE_DOUBLE);
+  H5Tinsert(memory, "epoch_seconds", HOFFSET(Row, m.epoch_seconds), H5T_NATIVE_DOUBLE);
+  H5Tinsert(memory, "images_per_second", HOFFSET(Row, m.images_per_second), H5T_NATIVE_DOUBLE);
+  std::vector<Row> rows(raw_rows(dataset));
   if (!rows.empty()) REQUIRE(H5Dread(dataset, memory, H5S_ALL, H5S_ALL, H5P_DEFAULT, rows.data()) >= 0);
   H5Tclose(memory);
   H5Dclose(dataset);
-  return rows;
+  std::vector<EpochMetrics> curve;
+  for (const auto& row : rows)
+    if (row.point == position) curve.push_back(row.m);
+  std::stable_sort(curve.begin(), curve.end(), [](const auto& a, const auto& b) { return a.epoch < b.epoch; });
+  return curve;
+}
+
+// Row `id` of a per-point array dataset (/confusion_test: 100 counts, /per_class_acc: 10 values).
+template <class T>
+std::vector<T> raw_point_array(hid_t file, const std::string& id, const char* name, hid_t native, hsize_t size) {
+  const hsize_t position = raw_index_row(file, id);
+  hid_t dataset = H5Dopen2(file, name, H5P_DEFAULT);
+  REQUIRE(dataset >= 0);
+  hid_t type = H5Dget_type(dataset);
+  REQUIRE(H5Tget_class(type) == H5T_ARRAY);
+  H5Tclose(type);
+  const int rank = size == 100 ? 2 : 1;
+  const hsize_t dims[2] = {rank == 2 ? 10 : size, 10};
+  hid_t memory = H5Tarray_create2(native, static_cast<unsigned>(rank), dims);
+  hid_t file_space = H5Dget_space(dataset);
+  const hsize_t count[1] = {1};
+  H5Sselect_hyperslab(file_space, H5S_SELECT_SET, &position, nullptr, count, nullptr);
+  hid_t memory_space = H5Screate_simple(1, count, nullptr);
+  std::vector<T> values(size);
+  REQUIRE(H5Dread(dataset, memory, memory_space, file_space, H5P_DEFAULT, values.data()) >= 0);
+  H5Sclose(memory_space);
+  H5Sclose(file_space);
+  H5Tclose(memory);
+  H5Dclose(dataset);
+  return values;
+}
+
+// A point's test predictions: its block of /test_predictions.
+inline std::vector<int8_t> raw_predictions(hid_t file, const std::string& id) {
+  const auto start = raw_index_value<int64_t>(file, id, "predictions_start", H5T_NATIVE_INT64);
+  const auto count = raw_index_value<int64_t>(file, id, "predictions_count", H5T_NATIVE_INT64);
+  std::vector<int8_t> values(static_cast<size_t>(count));
+  if (count == 0) return values;
+  hid_t dataset = H5Dopen2(file, "/test_predictions", H5P_DEFAULT);
+  REQUIRE(dataset >= 0);
+  hid_t file_space = H5Dget_space(dataset);
+  const hsize_t first[1] = {static_cast<hsize_t>(start)}, counts[1] = {static_cast<hsize_t>(count)};
+  H5Sselect_hyperslab(file_space, H5S_SELECT_SET, first, nullptr, counts, nullptr);
+  hid_t memory_space = H5Screate_simple(1, counts, nullptr);
+  REQUIRE(H5Dread(dataset, H5T_NATIVE_INT8, memory_space, file_space, H5P_DEFAULT, values.data()) >= 0);
+  H5Sclose(memory_space);
+  H5Sclose(file_space);
+  H5Dclose(dataset);
+  return values;
 }
 
 inline bool same_epoch(const EpochMetrics& a, const EpochMetrics& b) {
@@ -287,25 +369,9 @@ inline bool raw_link_exists(hid_t file, const std::string& path) {
   return true;
 }
 
-// A point's status as /index says it (every point has a row; a point that was
-// never started has no /points group). Where the group exists, its status
-// attribute must agree.
+// A point's status as /index says it (every point has a row).
 inline std::string raw_point_status(hid_t file, const std::string& id) {
-  hid_t index = H5Dopen2(file, "/index", H5P_DEFAULT);
-  REQUIRE(index >= 0);
-  const auto ids = raw_string_column(index, "id");
-  const auto statuses = raw_string_column(index, "status");
-  H5Dclose(index);
-  const auto row = std::find(ids.begin(), ids.end(), id);
-  REQUIRE(row != ids.end());
-  const std::string status = statuses[row - ids.begin()];
-  if (raw_link_exists(file, "/points/" + id)) {
-    hid_t group = H5Gopen2(file, ("/points/" + id).c_str(), H5P_DEFAULT);
-    REQUIRE(group >= 0);
-    CHECK(raw_string_attr(group, "status") == status);
-    H5Gclose(group);
-  }
-  return status;
+  return raw_index_string(file, id, "status");
 }
 
 }  // namespace ablate::test

@@ -55,7 +55,8 @@ TEST_CASE("results file round trip: root, point attributes, curves, confusion, i
   RawFile file(path);
   hid_t root = H5Gopen2(file.id, "/", H5P_DEFAULT);
   CHECK(raw_string_attr(root, "format") == "ablate-results");
-  CHECK(raw_int_attr(root, "format_version") == 3);
+  CHECK(raw_int_attr(root, "format_version") == 4);
+  CHECK(raw_int_attr(root, "journal_bytes") == static_cast<int64_t>(std::filesystem::file_size(path + ".journal")));
   CHECK(raw_attr_type(root, "format_version").first == H5T_INTEGER);
   CHECK(raw_string_attr(root, "ablate_version") == kVersion);
   CHECK(raw_string_attr(root, "git_commit") == kGitCommit);
@@ -65,105 +66,81 @@ TEST_CASE("results file round trip: root, point attributes, curves, confusion, i
   CHECK(std::regex_match(raw_string_attr(root, "created"), std::regex(R"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ)")));
   H5Gclose(root);
 
-  SECTION("a done point has every attribute, its curve, both confusion matrices and per-class accuracy") {
-    hid_t g = H5Gopen2(file.id, "/points/p0000", H5P_DEFAULT);
-    REQUIRE(g >= 0);
-    CHECK(raw_string_attr(g, "config_json") == points[0].config_text);
-    CHECK(raw_string_attr(g, "case") == "even");
-    CHECK(raw_int_attr(g, "seed") == 0);
-    CHECK(raw_string_attr(g, "status") == "done");
-    CHECK(raw_string_attr(g, "error") == "");
-    CHECK(raw_int_attr(g, "attempts") == 1);
-    CHECK(raw_string_attr(g, "host") == "node01");
-    CHECK(raw_string_attr(g, "device") == "cuda:0");  // the trainer's report wins over the planned device
-    CHECK(raw_string_attr(g, "torch_version") == "2.3.0");
-    CHECK(!raw_string_attr(g, "started").empty());
-    CHECK(!raw_string_attr(g, "finished").empty());
-    CHECK(raw_double_attr(g, "train_seconds") == 12.5);
-    CHECK(raw_int_attr(g, "parameter_count") == 1000);
-    CHECK(raw_int_attr(g, "best_epoch") == 3);
-    CHECK(raw_double_attr(g, "best_val_acc") == test_epoch(0, 3).val_acc);
-    CHECK(raw_double_attr(g, "final_test_acc") == test_epoch(0, 3).test_acc);
-    CHECK(raw_double_attr(g, "test_acc_at_best_val") == test_epoch(0, 3).test_acc);
-    // swept hyperparameters, typed: {"activation":"relu","batchnorm":false,"epochs":3,"hidden":[256,256],
-    // "lr":0.1,"seed":0}; epochs is 3 in every point, so it is only in config_json
-    CHECK(raw_string_attr(g, "hp.activation") == "relu");
-    CHECK(raw_attr_type(g, "hp.batchnorm") == std::pair<H5T_class_t, size_t>{H5T_INTEGER, 1});
-    CHECK(raw_int_attr(g, "hp.batchnorm") == 0);
-    CHECK_FALSE(raw_has_attr(g, "hp.epochs"));
-    CHECK(raw_attr_type(g, "hp.seed") == std::pair<H5T_class_t, size_t>{H5T_INTEGER, 8});
-    CHECK(raw_int_attr(g, "hp.seed") == 0);
-    CHECK(raw_int_array_attr(g, "hp.hidden") == std::vector<int64_t>{256, 256});
-    CHECK(raw_attr_type(g, "hp.lr").first == H5T_FLOAT);
-    CHECK(raw_double_attr(g, "hp.lr") == 0.1);
-    H5Gclose(g);
+  SECTION("a done point has every column, its curve, both confusion matrices and per-class accuracy") {
+    auto text = [&](const char* column) { return raw_index_string(file.id, "p0000", column); };
+    auto integer = [&](const char* column) {
+      return raw_index_value<int64_t>(file.id, "p0000", column, H5T_NATIVE_INT64);
+    };
+    auto number = [&](const char* column) {
+      return raw_index_value<double>(file.id, "p0000", column, H5T_NATIVE_DOUBLE);
+    };
+    CHECK(text("config_json") == points[0].config_text);
+    CHECK(text("case") == "even");
+    CHECK(integer("seed") == 0);
+    CHECK(text("status") == "done");
+    CHECK(text("error") == "");
+    CHECK(integer("attempts") == 1);
+    CHECK(text("host") == "node01");
+    CHECK(text("device") == "cuda:0");  // the trainer's report wins over the planned device
+    CHECK(text("torch_version") == "2.3.0");
+    CHECK(!text("started").empty());
+    CHECK(!text("finished").empty());
+    CHECK(integer("has_result") == 1);
+    CHECK(number("train_seconds") == 12.5);
+    CHECK(integer("parameter_count") == 1000);
+    CHECK(integer("best_epoch") == 3);
+    CHECK(number("best_val_acc") == test_epoch(0, 3).val_acc);
+    CHECK(number("final_test_acc") == test_epoch(0, 3).test_acc);
+    CHECK(number("test_acc_at_best_val") == test_epoch(0, 3).test_acc);
+    CHECK_FALSE(raw_link_exists(file.id, "/points"));  // format 4: tables only
 
     const auto curves = raw_curves(file.id, "p0000");
     REQUIRE(curves.size() == 3);
     for (int e = 1; e <= 3; ++e) CHECK(same_epoch(curves[e - 1], test_epoch(0, e)));
 
-    hid_t confusion = H5Dopen2(file.id, "/points/p0000/confusion_test", H5P_DEFAULT);
-    hid_t space = H5Dget_space(confusion);
-    hsize_t dims[2] = {0, 0};
-    REQUIRE(H5Sget_simple_extent_ndims(space) == 2);
-    H5Sget_simple_extent_dims(space, dims, nullptr);
-    CHECK(dims[0] == 10);
-    CHECK(dims[1] == 10);
-    std::vector<int64_t> cells(100);
-    REQUIRE(H5Dread(confusion, H5T_NATIVE_INT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, cells.data()) >= 0);
+    const auto cells = raw_point_array<int64_t>(file.id, "p0000", "/confusion_test", H5T_NATIVE_INT64, 100);
     CHECK(cells[0 * 10 + 0] == 900);  // row = true class 0, column = predicted 0
     CHECK(cells[3 * 10 + 3] == 903);
     CHECK(cells[2 * 10 + 3] == (2 + 3) % 4);
     CHECK(cells == test_result(0, 3).confusion_test);
-    H5Sclose(space);
-    H5Dclose(confusion);
-
-    hid_t confusion_val = H5Dopen2(file.id, "/points/p0000/confusion_val", H5P_DEFAULT);
-    REQUIRE(H5Dread(confusion_val, H5T_NATIVE_INT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, cells.data()) >= 0);
-    CHECK(cells == test_result(0, 3).confusion_val);
-    H5Dclose(confusion_val);
-
-    hid_t per_class = H5Dopen2(file.id, "/points/p0000/per_class_acc", H5P_DEFAULT);
-    std::vector<double> acc(10);
-    REQUIRE(raw_rows(per_class) == 10);
-    REQUIRE(H5Dread(per_class, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, acc.data()) >= 0);
+    CHECK(raw_point_array<int64_t>(file.id, "p0000", "/confusion_val", H5T_NATIVE_INT64, 100) ==
+          test_result(0, 3).confusion_val);
+    const auto acc = raw_point_array<double>(file.id, "p0000", "/per_class_acc", H5T_NATIVE_DOUBLE, 10);
     CHECK(acc[0] == 0.8);
     CHECK(acc[9] == 0.8 + 0.09);
-    H5Dclose(per_class);
 
-    hid_t predictions = H5Dopen2(file.id, "/points/p0000/test_predictions", H5P_DEFAULT);
+    hid_t predictions = H5Dopen2(file.id, "/test_predictions", H5P_DEFAULT);
     REQUIRE(predictions >= 0);
     hid_t stored_type = H5Dget_type(predictions);
     CHECK(H5Tget_class(stored_type) == H5T_INTEGER);
     CHECK(H5Tget_size(stored_type) == 1);  // int8: one byte per test image
     H5Tclose(stored_type);
-    std::vector<int8_t> predicted(raw_rows(predictions));
-    REQUIRE(H5Dread(predictions, H5T_NATIVE_INT8, H5S_ALL, H5S_ALL, H5P_DEFAULT, predicted.data()) >= 0);
+    H5Dclose(predictions);
+    const auto predicted = raw_predictions(file.id, "p0000");
     CHECK(predicted == test_result(0, 3).test_predictions);
     CHECK(predicted[3] == 1);  // (3 * 7 + 0) % 10
-    H5Dclose(predictions);
   }
 
-  SECTION("a failed point keeps its error and the curve it reached, and has no confusion matrix") {
-    hid_t g = H5Gopen2(file.id, "/points/p0001", H5P_DEFAULT);
-    CHECK(raw_string_attr(g, "status") == "failed");
-    CHECK(raw_string_attr(g, "error") == "CUDA out of memory\nat train.cpp:88");
-    CHECK(raw_string_attr(g, "device") == "cuda:1");
-    CHECK(std::isnan(raw_double_attr(g, "best_val_acc")));
-    CHECK(raw_int_array_attr(g, "hp.hidden") == std::vector<int64_t>{128});
-    CHECK(raw_int_attr(g, "hp.batchnorm") == 1);
-    H5Gclose(g);
+  SECTION("a failed point keeps its error and the curve it reached, and has no result") {
+    CHECK(raw_index_string(file.id, "p0001", "status") == "failed");
+    CHECK(raw_index_string(file.id, "p0001", "error") == "CUDA out of memory\nat train.cpp:88");
+    CHECK(raw_index_string(file.id, "p0001", "device") == "cuda:1");
+    CHECK(std::isnan(raw_index_value<double>(file.id, "p0001", "best_val_acc", H5T_NATIVE_DOUBLE)));
+    CHECK(raw_index_value<int64_t>(file.id, "p0001", "has_result", H5T_NATIVE_INT64) == 0);
     const auto curves = raw_curves(file.id, "p0001");
     REQUIRE(curves.size() == 2);
     CHECK(same_epoch(curves[1], test_epoch(1, 2)));
-    CHECK_FALSE(raw_link_exists(file.id, "/points/p0001/confusion_test"));
-    CHECK_FALSE(raw_link_exists(file.id, "/points/p0001/per_class_acc"));
+    // no result: the fill values
+    CHECK(raw_point_array<int64_t>(file.id, "p0001", "/confusion_test", H5T_NATIVE_INT64, 100) ==
+          std::vector<int64_t>(100, 0));
+    CHECK(std::isnan(raw_point_array<double>(file.id, "p0001", "/per_class_acc", H5T_NATIVE_DOUBLE, 10)[0]));
+    CHECK(raw_predictions(file.id, "p0001").empty());
   }
 
-  SECTION("a point never started has no group: its row in /index is all there is") {
+  SECTION("a point never started has its row in /index and nothing else") {
     CHECK(raw_point_status(file.id, "p0002") == "pending");
-    CHECK(raw_link_exists(file.id, "/points/p0001"));
-    CHECK_FALSE(raw_link_exists(file.id, "/points/p0002"));
+    CHECK(raw_index_value<int64_t>(file.id, "p0002", "attempts", H5T_NATIVE_INT64) == 0);
+    CHECK(raw_curves(file.id, "p0002").empty());
   }
 
   SECTION("the index has a row per point, the swept keys as typed hp.* columns, NaN for points not done") {
@@ -173,7 +150,9 @@ TEST_CASE("results file round trip: root, point attributes, curves, confusion, i
         "id",           "case",           "status",         "seed",          "config_json",   "trial",
         "suggested_by", "hp.activation",
         "hp.batchnorm", "hp.hidden",      "hp.lr",          "hp.seed",       "best_val_acc",  "final_test_acc",
-        "test_acc_at_best_val", "train_seconds", "parameter_count", "best_epoch", "epochs_trained", "epochs_done"};
+        "test_acc_at_best_val", "train_seconds", "parameter_count", "best_epoch", "epochs_trained", "epochs_done",
+        "error",        "attempts",       "host",           "device",        "torch_version", "started",
+        "finished",     "until",          "has_result",     "predictions_start", "predictions_count"};
     CHECK(raw_member_names(index) == expected_columns);  // hp.epochs is 3 everywhere: not swept
     CHECK(raw_string_column(index, "id") == std::vector<std::string>{"p0000", "p0001", "p0002"});
     CHECK(raw_string_column(index, "case") == std::vector<std::string>{"even", "odd", "even"});
@@ -271,11 +250,14 @@ TEST_CASE("reopening resumes: done stays done, running becomes pending, restarte
   const auto curves = raw_curves(file.id, "p0001");
   REQUIRE(curves.size() == 1);
   CHECK(same_epoch(curves[0], test_epoch(7, 1)));
-  hid_t g = H5Gopen2(file.id, "/points/p0001", H5P_DEFAULT);
-  CHECK(raw_int_attr(g, "attempts") == 2);
-  CHECK(raw_string_attr(g, "host") == "node02");
-  H5Gclose(g);
+  CHECK(raw_index_value<int64_t>(file.id, "p0001", "attempts", H5T_NATIVE_INT64) == 2);
+  CHECK(raw_index_string(file.id, "p0001", "host") == "node02");
   CHECK(raw_curves(file.id, "p0000").size() == 3);
+  // The first attempt's two rows are still in /curves, marked as no longer counting.
+  hid_t curve_table = H5Dopen2(file.id, "/curves", H5P_DEFAULT);
+  const auto owners = raw_column<int32_t>(curve_table, "point", H5T_NATIVE_INT32);
+  H5Dclose(curve_table);
+  CHECK(std::count(owners.begin(), owners.end(), 1) == 1);
 }
 
 TEST_CASE("the .h5 follows the journal at most once per flush interval, and on close", "[hdf5][results]") {
@@ -320,10 +302,8 @@ TEST_CASE("reset_failed turns failed points into pending ones, durably", "[hdf5]
   CHECK(results.attempts("p0001") == 1);
   results.close();
   RawFile file(path);
-  hid_t g = H5Gopen2(file.id, "/points/p0001", H5P_DEFAULT);
-  CHECK(raw_string_attr(g, "status") == "pending");
-  CHECK(raw_string_attr(g, "error") == "");
-  H5Gclose(g);
+  CHECK(raw_point_status(file.id, "p0001") == "pending");
+  CHECK(raw_index_string(file.id, "p0001", "error") == "");
 }
 
 TEST_CASE("a diverged run's NaN and infinite metrics survive the journal", "[hdf5][results]") {
@@ -392,12 +372,7 @@ TEST_CASE("a deleted or damaged .h5 is rebuilt from the journal", "[hdf5][result
   CHECK(raw_rows(index) == 3);
   H5Dclose(index);
   // The result came back from the journal alone, test predictions included.
-  hid_t predictions = H5Dopen2(file.id, "/points/p0000/test_predictions", H5P_DEFAULT);
-  REQUIRE(predictions >= 0);
-  std::vector<int8_t> predicted(raw_rows(predictions));
-  REQUIRE(H5Dread(predictions, H5T_NATIVE_INT8, H5S_ALL, H5S_ALL, H5P_DEFAULT, predicted.data()) >= 0);
-  CHECK(predicted == test_result(0, 3).test_predictions);
-  H5Dclose(predictions);
+  CHECK(raw_predictions(file.id, "p0000") == test_result(0, 3).test_predictions);
 }
 
 TEST_CASE("refusals: a foreign file, a results file without journal, another sweep, a locked ledger",
@@ -469,9 +444,7 @@ TEST_CASE("refusals: a foreign file, a results file without journal, another swe
     ResultsFile results(path, other, quiet_options());
     results.close();
     RawFile file(path);
-    hid_t g = H5Gopen2(file.id, "/points/p0000", H5P_DEFAULT);
-    CHECK(raw_string_attr(g, "config_json") == test_point(0).config_text);
-    H5Gclose(g);
+    CHECK(raw_index_string(file.id, "p0000", "config_json") == test_point(0).config_text);
     hid_t root = H5Gopen2(file.id, "/", H5P_DEFAULT);
     CHECK(raw_string_attr(root, "sweep_name") == "lr_sweep");  // the creator
     CHECK(raw_string_attr(root, "sweep_history").find("wd_sweep") != std::string::npos);
@@ -692,7 +665,7 @@ TEST_CASE("h5dump and h5py/pandas read the file", "[hdf5][results]") {
     REQUIRE(std::system(("h5dump -H '" + path + "' > '" + out + "' 2>&1").c_str()) == 0);
     const std::string dump = read_text(out);
     CHECK(dump.find("DATASET \"index\"") != std::string::npos);
-    CHECK(dump.find("GROUP \"p0000\"") != std::string::npos);
+    CHECK(dump.find("DATASET \"curves\"") != std::string::npos);
     CHECK(dump.find("H5T_STD_I64LE \"parameter_count\"") != std::string::npos);
   }
 
@@ -710,13 +683,13 @@ df = pandas.DataFrame(f["index"][:])
 assert list(df["id"]) == [b"p0000", b"p0001", b"p0002"], df["id"]
 assert list(df["status"]) == [b"done", b"failed", b"pending"]
 assert abs(df["hp.lr"][1] - 0.05) < 1e-15 and math.isnan(df["best_val_acc"][2])
-assert f.attrs["format"] == "ablate-results" and f.attrs["format_version"] == 3
-assert "p0002" not in f["points"] and json.loads(df["config_json"][2])["lr"] == 0.1 / 3
-g = f["points/p0000"]
-assert g.attrs["status"] == "done" and list(g.attrs["hp.hidden"]) == [256, 256]
-assert g["confusion_test"].shape == (10, 10) and g["confusion_test"][3, 3] == 903
-assert list(g["curves"]["epoch"]) == [1, 2, 3]
-assert "confusion_test" not in f["points/p0001"]
+assert f.attrs["format"] == "ablate-results" and f.attrs["format_version"] == 4
+assert json.loads(df["config_json"][2])["lr"] == 0.1 / 3 and df["hp.hidden"][0] == b"[256,256]"
+assert f["confusion_test"].shape == (3,) and f["confusion_test"][0].shape == (10, 10)
+assert f["confusion_test"][:][0, 3, 3] == 903 and (f["confusion_test"][1] == 0).all()
+curves = f["curves"][:]
+assert list(curves[curves["point"] == 0]["epoch"]) == [1, 2, 3]
+assert df["has_result"][0] == 1 and df["has_result"][1] == 0
 print("ok")
 )";
   const std::string out = dir.file("py.txt");
