@@ -84,20 +84,35 @@ Hello decode_hello(std::string_view text) {
   }
 }
 
-std::string encode_assignment(const WorkItem& item) {
-  return fmt::format("{} {} {}\n{}", item.id, item.until, item.verdict_each_epoch ? 1 : 0, item.config_text);
+std::string encode_assignment(const std::vector<WorkItem>& pack) {
+  std::string out;
+  for (const auto& item : pack)
+    fmt::format_to(std::back_inserter(out), "{} {} {} {}\n{}", item.id, item.until, item.verdict_each_epoch ? 1 : 0,
+                   item.config_text.size(), item.config_text);
+  return out;
 }
 
-WorkItem decode_assignment(std::string_view text) {
-  const auto [head, config] = split_first_line(text, "assignment");
-  const size_t space = head.find(' ');
-  if (space == std::string_view::npos || space == 0)
-    throw MessageError(fmt::format("malformed assignment message: '{}'", head.substr(0, 80)));
-  NumberReader in(head.substr(space + 1), "assignment");
-  WorkItem item{std::string(head.substr(0, space)), std::string(config)};
-  item.until = in.next<int>();
-  item.verdict_each_epoch = in.next<int>() != 0;
-  return item;
+std::vector<WorkItem> decode_assignment(std::string_view text) {
+  std::vector<WorkItem> pack;
+  do {
+    const auto [head, rest] = split_first_line(text, "assignment");
+    const size_t space = head.find(' ');
+    if (space == std::string_view::npos || space == 0)
+      throw MessageError(fmt::format("malformed assignment message: '{}'", head.substr(0, 80)));
+    NumberReader in(head.substr(space + 1), "assignment");
+    WorkItem item;
+    item.id = std::string(head.substr(0, space));
+    item.until = in.next<int>();
+    item.verdict_each_epoch = in.next<int>() != 0;
+    const auto bytes = in.next<size_t>();
+    if (bytes > rest.size())
+      throw MessageError(fmt::format("malformed assignment message: point {} has {} bytes of config, {} came",
+                                     item.id, bytes, rest.size()));
+    item.config_text = std::string(rest.substr(0, bytes));
+    text = rest.substr(bytes);
+    pack.push_back(std::move(item));
+  } while (!text.empty());
+  return pack;
 }
 
 std::string encode_verdict(EpochVerdict verdict) { return to_string(verdict); }
@@ -106,6 +121,15 @@ EpochVerdict decode_verdict(std::string_view text) {
   for (EpochVerdict v : {EpochVerdict::go_on, EpochVerdict::pause, EpochVerdict::stop})
     if (text == to_string(v)) return v;
   throw MessageError(fmt::format("malformed verdict message: '{}'", text.substr(0, 40)));
+}
+
+std::string encode_point_verdict(const std::string& id, EpochVerdict verdict) {
+  return id + '\n' + encode_verdict(verdict);
+}
+
+std::pair<std::string, EpochVerdict> decode_point_verdict(std::string_view text) {
+  const auto [id, verdict] = split_first_line(text, "verdict");
+  return {std::string(id), decode_verdict(verdict)};
 }
 
 std::string encode_epoch(const std::string& id, const EpochMetrics& row) {

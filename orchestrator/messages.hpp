@@ -6,6 +6,8 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "orchestrator/point_work.hpp"
 #include "core/metrics.hpp"
@@ -15,12 +17,12 @@ namespace ablate {
 // MPI tags; one per kind of message.
 enum class MessageTag : int {
   hello = 1,        // worker -> 0, once: fingerprint, host, device, startup error
-  assign = 2,       // 0 -> worker: train this point
+  assign = 2,       // 0 -> worker: train this pack (one point, or several with equal pack keys)
   stop = 3,         // 0 -> worker: interrupt the current point at its next epoch, then exit
-  epoch = 4,        // worker -> 0: one finished epoch of the current point
-  done = 5,         // worker -> 0: the final result
-  failed = 6,       // worker -> 0: the point threw; the message
-  interrupted = 7,  // worker -> 0: the point was left unfinished
+  epoch = 4,        // worker -> 0: one finished epoch of a point of the current pack
+  done = 5,         // worker -> 0: a point's final result
+  failed = 6,       // worker -> 0: a point threw; the message
+  interrupted = 7,  // worker -> 0: a point was left unfinished
   // Inside a data-parallel group (--ranks-per-point K > 1), on the group's communicator:
   // the leader forwards `assign` and `stop` (quit) to its followers, and after every
   // epoch tells them whether the point goes on.
@@ -33,7 +35,7 @@ enum class MessageTag : int {
   // Early stopping.
   paused = 11,   // worker -> 0: the point reached its `until` and paused; its result so far
   stopped = 12,  // worker -> 0: a verdict stopped the point; its result so far
-  verdict = 13,  // 0 -> worker, after each epoch of a verdict_each_epoch point: go_on | pause | stop
+  verdict = 13,  // 0 -> worker, after each epoch of a verdict_each_epoch point: its ID, go_on | pause | stop
   end_run = 14,  // leader -> follower: the point's run ends after this epoch (pause | stop), normally
 };
 
@@ -57,11 +59,15 @@ struct Hello {
 std::string encode_hello(const Hello& hello);
 Hello decode_hello(std::string_view text);
 
-std::string encode_assignment(const WorkItem& item);  // "id until verdict_each_epoch\nconfig_text"
-WorkItem decode_assignment(std::string_view text);
+// A pack: per item "id until verdict_each_epoch config_bytes\nconfig_text".
+std::string encode_assignment(const std::vector<WorkItem>& pack);
+std::vector<WorkItem> decode_assignment(std::string_view text);  // at least one item
 
 std::string encode_verdict(EpochVerdict verdict);  // "go_on", "pause", "stop"
 EpochVerdict decode_verdict(std::string_view text);
+// The verdict on one point of a pack: "id\nverdict".
+std::string encode_point_verdict(const std::string& id, EpochVerdict verdict);
+std::pair<std::string, EpochVerdict> decode_point_verdict(std::string_view text);
 
 std::string encode_epoch(const std::string& id, const EpochMetrics& row);
 std::pair<std::string, EpochMetrics> decode_epoch(std::string_view text);

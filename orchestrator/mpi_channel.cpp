@@ -21,14 +21,14 @@ MpiChannel::MpiChannel(Communicator& comm, std::vector<int> worker_ranks, std::v
   for (size_t i = 0; i < ranks_.size(); ++i) worker_of_rank_.at(ranks_[i]) = static_cast<int>(i);
 }
 
-void MpiChannel::assign(int worker, const WorkItem& item) {
-  comm_.send(ranks_.at(worker), tag(MessageTag::assign), encode_assignment(item));
+void MpiChannel::assign(int worker, const std::vector<WorkItem>& pack) {
+  comm_.send(ranks_.at(worker), tag(MessageTag::assign), encode_assignment(pack));
 }
 
 void MpiChannel::stop(int worker) { comm_.send(ranks_.at(worker), tag(MessageTag::stop), ""); }
 
-void MpiChannel::verdict(int worker, EpochVerdict verdict) {
-  comm_.send(ranks_.at(worker), tag(MessageTag::verdict), encode_verdict(verdict));
+void MpiChannel::verdict(int worker, const std::string& id, EpochVerdict verdict) {
+  comm_.send(ranks_.at(worker), tag(MessageTag::verdict), encode_point_verdict(id, verdict));
 }
 
 std::optional<WorkerEvent> MpiChannel::next_event(std::chrono::milliseconds timeout) {
@@ -93,15 +93,26 @@ void serve_points(Communicator& comm, PointWork& work, const std::function<bool(
     if (message.tag != tag(MessageTag::assign))
       throw MessageError(
           fmt::format("rank {} got a message with tag {} from rank 0 while idle", comm.rank(), message.tag));
-    const WorkItem item = decode_assignment(message.payload);
+    const std::vector<WorkItem> pack = decode_assignment(message.payload);
+    std::vector<EpochVerdict> last_verdict(pack.size(), EpochVerdict::go_on);
+    std::vector<bool> ended(pack.size(), false);
+    // The points the pack leaves without an end: interrupted, or failed with the pack.
+    auto end_the_rest = [&](MessageTag what, const std::string& error) {
+      for (size_t member = 0; member < pack.size(); ++member) {
+        if (ended[member]) continue;
+        ended[member] = true;
+        comm.send(kScheduler, tag(what),
+                  what == MessageTag::failed ? encode_failure(pack[member].id, error) : pack[member].id);
+      }
+    };
     if (check_for_stop()) {
-      comm.send(kScheduler, tag(MessageTag::interrupted), item.id);
+      end_the_rest(MessageTag::interrupted, "");
       continue;
     }
     tell_followers(MessageTag::assign, message.payload);
     // Rank 0's answer to an epoch of a verdict_each_epoch point; its stop instead
-    // (the sweep is stopping) interrupts the point.
-    auto await_verdict = [&] {
+    // (the sweep is stopping) interrupts the pack.
+    auto await_verdict = [&](const std::string& id) {
       const Message answer = comm.receive(kScheduler);
       if (answer.tag == tag(MessageTag::stop)) {
         stop_received = true;
@@ -110,44 +121,59 @@ void serve_points(Communicator& comm, PointWork& work, const std::function<bool(
       if (answer.tag != tag(MessageTag::verdict))
         throw MessageError(fmt::format("rank {} waited for a verdict from rank 0 and got tag {}", comm.rank(),
                                        answer.tag));
-      return std::optional<EpochVerdict>(decode_verdict(answer.payload));
+      const auto [about, verdict] = decode_point_verdict(answer.payload);
+      if (about != id)
+        throw MessageError(fmt::format("rank {} waited for a verdict on point {} and got one on {}", comm.rank(), id,
+                                       about));
+      return std::optional<EpochVerdict>(verdict);
     };
     try {
-      EpochVerdict last_verdict = EpochVerdict::go_on;
-      const TrainResult result = work.train(item, [&](const EpochMetrics& row) {
-        comm.send(kScheduler, tag(MessageTag::epoch), encode_epoch(item.id, row));
-        std::optional<EpochVerdict> verdict = EpochVerdict::go_on;
-        if (item.verdict_each_epoch)
-          verdict = await_verdict();
-        else if (item.until > 0 && row.epoch >= item.until)
-          verdict = EpochVerdict::pause;
-        // The whole group stops at the same epoch, or the others would wait in
-        // the next all-reduce for a rank that left.
-        const bool stop = !verdict || check_for_stop();
-        if (stop)
-          tell_followers(MessageTag::stop_point, "");
-        else if (*verdict == EpochVerdict::go_on)
-          tell_followers(MessageTag::go_on, "");
-        else
-          tell_followers(MessageTag::end_run, encode_verdict(*verdict));
-        if (stop) throw Interrupted();
-        return last_verdict = *verdict;
-      });
-      const MessageTag outcome = last_verdict == EpochVerdict::go_on ? MessageTag::done
-                                 : last_verdict == EpochVerdict::pause ? MessageTag::paused
-                                                                       : MessageTag::stopped;
-      comm.send(kScheduler, tag(outcome), encode_done(item.id, result));
+      work.train_pack(
+          pack,
+          [&](size_t member, const EpochMetrics& row) {
+            const WorkItem& item = pack.at(member);
+            comm.send(kScheduler, tag(MessageTag::epoch), encode_epoch(item.id, row));
+            std::optional<EpochVerdict> verdict = EpochVerdict::go_on;
+            if (item.verdict_each_epoch)
+              verdict = await_verdict(item.id);
+            else if (item.until > 0 && row.epoch >= item.until)
+              verdict = EpochVerdict::pause;
+            // The whole group stops at the same epoch, or the others would wait in
+            // the next all-reduce for a rank that left.
+            const bool stop = !verdict || check_for_stop();
+            if (stop)
+              tell_followers(MessageTag::stop_point, "");
+            else if (*verdict == EpochVerdict::go_on)
+              tell_followers(MessageTag::go_on, "");
+            else
+              tell_followers(MessageTag::end_run, encode_verdict(*verdict));
+            if (stop) throw Interrupted();
+            return last_verdict[member] = *verdict;
+          },
+          [&](size_t member, ItemOutcome outcome) {
+            if (member >= pack.size() || ended[member]) return;  // a second end of one point: ignored
+            ended[member] = true;
+            const std::string& id = pack[member].id;
+            if (outcome.failed) {
+              comm.send(kScheduler, tag(MessageTag::failed), encode_failure(id, outcome.error));
+              return;
+            }
+            const MessageTag what = last_verdict[member] == EpochVerdict::go_on   ? MessageTag::done
+                                    : last_verdict[member] == EpochVerdict::pause ? MessageTag::paused
+                                                                                  : MessageTag::stopped;
+            comm.send(kScheduler, tag(what), encode_done(id, outcome.result));
+          });
+      end_the_rest(MessageTag::failed, "the training ended without reporting this point's outcome");
     } catch (const Interrupted&) {
-      comm.send(kScheduler, tag(MessageTag::interrupted), item.id);
+      end_the_rest(MessageTag::interrupted, "");
     } catch (const MpiError&) {
       throw;  // the job cannot go on
     } catch (const MessageError&) {
       throw;
     } catch (const std::exception& e) {
-      comm.send(kScheduler, tag(MessageTag::failed), encode_failure(item.id, e.what()));
+      end_the_rest(MessageTag::failed, e.what());
     } catch (...) {
-      comm.send(kScheduler, tag(MessageTag::failed),
-                encode_failure(item.id, "the training threw something that is not a std::exception"));
+      end_the_rest(MessageTag::failed, "the training threw something that is not a std::exception");
     }
   }
   tell_followers(MessageTag::stop, "");
@@ -161,7 +187,12 @@ void follow_leader(Communicator& group, PointWork& work) {
     if (message.tag != tag(MessageTag::assign))
       throw MessageError(fmt::format("group rank {} got a message with tag {} from its leader while idle",
                                      group.rank(), message.tag));
-    const WorkItem item = decode_assignment(message.payload);
+    const std::vector<WorkItem> pack = decode_assignment(message.payload);
+    if (pack.size() != 1)  // run_sweep refuses --pack with --ranks-per-point
+      throw MessageError(fmt::format("group rank {} was handed a pack of {} points: a data-parallel group trains "
+                                     "one point at a time",
+                                     group.rank(), pack.size()));
+    const WorkItem& item = pack.front();
     try {
       work.train(item, [&](const EpochMetrics&) {
         const Message verdict = group.receive(kLeader);

@@ -17,9 +17,9 @@ class MpiChannel : public WorkerChannel {
 
   int worker_count() const override { return static_cast<int>(ranks_.size()); }
   const WorkerInfo& worker(int index) const override { return infos_.at(index); }
-  void assign(int worker, const WorkItem& item) override;
+  void assign(int worker, const std::vector<WorkItem>& pack) override;
   void stop(int worker) override;
-  void verdict(int worker, EpochVerdict verdict) override;
+  void verdict(int worker, const std::string& id, EpochVerdict verdict) override;
   std::optional<WorkerEvent> next_event(std::chrono::milliseconds timeout) override;
 
  private:
@@ -29,10 +29,10 @@ class MpiChannel : public WorkerChannel {
   std::vector<int> worker_of_rank_;  // -1 for ranks that are not workers
 };
 
-// A worker rank's loop: trains what rank 0 assigns, streams each epoch, reports
-// the outcome, until rank 0 says stop. Between epochs it looks for a stop from
-// rank 0 and checks `stop_requested` (a signal to this process); either
-// interrupts the point. With a `group` of more than one rank (--ranks-per-point),
+// A worker rank's loop: trains the packs rank 0 assigns, streams each epoch,
+// reports each point's outcome as it ends, until rank 0 says stop. Between
+// epochs it looks for a stop from rank 0 and checks `stop_requested` (a signal
+// to this process); either interrupts the pack. With a `group` of more than one rank (--ranks-per-point),
 // this rank is the group's leader: it hands every point to its followers, tells
 // them after each epoch whether to go on, and tells them to quit at the end.
 // Throws MpiError / MessageError (the job must then end).

@@ -3,7 +3,9 @@
 #pragma once
 
 #include <exception>
+#include <functional>
 #include <string>
+#include <vector>
 
 #include "orchestrator/communicator.hpp"
 #include "core/metrics.hpp"
@@ -35,6 +37,18 @@ class Interrupted : public std::exception {
   const char* what() const noexcept override { return "interrupted: the sweep is stopping"; }
 };
 
+// How one item of a pack ended: its result, or why it failed (`error`).
+struct ItemOutcome {
+  bool failed = false;
+  std::string error;
+  TrainResult result;
+};
+
+// A pack's callbacks: after each epoch of item `item` (its verdict, as a lone
+// point's EpochCallback gives), and once when the item's run has ended.
+using ItemEpochCallback = std::function<EpochVerdict(size_t item, const EpochMetrics& row)>;
+using ItemEndCallback = std::function<void(size_t item, ItemOutcome outcome)>;
+
 class PointWork {
  public:
   virtual ~PointWork() = default;
@@ -47,6 +61,16 @@ class PointWork {
   // Trains one point, calling on_epoch after every epoch. Any exception but
   // Interrupted means the point failed (its what() is recorded).
   virtual TrainResult train(const WorkItem& item, const EpochCallback& on_epoch) = 0;
+
+  // Trains a pack: points whose configs have the same pack key (core/config.hpp),
+  // each reported as a lone point is: on_epoch after each of its epochs, on_end
+  // once when its run ends (done, paused or stopped by its verdict, or failed),
+  // while the others may go on. An exception thrown by a callback (Interrupted:
+  // the sweep is stopping) ends the whole pack: the items not ended yet stay
+  // unfinished. This default trains the items one after another with train();
+  // a work that can fuse them (TrainerWork) overrides it.
+  virtual void train_pack(const std::vector<WorkItem>& items, const ItemEpochCallback& on_epoch,
+                          const ItemEndCallback& on_end);
 
   // The training library's version for the results file ("2.3.1"; "" if none).
   virtual std::string software_version() const = 0;

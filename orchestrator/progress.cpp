@@ -83,6 +83,8 @@ ProgressSnapshot ProgressReporter::snapshot() const {
   return s;
 }
 
+void ProgressReporter::set_slots(int slots) { slots_.resize(static_cast<size_t>(std::max(1, slots))); }
+
 void ProgressReporter::begin(int total, int done, int failed, int to_run) {
   total_ = total, done_ = done, failed_ = failed, remaining_ = to_run;
   begun_ = std::chrono::steady_clock::now();

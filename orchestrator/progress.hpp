@@ -52,6 +52,10 @@ class ProgressReporter {
  public:
   ProgressReporter(std::ostream& out, ProgressStyle style, int workers);
 
+  // The points that train at once: one slot per worker, or per member of a
+  // worker's pack (--pack K: worker * K + member). Slots are the `worker`
+  // arguments below; the ETA shares the remaining points among them.
+  void set_slots(int slots);
   void begin(int total, int done, int failed, int to_run);
   void started(int worker, const std::string& worker_name, const std::string& id, const std::string& label, int epochs);
   void epoch(int worker, const EpochMetrics& row);

@@ -4,6 +4,7 @@
 #include "orchestrator/checkpoint_files.hpp"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <algorithm>
 #include <chrono>
@@ -15,10 +16,12 @@
 #include <set>
 
 #include "ablate/version.hpp"
+#include "core/config.hpp"
 #include "orchestrator/device_placement.hpp"
 #include "orchestrator/exit_codes.hpp"
 #include "orchestrator/messages.hpp"
 #include "orchestrator/mpi_channel.hpp"
+#include "orchestrator/pack_size.hpp"
 #include "orchestrator/results/results_file.hpp"
 #include "orchestrator/scheduler.hpp"
 #include "orchestrator/stop_signals.hpp"
@@ -176,6 +179,29 @@ std::vector<WorkerInfo> handshake(Communicator& comm, Startup& s, PointWork& wor
 
 std::string plural(int n, const char* noun) { return fmt::format("{} {}{}", n, noun, n == 1 ? "" : "s"); }
 
+// "packs: up to 4 points of one shape per worker (--pack 4); 36 points to run in 3 shapes", or with
+// --pack auto the size picked for each shape: "packs: --pack auto (cpu): 8 points per pack for 12 points, ...".
+std::string pack_line(int pack, const std::string& device, const std::vector<QueuedPoint>& queue) {
+  std::map<std::string, std::pair<int, int>> shapes;  // pack key -> (points, K)
+  for (const auto& q : queue) {
+    const nlohmann::json config = nlohmann::json::parse(q.item.config_text);
+    auto& [points, k] = shapes[pack_key(config)];
+    ++points;
+    k = pack_size_for(pack, config, device);
+  }
+  const std::string where = fmt::format("{} to run in {}", plural(static_cast<int>(queue.size()), "point"),
+                                        plural(static_cast<int>(shapes.size()), "shape"));
+  if (pack != kPackAuto)
+    return fmt::format("packs: up to {} of one shape per worker (--pack {}); {}", plural(pack, "point"), pack, where);
+  std::map<int, int> points_by_k;
+  for (const auto& [key, counts] : shapes) points_by_k[counts.second] += counts.first;
+  std::vector<std::string> parts;
+  for (auto it = points_by_k.rbegin(); it != points_by_k.rend(); ++it)
+    parts.push_back(fmt::format("{} per pack for {}", plural(it->first, "point"), plural(it->second, "point")));
+  return fmt::format("packs: --pack {}: {}{}{}", pack_option_text(pack, device), fmt::join(parts, ", "),
+                     parts.empty() ? "" : "; ", where);
+}
+
 // Rank 0, once the results file is closed: every other rank may end.
 void release_ranks(Communicator& comm) {
   for (int rank = 0; rank < comm.size(); ++rank)
@@ -231,11 +257,25 @@ int schedule(const RunOptions& options, Communicator& comm, PointWork& work, Sta
                        plural(static_cast<int>(hosts.size()), "host"), fmt::join(hosts, ", "),
                        fmt::join(device_counts, "; "));
   }
-  out.flush();
-
   SchedulerOptions scheduler_options;
   scheduler_options.max_consecutive_failures = options.max_consecutive_failures;
   scheduler_options.stall_timeout_seconds = options.stall_timeout_seconds;
+  if (options.pack != 1) {
+    const std::string device = infos.front().device;  // --pack auto sizes packs for the first worker's device
+    scheduler_options.pack_size = [pack = options.pack, device](const std::string& config_text) {
+      return pack_size_for(pack, nlohmann::json::parse(config_text), device);
+    };
+    out << pack_line(options.pack, device, queue) << "\n";
+    scheduler_options.max_pack = options.pack != kPackAuto ? options.pack : kMaxAutoPack;
+    if (options.pack == kPackAuto && !queue.empty()) {
+      scheduler_options.max_pack = 1;
+      for (const auto& q : queue)
+        scheduler_options.max_pack = std::max(scheduler_options.max_pack,
+                                              auto_pack_size(nlohmann::json::parse(q.item.config_text), device));
+    }
+  }
+  out.flush();
+
   progress.begin(sweep_budget(sweep), before.done + before.stopped, before.failed,
                  sweep.search ? before.pending : static_cast<int>(queue.size()));
   Scheduler scheduler(results, std::move(queue), scheduler_options, progress, std::move(policy));
@@ -264,6 +304,7 @@ int schedule(const RunOptions& options, Communicator& comm, PointWork& work, Sta
   if (summary) {
     summary->schedule_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - begin).count();
     summary->done = outcome.done, summary->failed = outcome.failed, summary->interrupted = outcome.interrupted;
+    summary->packs = outcome.packs, summary->largest_pack = outcome.largest_pack;
   }
   progress.end();
   results.close();
@@ -309,6 +350,15 @@ void validate_run_options(const RunOptions& o) {
         fmt::format("--stall-timeout {}: use seconds >= 0 (0 turns the watch off)", o.stall_timeout_seconds));
   if (o.ranks_per_point < 1) throw OptionError(fmt::format("--ranks-per-point {}: use 1 or more", o.ranks_per_point));
   if (o.workers_per_gpu < 1) throw OptionError(fmt::format("--workers-per-gpu {}: use 1 or more", o.workers_per_gpu));
+  if (o.pack != kPackAuto && (o.pack < 1 || o.pack > kMaxPack))
+    throw OptionError(fmt::format("--pack {}: use 1 to {} points per pack, or auto", o.pack, kMaxPack));
+  if (o.pack != 1 && o.ranks_per_point > 1)
+    throw OptionError(fmt::format(
+        "--pack {} with --ranks-per-point {}: a pack trains on one rank, a data-parallel point on several; use "
+        "--pack {} with --ranks-per-point 1 to train several points per rank, or --ranks-per-point {} without "
+        "--pack to train each point over {} ranks",
+        o.pack == kPackAuto ? "auto" : std::to_string(o.pack), o.ranks_per_point,
+        o.pack == kPackAuto ? "auto" : std::to_string(o.pack), o.ranks_per_point, o.ranks_per_point));
   if (!(o.flush_interval_seconds >= 0))
     throw OptionError(fmt::format("flush interval {}: use seconds >= 0", o.flush_interval_seconds));
 }

@@ -24,6 +24,7 @@ struct RunOptions {
   double stall_timeout_seconds = 1800;  // 0 = no stall watch
   int ranks_per_point = 1;
   int workers_per_gpu = 1;
+  int pack = 1;  // --pack: points of equal pack keys trained together per worker; kPackAuto (pack_size.hpp) = auto
   ProgressStyle progress = ProgressStyle::lines;
   double flush_interval_seconds = 5;  // how often the HDF5 view catches up with the journal
 };
@@ -31,6 +32,7 @@ struct RunOptions {
 // What rank 0's run did, for callers that want more than the exit code.
 struct RunSummary {
   int done = 0, failed = 0, interrupted = 0;  // points of this run
+  int packs = 0, largest_pack = 0;            // assignments made, and the most points one of them held
   double schedule_seconds = 0;                // the scheduling loop: first assignment to last report
 };
 

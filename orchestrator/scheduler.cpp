@@ -2,6 +2,7 @@
 #include "orchestrator/scheduler.hpp"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <algorithm>
 #include <csignal>
@@ -10,6 +11,7 @@
 #include <numeric>
 #include <set>
 
+#include "core/config.hpp"
 #include "orchestrator/checkpoint_files.hpp"
 #include "orchestrator/messages.hpp"
 #include "orchestrator/policy/full_budget_policy.hpp"
@@ -90,6 +92,7 @@ std::vector<PolicyPoint> policy_points(const sweeps::Sweep& sweep) {
 Scheduler::Scheduler(ResultsFile& results, std::vector<QueuedPoint> queue, SchedulerOptions options,
                      ProgressReporter& progress, std::unique_ptr<SchedulingPolicy> policy)
     : results_(results), options_(options), progress_(progress), policy_(std::move(policy)) {
+  options_.max_pack = std::max(1, options_.max_pack);
   if (!policy_) {  // the queue's order, every point to its last epoch
     std::vector<PolicyPoint> order;
     for (const auto& q : queue) order.push_back({q.item.id, q.epochs, q.item.config_text});
@@ -107,6 +110,7 @@ bool Scheduler::any_busy() const {
 
 ScheduleOutcome Scheduler::run(WorkerChannel& channel, const std::function<int()>& stop_signal) {
   workers_.assign(static_cast<size_t>(channel.worker_count()), WorkerState{});
+  progress_.set_slots(channel.worker_count() * options_.max_pack);
   idle_.resize(workers_.size());
   std::iota(idle_.rbegin(), idle_.rend(), 0);  // worker 0 first
   outcome_ = ScheduleOutcome{};
@@ -140,13 +144,16 @@ ScheduleOutcome Scheduler::run(WorkerChannel& channel, const std::function<int()
     if (const int worker = stalled_worker(); worker >= 0) {
       const WorkerState& w = workers_[worker];
       const WorkerInfo& info = channel.worker(worker);
+      const Member& m = *std::find_if(w.members.begin(), w.members.end(), [](const Member& x) { return !x.ended; });
+      const auto others = std::count_if(w.members.begin(), w.members.end(), [](const Member& x) { return !x.ended; }) - 1;
       outcome_.stop = StopReason::stalled;
       outcome_.stop_message = fmt::format(
-          "{} on host {} has reported nothing for {} s (--stall-timeout) while training point {} ({}), after "
+          "{} on host {} has reported nothing for {} s (--stall-timeout) while training point {} ({}){}, after "
           "epoch {}/{}; stopping the sweep so that a rerun resumes (if its epochs take this long, raise "
           "--stall-timeout)",
-          info.name, info.host, options_.stall_timeout_seconds, w.item.id, w.point->label, w.epochs_reported,
-          w.point->epochs);
+          info.name, info.host, options_.stall_timeout_seconds, m.item.id, m.point->label,
+          others > 0 ? fmt::format(" and {} more point{} of its pack", others, others == 1 ? "" : "s") : "",
+          m.epochs_reported, m.point->epochs);
       progress_.note(outcome_.stop_message);
       return outcome_;
     }
@@ -170,22 +177,60 @@ void Scheduler::assign_idle_workers(WorkerChannel& channel) {
       w.stopped = true;
       continue;
     }
-    const std::optional<Assignment> assignment = policy_->next(any_busy());
-    if (!assignment) return;  // idle for now: a pause or an outcome may make work for it
+    const bool others_busy = any_busy();
+    const std::optional<Assignment> first = policy_->next(others_busy, {});
+    if (!first) return;  // idle for now: a pause or an outcome may make work for it
     idle_.pop_back();
-    const auto it = queued_point(*assignment);
-    const WorkerInfo& info = channel.worker(index);
-    w.point = &it->second;
-    w.item = it->second.item;
-    w.item.until = assignment->until;
-    w.item.verdict_each_epoch = assignment->verdict_each_epoch;
-    results_.start_point(w.item.id, PointRunInfo{info.host, info.device, info.software}, assignment->until);
+    w.members.clear();
+    start_member(channel, index, *first);
+    // The pack: the policy's next choices among the points of the first one's
+    // pack key, each started (and so no longer pending) before the next is asked for.
+    const int limit = options_.pack_size
+                          ? std::clamp(options_.pack_size(w.members.front().item.config_text), 1, options_.max_pack)
+                          : 1;
+    if (limit > 1) {
+      const std::string key = pack_key_of(first->id);
+      const PointFilter fits = [&](const std::string& id) { return pack_key_of(id) == key; };
+      while (static_cast<int>(w.members.size()) < limit) {
+        const std::optional<Assignment> more = policy_->next(others_busy, fits);
+        if (!more) break;
+        for (const auto& member : w.members)
+          if (member.item.id == more->id)
+            throw std::logic_error(fmt::format("the scheduling policy chose point {} twice for one pack", more->id));
+        start_member(channel, index, *more);
+      }
+    }
     w.busy = true;
-    w.epochs_reported = 0;
     w.last_report = std::chrono::steady_clock::now();
-    progress_.started(index, info.name, w.item.id, w.point->label, w.point->epochs);
-    channel.assign(index, w.item);
+    ++outcome_.packs;
+    outcome_.largest_pack = std::max(outcome_.largest_pack, static_cast<int>(w.members.size()));
+    std::vector<WorkItem> pack;
+    for (const auto& member : w.members) pack.push_back(member.item);
+    channel.assign(index, pack);
   }
+}
+
+void Scheduler::start_member(WorkerChannel& channel, int index, const Assignment& assignment) {
+  WorkerState& w = workers_[index];
+  const auto it = queued_point(assignment);
+  const WorkerInfo& info = channel.worker(index);
+  Member member;
+  member.point = &it->second;
+  member.item = it->second.item;
+  member.item.until = assignment.until;
+  member.item.verdict_each_epoch = assignment.verdict_each_epoch;
+  results_.start_point(member.item.id, PointRunInfo{info.host, info.device, info.software}, assignment.until);
+  progress_.started(slot(index, w.members.size()), info.name, member.item.id, member.point->label,
+                    member.point->epochs);
+  w.members.push_back(std::move(member));
+}
+
+const std::string& Scheduler::pack_key_of(const std::string& id) {
+  if (const auto it = pack_keys_.find(id); it != pack_keys_.end()) return it->second;
+  const auto queued = points_.find(id);
+  const std::string& text =
+      queued != points_.end() ? queued->second.item.config_text : results_.point(id).planned.config_text;
+  return pack_keys_.emplace(id, pack_key(nlohmann::json::parse(text))).first->second;
 }
 
 std::unordered_map<std::string, QueuedPoint>::iterator Scheduler::queued_point(const Assignment& assignment) {
@@ -223,7 +268,7 @@ void Scheduler::stop_all(WorkerChannel& channel, StopReason reason, const std::s
   }
 }
 
-void Scheduler::record_early_end(const WorkerEvent& event) {
+void Scheduler::record_early_end(const WorkerEvent& event, int progress_slot) {
   const TrainResult& result = event.result;
   const EpochMetrics last =
       result.curves.empty() ? results_.point(event.point_id).curves.back() : result.curves.back();
@@ -231,29 +276,37 @@ void Scheduler::record_early_end(const WorkerEvent& event) {
   if (event.kind == WorkerEvent::Kind::paused) {
     results_.pause_point(event.point_id, result, mark);
     ++outcome_.paused;
-    progress_.paused(event.worker, result);
+    progress_.paused(progress_slot, result);
   } else {
     results_.stop_running_point(event.point_id, result, mark, "verdict");
     ++outcome_.stopped;
-    progress_.stopped_early(event.worker, result);
+    progress_.stopped_early(progress_slot, result);
   }
 }
 
 void Scheduler::handle(WorkerChannel& channel, const WorkerEvent& event) {
   WorkerState& w = workers_.at(event.worker);
-  if (!w.busy || w.item.id != event.point_id)
+  const auto member = std::find_if(w.members.begin(), w.members.end(),
+                                   [&](const Member& m) { return !m.ended && m.item.id == event.point_id; });
+  if (!w.busy || member == w.members.end()) {
+    std::vector<std::string> given;
+    for (const auto& m : w.members)
+      if (!m.ended) given.push_back(m.item.id);
     throw MessageError(fmt::format("{} reported on point {}, but it was given {}", channel.worker(event.worker).name,
-                                   event.point_id, w.busy ? w.item.id : std::string("nothing")));
+                                   event.point_id, given.empty() ? "nothing" : fmt::format("{}", fmt::join(given, ", "))));
+  }
+  const int progress_slot = slot(event.worker, static_cast<size_t>(member - w.members.begin()));
   w.last_report = std::chrono::steady_clock::now();
   const std::string& id = event.point_id;
   std::string error = event.error;
   switch (event.kind) {
     case WorkerEvent::Kind::epoch:
       results_.record_epoch(id, event.epoch);
-      w.epochs_reported = event.epoch.epoch;
-      progress_.epoch(event.worker, event.epoch);
+      member->epochs_reported = event.epoch.epoch;
+      progress_.epoch(progress_slot, event.epoch);
       // A worker told to stop waits for no verdict: the stop interrupts it.
-      if (w.item.verdict_each_epoch && !w.stopped) channel.verdict(event.worker, policy_->after_epoch(id, event.epoch));
+      if (member->item.verdict_each_epoch && !w.stopped)
+        channel.verdict(event.worker, id, policy_->after_epoch(id, event.epoch));
       return;  // still busy
     case WorkerEvent::Kind::done:
     case WorkerEvent::Kind::paused:
@@ -262,9 +315,9 @@ void Scheduler::handle(WorkerChannel& channel, const WorkerEvent& event) {
         if (event.kind == WorkerEvent::Kind::done) {
           results_.finish_point(id, event.result);
           ++outcome_.done;
-          progress_.finished(event.worker, event.result);
+          progress_.finished(progress_slot, event.result);
         } else {
-          record_early_end(event);
+          record_early_end(event, progress_slot);
         }
         consecutive_failures_ = 0;
       } catch (const ResultsUsageError& e) {  // a result the ledger cannot take: the point failed
@@ -276,13 +329,13 @@ void Scheduler::handle(WorkerChannel& channel, const WorkerEvent& event) {
       results_.fail_point(id, error);
       ++outcome_.failed;
       ++consecutive_failures_;
-      progress_.failed(event.worker, error);
+      progress_.failed(progress_slot, error);
       break;
     case WorkerEvent::Kind::interrupted:
       // Left running in the ledger: the next open turns it back to pending, and
       // its checkpoint lets the rerun go on from the last finished epoch.
       ++outcome_.interrupted;
-      progress_.interrupted(event.worker);
+      progress_.interrupted(progress_slot);
       break;
   }
   // The outcome is in the journal: the checkpoint has done its job (a failed
@@ -293,8 +346,11 @@ void Scheduler::handle(WorkerChannel& channel, const WorkerEvent& event) {
   if (event.kind != WorkerEvent::Kind::interrupted && results_.status(id) != PointStatus::paused)
     remove_point_checkpoints(results_.path(), id);
   if (event.kind != WorkerEvent::Kind::interrupted) policy_->on_outcome(id);
-  w.busy = false;
-  idle_.push_back(event.worker);
+  member->ended = true;
+  if (std::all_of(w.members.begin(), w.members.end(), [](const Member& m) { return m.ended; })) {
+    w.busy = false;
+    idle_.push_back(event.worker);
+  }
 
   if (event.kind == WorkerEvent::Kind::interrupted)
     stop_all(channel, StopReason::worker_interrupted,

@@ -1,7 +1,9 @@
 // Scheduler: rank 0's loop. A scheduling policy says which point a free worker
 // trains next and for how long (most expensive first, or early stopping's
-// rungs); every worker report goes to the results ledger (the only writer);
-// failures, stalls and stop requests end the sweep in a state a rerun resumes.
+// rungs); with --pack, the worker gets a pack: that point and the next ones the
+// policy would hand out whose pack keys equal its own. Every worker report goes
+// to the results ledger (the only writer), point by point; failures, stalls and
+// stop requests end the sweep in a state a rerun resumes.
 #pragma once
 
 #include <functional>
@@ -46,6 +48,11 @@ std::vector<PolicyPoint> policy_points(const sweeps::Sweep& sweep);
 struct SchedulerOptions {
   int max_consecutive_failures = 10;    // stop after this many failures in a row; 0 = never
   double stall_timeout_seconds = 1800;  // a busy worker silent this long stalls the sweep; 0 = never
+  // Packs (--pack): how many points the pack led by a point with this canonical
+  // config may hold; empty (or 1): one point per assignment. Its largest value
+  // is `max_pack`, which sizes the progress reporter's slots.
+  std::function<int(const std::string& config_text)> pack_size;
+  int max_pack = 1;
 };
 
 enum class StopReason {
@@ -61,6 +68,8 @@ struct ScheduleOutcome {
   std::string stop_message;                   // for people; "" when stop == none
   int done = 0, failed = 0, interrupted = 0;  // points of this run
   int paused = 0, stopped = 0;                // early stopping's pauses and stops in this run
+  int packs = 0;                              // assignments made (a lone point is a pack of one)
+  int largest_pack = 0;                       // points in the largest of them
 };
 
 class Scheduler {
@@ -76,16 +85,26 @@ class Scheduler {
   ScheduleOutcome run(WorkerChannel& channel, const std::function<int()>& stop_signal);
 
  private:
-  struct WorkerState {
-    bool busy = false;
-    bool stopped = false;  // told to stop (or retired): gets nothing more
+  struct Member {  // a point of the pack a worker trains
     const QueuedPoint* point = nullptr;
     WorkItem item;  // the point and how far it may train
     int epochs_reported = 0;
+    bool ended = false;  // its last event came
+  };
+  struct WorkerState {
+    bool busy = false;     // some member has not ended
+    bool stopped = false;  // told to stop (or retired): gets nothing more
+    std::vector<Member> members;
     std::chrono::steady_clock::time_point last_report;
   };
 
   void assign_idle_workers(WorkerChannel& channel);
+  // Starts the policy's `assignment` as member `member` of worker `index`'s pack.
+  void start_member(WorkerChannel& channel, int index, const Assignment& assignment);
+  // The pack key of a queued or planned point (cached).
+  const std::string& pack_key_of(const std::string& id);
+  // The progress reporter's slot of a worker's member.
+  int slot(int worker, size_t member) const { return worker * options_.max_pack + static_cast<int>(member); }
   // The queued point an assignment names; a point planned while the sweep runs
   // is queued from the assignment's config_text, label and epochs.
   std::unordered_map<std::string, QueuedPoint>::iterator queued_point(const Assignment& assignment);
@@ -93,7 +112,7 @@ class Scheduler {
   void stop_all(WorkerChannel& channel, StopReason reason, const std::string& message);
   void handle(WorkerChannel& channel, const WorkerEvent& event);
   // Records a point that early stopping ended at a rung (paused or stopped).
-  void record_early_end(const WorkerEvent& event);
+  void record_early_end(const WorkerEvent& event, int progress_slot);
   bool any_busy() const;
   // The busy worker silent for longer than the stall timeout, or -1.
   int stalled_worker() const;
@@ -105,6 +124,7 @@ class Scheduler {
   std::unique_ptr<SchedulingPolicy> policy_;
   std::vector<WorkerState> workers_;
   std::vector<int> idle_;  // workers ready for a point
+  std::unordered_map<std::string, std::string> pack_keys_;  // by point ID
   int consecutive_failures_ = 0;
   ScheduleOutcome outcome_;
 };

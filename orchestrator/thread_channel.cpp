@@ -30,12 +30,13 @@ ThreadChannel::~ThreadChannel() {
     if (slot->thread.joinable()) slot->thread.join();
 }
 
-void ThreadChannel::assign(int worker, const WorkItem& item) {
+void ThreadChannel::assign(int worker, const std::vector<WorkItem>& pack) {
   {
     std::lock_guard lock(mutex_);
     Slot& slot = *slots_.at(worker);
     if (slot.assigned || slot.stop) throw std::logic_error("ThreadChannel::assign to a worker that is not idle");
-    slot.assigned = item;
+    if (pack.empty()) throw std::logic_error("ThreadChannel::assign of an empty pack");
+    slot.assigned = pack;
   }
   wake_workers_.notify_all();
 }
@@ -49,20 +50,21 @@ void ThreadChannel::stop(int worker) {
   wake_workers_.notify_all();
 }
 
-void ThreadChannel::verdict(int worker, EpochVerdict verdict) {
+void ThreadChannel::verdict(int worker, const std::string& id, EpochVerdict verdict) {
   {
     std::lock_guard lock(mutex_);
-    slots_.at(worker)->verdict = verdict;
+    slots_.at(worker)->verdicts[id] = verdict;
   }
   wake_workers_.notify_all();
 }
 
-std::optional<EpochVerdict> ThreadChannel::await_verdict(Slot& slot) {
+std::optional<EpochVerdict> ThreadChannel::await_verdict(Slot& slot, const std::string& id) {
   std::unique_lock lock(mutex_);
-  wake_workers_.wait(lock, [&] { return slot.verdict.has_value() || slot.stop; });
-  if (!slot.verdict) return std::nullopt;
-  const EpochVerdict verdict = *slot.verdict;
-  slot.verdict.reset();
+  wake_workers_.wait(lock, [&] { return slot.verdicts.count(id) > 0 || slot.stop; });
+  const auto it = slot.verdicts.find(id);
+  if (it == slot.verdicts.end()) return std::nullopt;
+  const EpochVerdict verdict = it->second;
+  slot.verdicts.erase(it);
   return verdict;
 }
 
@@ -84,58 +86,78 @@ void ThreadChannel::push(WorkerEvent event) {
 
 void ThreadChannel::worker_main(Slot& slot, int index) {
   while (true) {
-    std::optional<WorkItem> item;
+    std::optional<std::vector<WorkItem>> pack;
     {
       std::unique_lock lock(mutex_);
       wake_workers_.wait(lock, [&] { return slot.assigned.has_value() || slot.stop; });
       if (!slot.assigned) return;  // stopped while idle
-      item = std::move(slot.assigned);
+      pack = std::move(slot.assigned);
       slot.assigned.reset();
     }
-    train_one(slot, index, *item);
+    train_pack(slot, index, *pack);
   }
 }
 
-void ThreadChannel::train_one(Slot& slot, int index, const WorkItem& item) {
+void ThreadChannel::train_pack(Slot& slot, int index, const std::vector<WorkItem>& pack) {
   auto stopping = [&] { return slot.stop_flag.load() || (stop_requested_ && stop_requested_()); };
-  WorkerEvent last;
-  last.worker = index;
-  last.point_id = item.id;
+  std::vector<EpochVerdict> last_verdict(pack.size(), EpochVerdict::go_on);
+  std::vector<bool> ended(pack.size(), false);
+  auto last_event = [&](size_t member, WorkerEvent::Kind kind) {
+    WorkerEvent event;
+    event.kind = kind;
+    event.worker = index;
+    event.point_id = pack[member].id;
+    return event;
+  };
+  // The points the pack leaves without an end: interrupted, or failed with the pack.
+  auto end_the_rest = [&](WorkerEvent::Kind kind, const std::string& error) {
+    for (size_t member = 0; member < pack.size(); ++member) {
+      if (ended[member]) continue;
+      WorkerEvent event = last_event(member, kind);
+      event.error = error;
+      push(std::move(event));
+    }
+  };
   if (stopping()) {  // stopped between the assignment and its start
-    last.kind = WorkerEvent::Kind::interrupted;
-    push(std::move(last));
+    end_the_rest(WorkerEvent::Kind::interrupted, "");
     return;
   }
   try {
-    EpochVerdict last_verdict = EpochVerdict::go_on;
-    last.result = slot.work->train(item, [&](const EpochMetrics& row) {
-      WorkerEvent event;
-      event.kind = WorkerEvent::Kind::epoch;
-      event.worker = index;
-      event.point_id = item.id;
-      event.epoch = row;
-      push(std::move(event));
-      std::optional<EpochVerdict> verdict = EpochVerdict::go_on;
-      if (item.verdict_each_epoch)
-        verdict = await_verdict(slot);
-      else if (item.until > 0 && row.epoch >= item.until)
-        verdict = EpochVerdict::pause;
-      if (!verdict || stopping()) throw Interrupted();
-      return last_verdict = *verdict;
-    });
-    last.kind = last_verdict == EpochVerdict::go_on   ? WorkerEvent::Kind::done
-                : last_verdict == EpochVerdict::pause ? WorkerEvent::Kind::paused
-                                                      : WorkerEvent::Kind::stopped;
+    slot.work->train_pack(
+        pack,
+        [&](size_t member, const EpochMetrics& row) {
+          const WorkItem& item = pack.at(member);
+          WorkerEvent event = last_event(member, WorkerEvent::Kind::epoch);
+          event.epoch = row;
+          push(std::move(event));
+          std::optional<EpochVerdict> verdict = EpochVerdict::go_on;
+          if (item.verdict_each_epoch)
+            verdict = await_verdict(slot, item.id);
+          else if (item.until > 0 && row.epoch >= item.until)
+            verdict = EpochVerdict::pause;
+          if (!verdict || stopping()) throw Interrupted();
+          return last_verdict[member] = *verdict;
+        },
+        [&](size_t member, ItemOutcome outcome) {
+          if (member >= pack.size() || ended[member]) return;  // a second end of one point: ignored
+          ended[member] = true;
+          const EpochVerdict verdict = last_verdict[member];
+          WorkerEvent event = last_event(member, outcome.failed                     ? WorkerEvent::Kind::failed
+                                                 : verdict == EpochVerdict::go_on ? WorkerEvent::Kind::done
+                                                 : verdict == EpochVerdict::pause ? WorkerEvent::Kind::paused
+                                                                                  : WorkerEvent::Kind::stopped);
+          event.result = std::move(outcome.result);
+          event.error = std::move(outcome.error);
+          push(std::move(event));
+        });
+    end_the_rest(WorkerEvent::Kind::failed, "the training ended without reporting this point's outcome");
   } catch (const Interrupted&) {
-    last.kind = WorkerEvent::Kind::interrupted;
+    end_the_rest(WorkerEvent::Kind::interrupted, "");
   } catch (const std::exception& e) {
-    last.kind = WorkerEvent::Kind::failed;
-    last.error = e.what();
+    end_the_rest(WorkerEvent::Kind::failed, e.what());
   } catch (...) {
-    last.kind = WorkerEvent::Kind::failed;
-    last.error = "the training threw something that is not a std::exception";
+    end_the_rest(WorkerEvent::Kind::failed, "the training threw something that is not a std::exception");
   }
-  push(std::move(last));
 }
 
 }  // namespace ablate

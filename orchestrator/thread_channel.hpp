@@ -7,6 +7,7 @@
 #include <condition_variable>
 #include <deque>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <thread>
@@ -29,27 +30,28 @@ class ThreadChannel : public WorkerChannel {
 
   int worker_count() const override { return static_cast<int>(slots_.size()); }
   const WorkerInfo& worker(int index) const override { return slots_.at(index)->info; }
-  void assign(int worker, const WorkItem& item) override;
+  void assign(int worker, const std::vector<WorkItem>& pack) override;
   void stop(int worker) override;
-  void verdict(int worker, EpochVerdict verdict) override;
+  void verdict(int worker, const std::string& id, EpochVerdict verdict) override;
   std::optional<WorkerEvent> next_event(std::chrono::milliseconds timeout) override;
 
  private:
   struct Slot {
     PointWork* work = nullptr;
     WorkerInfo info;
-    std::optional<WorkItem> assigned;    // waiting for the thread to pick it up
-    bool stop = false;                   // guarded by mutex_
-    std::optional<EpochVerdict> verdict;  // rank 0's answer to the last epoch; guarded by mutex_
+    std::optional<std::vector<WorkItem>> assigned;  // waiting for the thread to pick it up
+    bool stop = false;                              // guarded by mutex_
+    std::map<std::string, EpochVerdict> verdicts;   // rank 0's answers by point ID; guarded by mutex_
     std::atomic<bool> stop_flag{false};  // the same, read by the epoch callback without the lock
     std::thread thread;
   };
 
   void worker_main(Slot& slot, int index);
-  void train_one(Slot& slot, int index, const WorkItem& item);
+  void train_pack(Slot& slot, int index, const std::vector<WorkItem>& pack);
   void push(WorkerEvent event);
-  // Waits for the scheduler's verdict on the epoch just reported; nothing when the worker is told to stop.
-  std::optional<EpochVerdict> await_verdict(Slot& slot);
+  // Waits for the scheduler's verdict on the epoch of point `id` just reported;
+  // nothing when the worker is told to stop.
+  std::optional<EpochVerdict> await_verdict(Slot& slot, const std::string& id);
 
   std::function<bool()> stop_requested_;
   std::mutex mutex_;

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "orchestrator/point_work.hpp"
 #include "core/metrics.hpp"
@@ -40,13 +41,15 @@ class WorkerChannel {
   virtual int worker_count() const = 0;
   virtual const WorkerInfo& worker(int index) const = 0;
 
-  // Gives an idle worker a point. It answers with epochs, then exactly one of
-  // done / paused / stopped / failed / interrupted, after which it is idle again.
-  virtual void assign(int worker, const WorkItem& item) = 0;
-  // Answers the epoch a worker reported on a verdict_each_epoch item; it waits for this.
-  virtual void verdict(int worker, EpochVerdict verdict) = 0;
-  // Tells a worker to finish: a busy one interrupts its point at the next epoch
-  // (and still sends its last event); an idle one just leaves. Sent once per worker.
+  // Gives an idle worker a pack: one point, or several with equal pack keys
+  // (--pack). It answers, per point, with epochs, then exactly one of done /
+  // paused / stopped / failed / interrupted; when every point has had its last
+  // event, the worker is idle again.
+  virtual void assign(int worker, const std::vector<WorkItem>& pack) = 0;
+  // Answers the epoch a worker reported on point `id`, a verdict_each_epoch item; it waits for this.
+  virtual void verdict(int worker, const std::string& id, EpochVerdict verdict) = 0;
+  // Tells a worker to finish: a busy one interrupts its pack at the next epoch
+  // (and still sends the last event of each point not ended); an idle one just leaves. Sent once per worker.
   virtual void stop(int worker) = 0;
   // The next event, or nothing after `timeout`.
   virtual std::optional<WorkerEvent> next_event(std::chrono::milliseconds timeout) = 0;

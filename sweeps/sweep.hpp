@@ -59,6 +59,14 @@ Sweep parse_sweep(std::string_view text, const std::string& source_name,
 // epochs x (3 x training images + evaluated images); see cost.cpp.
 double estimate_point_cost(const nlohmann::json& canonical_config);
 
+// A model's size per image, roughly (for --pack auto and `ablate plan --pack`):
+// multiply-accumulates of a forward pass, parameters, and the values a forward
+// pass keeps for the backward pass. All zero for a model cost.cpp does not know.
+struct ModelSize {
+  double forward_macs = 0, parameters = 0, activations = 0;
+};
+ModelSize estimate_model_size(const nlohmann::json& canonical_config);
+
 // The table `ablate plan` prints: one row per point, then totals and a cost estimate.
 std::string format_plan(const Sweep& sweep);
 

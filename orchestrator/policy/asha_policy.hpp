@@ -14,12 +14,13 @@ namespace ablate {
 class AshaPolicy : public EarlyStoppingPolicy {
  public:
   using EarlyStoppingPolicy::EarlyStoppingPolicy;
-  std::optional<Assignment> next(bool others_busy) override;
+  std::optional<Assignment> next(bool others_busy, const PointFilter& fits) override;
 
  private:
   // The best point paused at `rung` that is in the top 1/eta of those that reached
   // it (`count_incoming`: and of those running or waiting to run up to it).
-  std::optional<std::string> promotable_at(int rung, bool count_incoming) const;
+  // Only points `fits` lets in are returned (the top set is the same).
+  std::optional<std::string> promotable_at(int rung, bool count_incoming, const PointFilter& fits) const;
 };
 
 }  // namespace ablate

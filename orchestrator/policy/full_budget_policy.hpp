@@ -9,13 +9,14 @@ namespace ablate {
 class FullBudgetPolicy : public SchedulingPolicy {
  public:
   FullBudgetPolicy(std::vector<PolicyPoint> points, const ResultsFile& results);
-  std::optional<Assignment> next(bool others_busy) override;
+  std::optional<Assignment> next(bool others_busy, const PointFilter& fits) override;
   void add_points(std::vector<PolicyPoint> points) override;
 
  private:
   const ResultsFile& results_;
   std::vector<PolicyPoint> pending_;  // in order
-  size_t next_ = 0;
+  std::vector<bool> handed_out_;      // index as pending_
+  size_t next_ = 0;                   // pending_[.. next_) are all handed out
 };
 
 }  // namespace ablate

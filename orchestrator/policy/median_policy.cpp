@@ -34,12 +34,13 @@ EpochVerdict MedianPolicy::after_epoch(const std::string& id, const EpochMetrics
   return better(*median, row.*metric_) ? EpochVerdict::stop : EpochVerdict::go_on;
 }
 
-std::optional<Assignment> MedianPolicy::next(bool others_busy) {
+std::optional<Assignment> MedianPolicy::next(bool others_busy, const PointFilter& fits) {
   constexpr bool kEachEpoch = true;
   // 1. Promoted or interrupted points go on.
   for (const auto& p : points_) {
     const LedgerPoint& point = ledger(p.id);
-    if (point.status == PointStatus::pending && point.attempts > 0) return assignment_for(point, 0, kEachEpoch);
+    if (point.status == PointStatus::pending && point.attempts > 0 && admits(fits, p.id))
+      return assignment_for(point, 0, kEachEpoch);
   }
   // 2. Paused points whose peers have caught up are judged now.
   std::optional<Assignment> first;
@@ -51,14 +52,14 @@ std::optional<Assignment> MedianPolicy::next(bool others_busy) {
     if (!median) continue;
     if (better(*median, *mark_at(point, epoch)))
       results_.stop_point(p.id, "median");
-    else if (auto promoted = promote(p.id, budget_, "median", kEachEpoch); !first)
+    else if (auto promoted = promote(p.id, budget_, "median", kEachEpoch); !first && admits(fits, p.id))
       first = promoted;
   }
   if (first) return first;
   // 3. A new point.
   for (const auto& p : points_) {
     const LedgerPoint& point = ledger(p.id);
-    if (point.status == PointStatus::pending) return assignment_for(point, 0, kEachEpoch);
+    if (point.status == PointStatus::pending && admits(fits, p.id)) return assignment_for(point, 0, kEachEpoch);
   }
   // 4. Nothing else to run: the best point paused for want of peers goes on
   //    without them (even with no other worker busy: no peers will come).
@@ -69,7 +70,8 @@ std::optional<Assignment> MedianPolicy::next(bool others_busy) {
     if (point.status != PointStatus::paused) continue;
     if (!best || better(point.rungs.back().value, ledger(*best).rungs.back().value)) best = p.id;
   }
-  if (best) return promote(*best, budget_, "idle", kEachEpoch);
+  // A pack takes it only when it fits: the choice of the best stands either way.
+  if (best && admits(fits, *best)) return promote(*best, budget_, "idle", kEachEpoch);
   return std::nullopt;
 }
 

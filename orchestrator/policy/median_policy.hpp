@@ -16,7 +16,7 @@ class MedianPolicy : public EarlyStoppingPolicy {
   static constexpr size_t kMinPeers = 3;
 
   using EarlyStoppingPolicy::EarlyStoppingPolicy;
-  std::optional<Assignment> next(bool others_busy) override;
+  std::optional<Assignment> next(bool others_busy, const PointFilter& fits) override;
   EpochVerdict after_epoch(const std::string& id, const EpochMetrics& row) override;
 
  private:

@@ -5,6 +5,7 @@
 // was decided instead of deciding again. One small file per policy beside this.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <stdexcept>
@@ -40,14 +41,24 @@ struct PolicyPoint {
   std::string config_text;  // canonical; Hyperband draws the bracket from it
 };
 
+// Which points may join a pack being filled (--pack), by ID: those whose pack
+// key equals the pack's. An empty filter lets every point in.
+using PointFilter = std::function<bool(const std::string& id)>;
+
+// True when `fits` lets point `id` in.
+inline bool admits(const PointFilter& fits, const std::string& id) { return !fits || fits(id); }
+
 class SchedulingPolicy {
  public:
   virtual ~SchedulingPolicy() = default;
 
   // The next point for an idle worker, or nothing for now. `others_busy`: some
   // other worker is training (more results will come). Promotions and stops it
-  // decides on the way are recorded in the ledger before it returns.
-  virtual std::optional<Assignment> next(bool others_busy) = 0;
+  // decides on the way are recorded in the ledger before it returns. With a
+  // filter (filling a pack after its first point), the point the policy would
+  // choose first among those the filter lets in: its decisions are the same
+  // as without one, only the choice of what to hand out is narrowed.
+  virtual std::optional<Assignment> next(bool others_busy, const PointFilter& fits) = 0;
 
   // The verdict on a running point after it reported `row` (recorded in the
   // ledger already). Only asked for assignments with verdict_each_epoch.

@@ -92,19 +92,22 @@ Assignment SearchPolicy::with_point(Assignment assignment) const {
   return assignment;
 }
 
-std::optional<Assignment> SearchPolicy::next(bool others_busy) {
+std::optional<Assignment> SearchPolicy::next(bool others_busy, const PointFilter& fits) {
   // 1. A point planned so far. Not yet the inner policy's "rather than idle"
   //    choices (others_busy): a new trial comes before those.
-  if (auto assignment = inner_->next(/*others_busy=*/false)) return with_point(*assignment);
+  if (auto assignment = inner_->next(/*others_busy=*/false, fits)) return with_point(*assignment);
   // 2. A new trial: journaled before its points are planned, so a resume knows
-  //    the suggestion even if the kill comes in between.
+  //    the suggestion even if the kill comes in between. Filling a pack, one
+  //    trial at most: one whose points do not fit waits for the next pack
+  //    rather than the search suggesting on until something fits.
   while (const auto suggestion = search_->suggest()) {
     results_.record_search(sweeps::to_json(search_->history().back()));
     plan_trial(*suggestion);
-    if (auto assignment = inner_->next(others_busy)) return with_point(*assignment);
+    if (auto assignment = inner_->next(others_busy, fits)) return with_point(*assignment);
+    if (fits) return std::nullopt;
   }
   // 3. Every trial is suggested: what the inner policy does rather than idle.
-  if (auto assignment = inner_->next(others_busy)) return with_point(*assignment);
+  if (auto assignment = inner_->next(others_busy, fits)) return with_point(*assignment);
   return std::nullopt;
 }
 

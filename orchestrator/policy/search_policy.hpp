@@ -32,7 +32,7 @@ class SearchPolicy : public SchedulingPolicy {
   // the journal's records do not fit this sweep's search.
   SearchPolicy(const sweeps::Sweep& sweep, std::unique_ptr<SchedulingPolicy> inner, ResultsFile& results);
 
-  std::optional<Assignment> next(bool others_busy) override;
+  std::optional<Assignment> next(bool others_busy, const PointFilter& fits) override;
   void on_outcome(const std::string& id) override;
   EpochVerdict after_epoch(const std::string& id, const EpochMetrics& row) override {
     return inner_->after_epoch(id, row);

@@ -54,15 +54,16 @@ SuccessiveHalvingPolicy::SuccessiveHalvingPolicy(const sweeps::EarlyStopping& se
   }
 }
 
-std::optional<Assignment> SuccessiveHalvingPolicy::next(bool) {
+std::optional<Assignment> SuccessiveHalvingPolicy::next(bool, const PointFilter& fits) {
   for (const auto& bracket : brackets_)
-    if (auto assignment = next_in(bracket)) return assignment;
+    if (auto assignment = next_in(bracket, fits)) return assignment;
   return std::nullopt;
 }
 
 // Walks the bracket's rungs: decides every rung that is complete and not yet
-// decided, and returns work for the first rung still filling.
-std::optional<Assignment> SuccessiveHalvingPolicy::next_in(const Bracket& bracket) {
+// decided, and returns work for the first rung still filling (a point `fits`
+// lets in; the decisions do not depend on it).
+std::optional<Assignment> SuccessiveHalvingPolicy::next_in(const Bracket& bracket, const PointFilter& fits) {
   std::vector<std::string> alive = bracket.ids;
   for (size_t r = bracket.first_rung; r < rungs_.size(); ++r) {
     const int rung = rungs_[r];
@@ -74,7 +75,7 @@ std::optional<Assignment> SuccessiveHalvingPolicy::next_in(const Bracket& bracke
       const LedgerPoint& point = ledger(id);
       if (top_rung ? point.status == PointStatus::done : mark_at(point, rung).has_value()) {
         reached.push_back(id);
-      } else if (point.status == PointStatus::pending) {
+      } else if (point.status == PointStatus::pending && admits(fits, id)) {
         return assignment_for(point, rung);  // still to reach this rung
       }
     }
@@ -87,7 +88,7 @@ std::optional<Assignment> SuccessiveHalvingPolicy::next_in(const Bracket& bracke
       if (point.status != PointStatus::paused || paused_epoch(point) != rung) continue;  // decided before
       if (std::find(alive.begin(), alive.end(), id) == alive.end())
         results_.stop_point(id, "rung");
-      else if (auto promoted = promote(id, next_rung(rung), "top"); !first)
+      else if (auto promoted = promote(id, next_rung(rung), "top"); !first && admits(fits, id))
         first = promoted;
     }
     if (first) return first;

@@ -16,7 +16,7 @@ class SuccessiveHalvingPolicy : public EarlyStoppingPolicy {
   // `hyperband`: several brackets; otherwise one bracket from the first rung.
   SuccessiveHalvingPolicy(const sweeps::EarlyStopping& settings, std::vector<PolicyPoint> points,
                           ResultsFile& results, bool hyperband);
-  std::optional<Assignment> next(bool others_busy) override;
+  std::optional<Assignment> next(bool others_busy, const PointFilter& fits) override;
   // Synchronous rungs (and Hyperband's brackets) are cut from a fixed set of points.
   void add_points(std::vector<PolicyPoint> points) override { SchedulingPolicy::add_points(std::move(points)); }
 
@@ -27,7 +27,7 @@ class SuccessiveHalvingPolicy : public EarlyStoppingPolicy {
   const std::vector<Bracket>& brackets() const { return brackets_; }
 
  private:
-  std::optional<Assignment> next_in(const Bracket& bracket);
+  std::optional<Assignment> next_in(const Bracket& bracket, const PointFilter& fits);
   std::vector<Bracket> brackets_;  // most aggressive (first rung lowest) first
 };
 

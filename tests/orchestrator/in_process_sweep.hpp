@@ -5,6 +5,7 @@
 
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -22,6 +23,29 @@ inline std::vector<WorkerInfo> thread_infos(int n) {
   return out;
 }
 
+// A FakeWork that records the packs it is handed (their IDs, in order).
+class PackRecordingWork : public FakeWork {
+ public:
+  using FakeWork::FakeWork;
+  void train_pack(const std::vector<WorkItem>& items, const ItemEpochCallback& on_epoch,
+                  const ItemEndCallback& on_end) override {
+    {
+      std::lock_guard lock(packs_mutex_);
+      packs_.emplace_back();
+      for (const auto& item : items) packs_.back().push_back(item.id);
+    }
+    FakeWork::train_pack(items, on_epoch, on_end);
+  }
+  std::vector<std::vector<std::string>> packs() const {
+    std::lock_guard lock(packs_mutex_);
+    return packs_;
+  }
+
+ private:
+  mutable std::mutex packs_mutex_;
+  std::vector<std::vector<std::string>> packs_;
+};
+
 struct InProcessSweep {
   InProcessSweep(const Scratch& dir, sweeps::Sweep s, const std::string& name) : sweep(std::move(s)), path(dir.file(name)) {}
 
@@ -33,19 +57,27 @@ struct InProcessSweep {
     std::vector<PlannedPoint> planned;
     for (const auto& p : sweep.points) planned.push_back({p.id, p.config_text, p.case_name, p.seed, p.trial, p.suggested_by});
     results.plan(planned);
-    std::vector<std::unique_ptr<FakeWork>> works;
+    std::vector<std::unique_ptr<PackRecordingWork>> works;
     std::vector<PointWork*> pointers;
     for (int i = 0; i < workers; ++i) {
-      works.push_back(std::make_unique<FakeWork>(options));
+      works.push_back(std::make_unique<PackRecordingWork>(options));
       pointers.push_back(works.back().get());
     }
     std::ostringstream out;
     ProgressReporter progress(out, ProgressStyle::quiet, workers);
-    ThreadChannel channel(pointers, thread_infos(workers));
-    Scheduler scheduler(results, build_queue(sweep, results), {}, progress,
-                        make_policy(sweep, policy_points(sweep), results));
-    const ScheduleOutcome outcome = scheduler.run(channel, stop_signal ? stop_signal : [] { return 0; });
+    SchedulerOptions scheduler_options;
+    if (pack > 1) scheduler_options.pack_size = [this](const std::string&) { return pack; };
+    scheduler_options.max_pack = pack;
+    ScheduleOutcome outcome;
+    {
+      ThreadChannel channel(pointers, thread_infos(workers));
+      Scheduler scheduler(results, build_queue(sweep, results), scheduler_options, progress,
+                          make_policy(sweep, policy_points(sweep), results));
+      outcome = scheduler.run(channel, stop_signal ? stop_signal : [] { return 0; });
+    }
     points = results.points();
+    for (const auto& work : works)
+      for (auto& p : work->packs()) packs.push_back(std::move(p));
     return outcome;
   }
 
@@ -65,7 +97,9 @@ struct InProcessSweep {
 
   sweeps::Sweep sweep;
   std::string path;
+  int pack = 1;                     // --pack K: points per pack
   std::vector<LedgerPoint> points;  // after run()
+  std::vector<std::vector<std::string>> packs;  // every pack the workers were handed, over all runs
 };
 
 }  // namespace ablate::test

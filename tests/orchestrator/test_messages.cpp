@@ -92,9 +92,10 @@ TEST_CASE("an empty result (no curves no device) round-trips too", "[orchestrato
 
 TEST_CASE("assignments failures and hellos round-trip", "[orchestrator]") {
   const WorkItem item{"ffff0000ffff0000", R"({"epochs":3,"hidden":[256],"lr":0.1})"};
-  const WorkItem back = decode_assignment(encode_assignment(item));
-  CHECK(back.id == item.id);
-  CHECK(back.config_text == item.config_text);
+  const std::vector<WorkItem> back = decode_assignment(encode_assignment({item}));
+  REQUIRE(back.size() == 1);
+  CHECK(back[0].id == item.id);
+  CHECK(back[0].config_text == item.config_text);
 
   const auto [id, error] = decode_failure(encode_failure("a1", "diverged at epoch 2, step 7:\nsecond line"));
   CHECK(id == "a1");
