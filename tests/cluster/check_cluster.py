@@ -14,18 +14,20 @@ Usage:
       RANKS ranks of the `ablate run` writing RESULTS.h5 have all been seen, and writes "rank
       node" lines to OUT.txt: which node's namespace each rank runs in, seen from outside (its
       network namespace) and its rank from its environment. Exit 1 if not all are seen in time.
-  check_cluster.py training JOURNAL NODE MIN_EPOCHS
-      exit 0 when a point is being trained on NODE (its latest start there, not done) and has
-      MIN_EPOCHS epochs recorded: checkpoints of it are on the results path.
-  check_cluster.py resumed JOURNAL_AT_LOSS RESULTS.h5 LOST_NODE
-      JOURNAL_AT_LOSS is a copy of the journal taken once the job had died with LOST_NODE. The
-      points that were running then and had finished epochs (so checkpoints on the shared path)
-      went on from their checkpoints: their first epochs in RESULTS.h5 are the very ones
-      recorded before the loss (same epoch times), not trained again. At least one of them must
-      have been training on LOST_NODE.
+  check_cluster.py training JOB_LOG RANKS.txt NODE MIN_EPOCHS MAX_EPOCHS
+      exit 0 when the job's log (rank 0's progress lines, written as they happen, unlike the
+      journal's epoch records, which are written out in groups) shows a point being trained
+      by a rank on NODE (RANKS.txt, as `ranks` writes it) that has finished MIN_EPOCHS to
+      MAX_EPOCHS epochs: its checkpoint is on the results path and it has epochs left.
+  check_cluster.py resumed CHECKPOINTS_AT_LOSS RESULTS.h5 LOG_AT_LOSS RANKS.txt LOST_NODE
+      CHECKPOINTS_AT_LOSS is a copy of the results' checkpoint directory and LOG_AT_LOSS of the
+      job's log, both taken once the job had died with LOST_NODE. Every point checkpointed then
+      went on from its checkpoint: its first epochs in RESULTS.h5, timings included, are the
+      ones in the checkpoint (the epochs were not trained again), and it is done. At least one
+      of them was training on LOST_NODE (from the log's start lines and RANKS.txt). Reads the
+      checkpoints (TorchScript archives) with torch.
 Prints what it found; exit 1 if anything is off.
 """
-import json
 import os
 import sys
 import time
@@ -33,25 +35,54 @@ import time
 TIMING = {"epoch_seconds", "images_per_second"}
 
 
+def text(value):
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
 def read_points(path):
-    import h5py  # here, not above: `training` polls a journal and must start fast
+    """Point ID -> status, host, curves (structured rows), confusion_test, test_predictions; and
+    the IDs in /index order. Reads both layouts of docs/results-format.md: a group per point
+    (/points/<id>, format_version 3) and shared tables (/curves rows carry the point's /index
+    row in `point`, format_version 4)."""
+    import h5py
+    import numpy as np
 
     with h5py.File(path, "r") as f:
+        index = f["index"][:]
+        ids = [text(row) for row in index["id"]]
         points = {}
-        for point_id, group in f["points"].items():
+        if "points" in f:
+            for point_id, group in f["points"].items():
+                points[point_id] = {
+                    "status": text(group.attrs["status"]),
+                    "host": text(group.attrs.get("host", "")),
+                    "curves": group["curves"][:] if "curves" in group else None,
+                    "confusion": group["confusion_test"][:] if "confusion_test" in group else None,
+                    "predictions": group["test_predictions"][:] if "test_predictions" in group else None,
+                }
+            return points, ids
+        curves = f["curves"][:]
+        columns = [name for name in curves.dtype.names if name != "point"]
+        for row, point_id in enumerate(ids):
+            rows = curves[curves["point"] == row]
+            # The latest row of each epoch: an interrupted attempt's rows may precede a rerun's.
+            latest = {int(r["epoch"]): r for r in rows}
+            table = np.array([tuple(latest[e][c] for c in columns) for e in sorted(latest)],
+                             dtype=[(c, curves.dtype[c]) for c in columns])
+            start, count = int(index["predictions_start"][row]), int(index["predictions_count"][row])
+            has_result = bool(index["has_result"][row])
             points[point_id] = {
-                "status": group.attrs["status"],
-                "host": group.attrs.get("host", ""),
-                "curves": group["curves"][:] if "curves" in group else None,
-                "confusion": group["confusion_test"][:] if "confusion_test" in group else None,
-                "predictions": group["test_predictions"][:] if "test_predictions" in group else None,
+                "status": text(index["status"][row]),
+                "host": text(index["host"][row]),
+                "curves": table,
+                "confusion": f["confusion_test"][row] if has_result else None,
+                "predictions": f["test_predictions"][start:start + count] if count > 0 else None,
             }
-        index = [row.decode() for row in f["index"]["id"]]
-    return points, index
+    return points, ids
 
 
 def same(reference_path, results_path, tolerance="0"):
-    import numpy as np
+    import numpy as np  # here, not above: `training` polls a log and must start fast
 
     tolerance = float(tolerance)
     reference, _ = read_points(reference_path)
@@ -142,60 +173,80 @@ def ranks(state_dir, results_path, expected, timeout_s, out_path):
     return []
 
 
-def journal_records(path):
-    with open(path, encoding="utf-8") as journal:
-        for line in journal:
-            try:
-                yield json.loads(line.split(" ", 1)[1])
-            except (IndexError, ValueError):
-                continue  # the torn last line of a killed writer
+def training(log_path, ranks_path, node, min_epochs, max_epochs):
+    import re
 
-
-def training_state(journal_path):
-    """Per point: the host of its latest start, the epoch rows since, and whether it is done."""
-    host, rows, done = {}, {}, set()
-    for record in journal_records(journal_path):
-        kind, point_id = record.get("t"), record.get("id")
-        if kind == "start":
-            host[point_id], rows[point_id] = record["host"], []  # a restart trains its epochs anew
-        elif kind == "epoch" and point_id in rows:
-            rows[point_id].append(record["m"])
-        elif kind == "done":
-            done.add(point_id)
-    return host, rows, done
-
-
-def training(journal_path, node, min_epochs):
     try:
-        host, rows, done = training_state(journal_path)
-    except FileNotFoundError:
-        return ["no journal yet"]
-    busy = [p for p in rows if host[p] == node and p not in done and len(rows[p]) >= int(min_epochs)]
-    return [] if busy else [f"no point with {min_epochs} epochs is training on {node}"]
+        with open(ranks_path) as f:
+            node_of_rank = dict(line.split() for line in f if line.strip())
+        with open(log_path, errors="replace") as f:
+            lines = f.read().splitlines()
+    except FileNotFoundError as e:
+        return [f"nothing to read yet ({e.filename})"]
+    rank, epochs, ended = {}, {}, set()
+    for line in lines:
+        if m := re.search(r"\]\s+start\s+([0-9a-f]+) .* on rank (\d+)\s*$", line):
+            rank[m[1]], epochs[m[1]] = m[2], 0
+            ended.discard(m[1])
+        elif m := re.search(r"\]\s+epoch\s+([0-9a-f]+) (\d+)/\d+:", line):
+            epochs[m[1]] = int(m[2])
+        elif m := re.search(r"\]\s+(done|failed|paused|stopped early)\s+([0-9a-f]+)", line):
+            ended.add(m[2])
+    busy = [p for p in rank if node_of_rank.get(rank[p]) == node and p not in ended
+            and int(min_epochs) <= epochs[p] <= int(max_epochs)]
+    return [] if busy else [f"no point with {min_epochs} to {max_epochs} epochs is training on {node}"]
 
 
-def resumed(journal_path, results_path, lost_node):
-    host, rows, done = training_state(journal_path)
-    interrupted = {p: r for p, r in rows.items() if p not in done and r}
+def trainers_in_log(log_path, ranks_path):
+    """Short point ID -> node of the rank that last started it, from rank 0's progress lines."""
+    import re
+
+    with open(ranks_path) as f:
+        node_of_rank = dict(line.split() for line in f if line.strip())
+    trained_on = {}
+    with open(log_path, errors="replace") as f:
+        for line in f:
+            if m := re.search(r"\]\s+start\s+([0-9a-f]+) .* on rank (\d+)\s*$", line):
+                trained_on[m[1]] = node_of_rank.get(m[2], "?")
+    return trained_on
+
+
+def resumed(checkpoints_dir, results_path, log_path, ranks_path, lost_node):
+    import re
+
+    import numpy as np
+    import torch
+
     results, _ = read_points(results_path)
-    problems = []
-    for point_id, recorded in sorted(interrupted.items()):
-        if results[point_id]["status"] != "done":
-            problems.append(f"{point_id} is {results[point_id]['status']}, not done")
+    trained_on = trainers_in_log(log_path, ranks_path)
+    problems, on_lost_node = [], 0
+    names = sorted(n for n in os.listdir(checkpoints_dir) if re.fullmatch(r"[0-9a-f]{16}\.pt", n))
+    for name in names:
+        point_id = name[: -len(".pt")]
+        node = next((n for short, n in trained_on.items() if point_id.startswith(short)), "?")
+        saved = torch.jit.load(os.path.join(checkpoints_dir, name)).curves.numpy()
+        point = results.get(point_id)
+        if point is None or point["status"] != "done":
+            problems.append(f"{point_id} is {'missing' if point is None else point['status']}, not done")
             continue
-        final = results[point_id]["curves"]
-        # A journal epoch row lists the curve's columns in the order of the HDF5 table's.
-        recorded = [dict(zip(final.dtype.names, row)) for row in recorded]
-        kept = [int(row["epoch"]) for row in recorded
-                if row["epoch"] <= len(final) and final[row["epoch"] - 1]["epoch_seconds"] == row["epoch_seconds"]]
-        print(f"  {point_id}: on {host[point_id]} when the node was lost, {len(recorded)} epochs recorded;"
-              f" epochs kept from before the loss: {kept}")
-        if kept != [int(row["epoch"]) for row in recorded]:
-            problems.append(f"{point_id} was trained again from epoch {len(kept) + 1}, not resumed from its checkpoint")
-    if not any(host[p] == lost_node for p in interrupted):
-        problems.append(f"no point was training on {lost_node} with a finished epoch when it was lost "
-                        f"(interrupted: {sorted(interrupted)}): the loss came too early or too late")
-    print(f"{results_path}: {len(interrupted)} points interrupted by the loss of {lost_node} went on from their checkpoints")
+        final = point["curves"]
+        columns = final.dtype.names
+        if saved.shape[1] != len(columns) or len(final) < len(saved):
+            problems.append(f"{point_id}: checkpoint curves {saved.shape} do not fit the results' {len(final)} x {len(columns)}")
+            continue
+        # The checkpoint's curve table has the columns of the results' curves, in their order.
+        replayed = all(np.array_equal(final[c][: len(saved)].astype(np.float64), saved[:, i])
+                       for i, c in enumerate(columns))
+        print(f"  {point_id}: trained on {node}, checkpoint of epoch {len(saved)}; "
+              f"{'its epochs kept, timings included' if replayed else 'its epochs differ: trained again'}")
+        if not replayed:
+            problems.append(f"{point_id} was trained again, not resumed from its checkpoint of epoch {len(saved)}")
+        on_lost_node += node == lost_node
+    if not names:
+        problems.append("no checkpoint was left when the node was lost")
+    elif not on_lost_node:
+        problems.append(f"no point checkpointed on {lost_node} was interrupted (the loss came too early or too late)")
+    print(f"{results_path}: {len(names)} points checkpointed when {lost_node} was lost, {on_lost_node} of them there")
     return problems
 
 

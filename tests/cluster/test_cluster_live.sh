@@ -17,12 +17,13 @@
 #      completes every point once, equal to a one-node run, and the points that were training
 #      on the lost node go on from the checkpoints they left on the shared results path.
 # The trainings are tiny (tests/cluster/make_tiny_data.py writes the data; no data set needed).
+# Needs a Python with h5py, numpy and torch (the venv; torch reads the checkpoints).
 # Exit codes: 0 all passed, 1 a check failed, 77 skipped (not root, Slurm or munge missing,
 # namespaces or veth/bridge links not allowed here).
 #
 # Usage: test_cluster_live.sh --ablate PATH [--python PATH] [--require-ablate]
 #   --ablate          the real ablate (with `run`); $ABLATE_BIN wins over it
-#   --python          a Python with h5py and numpy (default: .venv/bin/python of the source tree)
+#   --python          a Python with h5py, numpy and torch (default: .venv/bin/python of the source tree)
 #   --require-ablate  fail, not skip parts 1-3, when the ablate has no `run` (the torch build)
 set -uo pipefail
 
@@ -155,10 +156,14 @@ if [[ -z $ablate || ! -x $ablate ]] || ! has_command run || ! has_command slurm;
   else
     echo "SKIPPED (1-3): no ablate with 'run' and 'slurm' at '${ablate:-<none>}' (build with ABLATE_WITH_TORCH=ON or set ABLATE_BIN)"
   fi
-elif ! "$python" -c "import h5py, numpy" 2>/dev/null; then
-  echo "FAILED (1-3): '$python' cannot import h5py and numpy (run scripts/setup.sh, or pass --python)"
+elif ! "$python" -c "import h5py, numpy, torch" 2>/dev/null; then
+  echo "FAILED (1-3): '$python' cannot import h5py, numpy and torch (run scripts/setup.sh, or pass --python)"
   ((failed++))
 else
+  # One ablate for the whole test, even if the build directory's is rebuilt meanwhile (its
+  # libraries are found by absolute RUNPATH): the references and the jobs must run the same.
+  cp "$ablate" "$work/ablate"
+  ablate=$work/ablate
   data=$work/data
   "$python" "$here/make_tiny_data.py" "$data"
   run_flags=(--data "$data" --threads 1 --device cpu --progress lines)
@@ -235,15 +240,22 @@ else
     section "3. node loss: everything on $lost killed mid-sweep, the rerun resumes"
     submit "node-loss-$lost" node_loss --tasks-per-node 2 --submit -- "${run_flags[@]}"
     check "ablate slurm --submit prints the job ID" is_job_id "$job"
-    # Lose the node once a point training there has checkpointed two epochs on the shared path.
-    training_on_lost() { "$python" "$here/check_cluster.py" training "$results.journal" "$lost" 2 >/dev/null; }
+    watch_ranks 4
+    wait "$watcher" || note "not every rank was seen: $(cat "$results.ranks.log")"
+    # Lose the node once a point training there has checkpointed two epochs on the shared path
+    # and has six or more of its 16 left (time enough for the kill to find it still training).
+    training_on_lost() {
+      "$python" "$here/check_cluster.py" training "$results.slurm-$job.out" "$results.ranks" "$lost" 2 10 >/dev/null
+    }
     if wait_until 240 training_on_lost; then
       "$cluster_scripts/node.sh" down "$lost" 2>&1 | sed 's/^/  /'
       lost_at=$SECONDS
       check "the job ends or Slurm requeues it after the node loss" wait_until 180 job_ended_or_requeued "$job"
       note "$((SECONDS - lost_at)) s after the loss: $(job_summary "$job"); nodes: $(node_state "$node1"), $(node_state "$node2")"
-      cp "$results.journal" "$work/at-loss-$lost.journal"
-      note "checkpoints on the shared path: $(ls "$results.checkpoints" 2>/dev/null | tr '\n' ' ')"
+      # What the rerun starts from: the checkpoints on the shared path, and who trained what.
+      cp -a "$results.checkpoints" "$work/at-loss-$lost.checkpoints" 2>/dev/null || mkdir -p "$work/at-loss-$lost.checkpoints"
+      cp "$results.slurm-$job.out" "$work/at-loss-$lost.log"
+      note "checkpoints on the shared path: $(ls "$work/at-loss-$lost.checkpoints" | tr '\n' ' ')"
       "$cluster_scripts/node.sh" up "$lost" 2>&1 | sed 's/^/  /'
       check "the node comes back to service" wait_until 60 node_idle "$lost"
       # slurmd refuses a credential issued in the second it revoked the last one: a new second.
@@ -259,8 +271,9 @@ else
       note "job $job: $(job_summary "$job")"
       check "the rerun completed" [ "$(job_state "$job")" == COMPLETED ]
       check "6 points, each done exactly once" "$python" "$source_dir/tests/slurm/check_results.py" "$results" 6
-      check "the points training on the lost node went on from their checkpoints" \
-        "$python" "$here/check_cluster.py" resumed "$work/at-loss-$lost.journal" "$results" "$lost"
+      check "the interrupted points went on from their checkpoints, $lost's among them" \
+        "$python" "$here/check_cluster.py" resumed "$work/at-loss-$lost.checkpoints" "$results" \
+        "$work/at-loss-$lost.log" "$results.ranks" "$lost"
       check "the results equal the one-node run's bit for bit" \
         "$python" "$here/check_cluster.py" same "$work/node_loss-reference.h5" "$results"
     else
