@@ -133,30 +133,40 @@ def learning_curves(settings: list[tuple[str, Setting]], curves_by_id: dict, tit
     return True
 
 
+def _has_clean_train(curve: pd.DataFrame) -> bool:
+    """Whether a curve has the clean train accuracy in every row (files before it lack the column)."""
+    return "train_eval_acc" in curve.columns and bool(np.isfinite(curve["train_eval_acc"]).all())
+
+
 def generalization_gap(settings: list[tuple[str, Setting]], curves_by_id: dict, title: str, path: str) -> bool:
     """Left: final train vs test accuracy of (label, setting) pairs; right: train - validation accuracy per
-    epoch. Means over seeds, bars and bands +/- 1 std."""
+    epoch. Means over seeds, bars and bands +/- 1 std. Train is the clean train accuracy (train_eval_acc) where
+    every drawn point has it, else the running one (files written before it), and the axes say which."""
     labelled = [(label, s) for label, s in settings if len(done_points(s))]
     drawn = [s for _, s in labelled]
     if not drawn:
         return False
+    all_curves = [c for s in drawn for c in _setting_curves(s, curves_by_id)]
+    clean = bool(all_curves) and all(_has_clean_train(c) for c in all_curves)
+    train_metric, train_column = ("final_train_eval_acc", "train_eval_acc") if clean else ("final_train_acc", "train_acc")
+    train_label = "train, clean (eval mode)" if clean else "train, running (during the epoch)"
     fig, (bar_ax, gap_ax) = plt.subplots(1, 2, figsize=(12, 4.6), gridspec_kw={"width_ratios": [1.1, 1]})
     x = np.arange(len(drawn))
     width = 0.38
-    for offset, metric, label, color in ((-width / 2, "final_train_acc", "train (last epoch)", "#4c72b0"),
+    for offset, metric, label, color in ((-width / 2, train_metric, f"{train_label}, last epoch", "#4c72b0"),
                                          (width / 2, "final_test_acc", "test (last epoch)", "#dd8452")):
         summaries = [setting_summary(s, metric) for s in drawn]
         means = np.array([s.mean for s in summaries])
         bar_ax.bar(x + offset, means, width, yerr=[_std(s) for s in summaries], capsize=3, color=color, label=label,
                    error_kw={"elinewidth": 1, "ecolor": "#333333"})
     gaps = [setting_summary(s, "train_test_gap") for s in drawn]
-    tops = [max(setting_summary(s, m).mean + _std(setting_summary(s, m)) for m in ("final_train_acc", "final_test_acc"))
+    tops = [max(setting_summary(s, m).mean + _std(setting_summary(s, m)) for m in (train_metric, "final_test_acc"))
             for s in drawn]
     for xi, gap, top in zip(x, gaps, tops):
         bar_ax.annotate(f"gap {100 * gap.mean:+.1f}", (xi, top), textcoords="offset points", xytext=(0, 6),
                         ha="center", fontsize=8)
     lows = [setting_summary(s, "final_test_acc").mean for s in drawn] + \
-           [setting_summary(s, "final_train_acc").mean for s in drawn]
+           [setting_summary(s, train_metric).mean for s in drawn]
     bar_ax.set_ylim(max(0.0, min(lows) - 0.05), min(1.02, max(tops) + 0.04))
     bar_ax.set_xticks(x, [label for label, _ in labelled], rotation=30, ha="right", fontsize=8)
     bar_ax.set_ylabel("accuracy")
@@ -167,14 +177,14 @@ def generalization_gap(settings: list[tuple[str, Setting]], curves_by_id: dict, 
     max_epoch = 1
     for (label, setting), color in zip(labelled, _colors(len(drawn))):
         curves = _setting_curves(setting, curves_by_id)
-        gap_curves = [pd.DataFrame({"epoch": c["epoch"], "gap": c["train_acc"] - c["val_acc"]}) for c in curves]
+        gap_curves = [pd.DataFrame({"epoch": c["epoch"], "gap": c[train_column] - c["val_acc"]}) for c in curves]
         gap = mean_curve(gap_curves, "gap")
         if len(gap):
             _band(gap_ax, gap, color, "-", label)
             max_epoch = max(max_epoch, int(gap["epoch"].max()))
     gap_ax.axhline(0, color="black", linewidth=0.8)
     gap_ax.set_xlabel("epoch")
-    gap_ax.set_ylabel("train acc − validation acc")
+    gap_ax.set_ylabel(f"train acc ({'clean' if clean else 'running'}) − validation acc")
     gap_ax.set_title(f"generalisation gap per epoch\n{_spread_text(counts, 'band')}", fontsize=10)
     _integer_epochs(gap_ax, max_epoch)
     gap_ax.grid(alpha=0.3)

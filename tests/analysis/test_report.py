@@ -249,3 +249,72 @@ def test_ranking_tests_each_setting_against_rank_one(cases_h5, report_of):
         cell = f"{difference} (p = {p:.2g})" if p >= 0.001 else f"{difference} (p < 0.001)"
         assert row.endswith(f"| {cell}{' *' if p < 0.05 else ''} |"), row
     assert "Welch's t-test" in ranking
+
+
+def _without_clean_train(source: Path, target: Path) -> Path:
+    """A copy of a results file as an ablate before the clean train accuracy wrote it: every `curves` table
+    without its train_eval_loss and train_eval_acc columns (whatever the layout keeps them in)."""
+    import shutil
+    shutil.copyfile(source, target)
+    with h5py.File(target, "r+") as f:
+        tables = []
+        f.visititems(lambda name, item: tables.append(name)
+                     if isinstance(item, h5py.Dataset) and name.split("/")[-1] == "curves" else None)
+        assert tables, f"{source} has no curves table"
+        for name in tables:
+            data = f[name][:]
+            kept = [n for n in data.dtype.names if not n.startswith("train_eval_")]
+            assert len(kept) == len(data.dtype.names) - 2, data.dtype.names
+            stripped = np.empty(data.shape, dtype=[(n, data.dtype[n]) for n in kept])
+            for n in kept:
+                stripped[n] = data[n]
+            del f[name]
+            f.create_dataset(name, data=stripped, maxshape=(None,), chunks=True)
+    return target
+
+
+def _gap_rows(text):
+    gap = section(text, "Generalisation gap under regularisation")
+    return {line.split(" | ")[0][2:]: line.split(" | ") for line in gap.splitlines()
+            if line.startswith("| ") and " | 2/2 | " in line}
+
+
+def test_the_gap_uses_the_clean_train_accuracy(cases_h5, report_of):
+    text = read_report(report_of(cases_h5))
+    assert "The *clean train accuracy* is the trained model's after the last epoch, in eval mode" in text
+    assert "have the clean train accuracy" not in text  # no fallback note
+    table = ablate.load(cases_h5)
+    done = table[table["status"] == "done"]
+    rows = _gap_rows(text)
+    assert set(rows) == {"mlp32", "dropout", "l2"}
+    for case, cells in rows.items():
+        seeds = done[done["case"] == case]
+        clean = np.array([ablate.curves(cases_h5, i).iloc[-1]["train_eval_acc"] for i in seeds["id"]])
+        running = np.array([ablate.curves(cases_h5, i).iloc[-1]["train_acc"] for i in seeds["id"]])
+        gap = clean - seeds["final_test_acc"].to_numpy()
+        # setting, seeds, clean train, running train, test, gap: each "mean ± std [ci]"
+        assert cells[2].startswith(f"{100 * clean.mean():.2f} ± "), cells
+        assert cells[3].startswith(f"{100 * running.mean():.2f} ± "), cells
+        assert cells[5].startswith(f"{100 * gap.mean():.2f} ± "), cells
+    # Dropout 0.3 makes the running accuracy (dropout on) lower than the clean one (dropout off).
+    dropout = done[done["case"] == "dropout"]
+    assert (dropout["final_train_eval_acc"] > dropout["final_train_acc"]).all()
+
+
+def test_a_file_without_the_clean_train_accuracy_falls_back_to_the_running_one(cases_h5, tmp_path):
+    old = _without_clean_train(cases_h5, tmp_path / "before_clean_train.h5")
+    table = ablate.load(old)
+    done = table[table["status"] == "done"]
+    assert done["final_train_eval_acc"].isna().all()
+    np.testing.assert_allclose(done["train_test_gap"], done["final_train_acc"] - done["final_test_acc"], atol=1e-12)
+    assert "train_eval_acc" not in ablate.curves(old, done["id"].iloc[0]).columns
+    report = ablate.write_report(old, tmp_path / "report")
+    assert any(note.startswith("None of the points with a result have the clean train accuracy")
+               for note in report.notes), report.notes
+    text = read_report(tmp_path / "report")
+    assert "*Train accuracy* is the running one" in text and "The *clean train accuracy*" not in text
+    for case, cells in _gap_rows(text).items():
+        seeds = done[done["case"] == case]
+        assert cells[2] == "—"  # no clean train accuracy to show
+        assert cells[3].startswith(f"{100 * seeds['final_train_acc'].mean():.2f} ± "), cells
+        assert cells[5].startswith(f"{100 * seeds['train_test_gap'].mean():.2f} ± "), cells

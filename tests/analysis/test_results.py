@@ -50,8 +50,10 @@ def test_load_adds_the_final_epoch_and_the_train_test_gap(cases_h5):
             point = f["points"][row["id"]]
             last = point["curves"][-1]
             assert row["final_train_acc"] == last["train_acc"]
+            assert row["final_train_eval_acc"] == last["train_eval_acc"]
             assert row["final_val_acc"] == last["val_acc"]
-            assert row["train_test_gap"] == pytest.approx(last["train_acc"] - point.attrs["final_test_acc"])
+            # The gap is measured on the clean train accuracy (eval mode, fixed training subset).
+            assert row["train_test_gap"] == pytest.approx(last["train_eval_acc"] - point.attrs["final_test_acc"])
     failed = table[table["status"] == "failed"]
     assert failed["train_test_gap"].isna().all() and failed["final_test_acc"].isna().all()
     assert all("diverged" in error for error in failed["error"])
