@@ -58,11 +58,12 @@ RunOptions options_for(const Setup& s, const std::string& results_name) {
 }
 
 // Runs the sweep; rank 0 returns its exit code (or -1 when it threw, message in `error`).
-int run(const Setup& s, const RunOptions& options, FakeWork& work, std::string& log, std::string& error) {
+int run(const Setup& s, const RunOptions& options, FakeWork& work, std::string& log, std::string& error,
+        RunSummary* summary = nullptr) {
   std::ostringstream out;
   int code = -1;
   try {
-    code = run_sweep(options, s.world, work, out);
+    code = run_sweep(options, s.world, work, out, summary);
   } catch (const std::exception& e) {
     error = e.what();
   }
@@ -148,8 +149,9 @@ void scenario_failures_recorded(const Setup& s) {
 }
 
 // A signal to one process (a worker itself, or rank 0) stops the sweep; the rerun finishes it.
-void scenario_interrupt_and_resume(const Setup& s, const char* name, bool signal_rank0) {
-  const RunOptions options = options_for(s, std::string(name) + ".h5");
+void scenario_interrupt_and_resume(const Setup& s, const char* name, bool signal_rank0, int pack = 1) {
+  RunOptions options = options_for(s, std::string(name) + ".h5");
+  options.pack = pack;
   const int rank0_pid = std::stoi(s.world.broadcast(std::to_string(::getpid()), 0));
   FakeWork::Options fake;
   fake.epoch_time = std::chrono::milliseconds(5);
@@ -180,6 +182,57 @@ void scenario_interrupt_and_resume(const Setup& s, const char* name, bool signal
   s.checks.expect(code2 == kExitOk, fmt::format("{}: rerun exit code {} (expected 0) {}\n{}", name, code2, error, log));
   s.checks.expect(count_status(ledger_statuses(options), PointStatus::done) == 12, fmt::format("{}: all done", name));
   expect_each_done_once(s, options, name);
+}
+
+// Packs of 3 over MPI (12 points in 3 shapes of 4): each rank trains packs,
+// a diverging member fails alone, every point is recorded once.
+void scenario_packs(const Setup& s) {
+  RunOptions options = options_for(s, "packs.h5");
+  options.pack = 3;
+  FakeWork::Options fake;
+  fake.epoch_time = std::chrono::milliseconds(1);
+  fake.rules.push_back({"lr", 0.5, FakeWork::Action::diverge, 2, "", {}});
+  FakeWork work(fake);
+  std::string log, error;
+  RunSummary summary;
+  const int code = run(s, options, work, log, error, &summary);
+  const std::vector<std::string> finished = gather_finished(s, work);
+  if (s.world.rank() != 0) return;
+
+  s.checks.expect(code == kExitFailures, fmt::format("packs: exit code {} (expected 3) {}\n{}", code, error, log));
+  s.checks.expect(log.find("packs: up to 3 points of one shape per worker (--pack 3); 12 points to run in 3 shapes") !=
+                      std::string::npos,
+                  "packs: the start lines lack the packs line:\n" + log);
+  s.checks.expect(summary.packs == 6 && summary.largest_pack == 3,
+                  fmt::format("packs: {} packs, the largest of {} (expected 6 packs, the largest of 3)", summary.packs,
+                              summary.largest_pack));
+  const auto statuses = ledger_statuses(options);
+  const sweeps::Sweep sweep = sweeps::load_sweep(options.spec_path);
+  for (const auto& [id, key] : test::keys_by_id(sweep)) {
+    const PointStatus expected = std::get<1>(key) == 0.5 ? PointStatus::failed : PointStatus::done;
+    s.checks.expect(statuses.at(id) == expected, fmt::format("packs: point {} is {}", id, to_string(statuses.at(id))));
+  }
+  std::vector<std::string> sorted = finished;
+  std::sort(sorted.begin(), sorted.end());
+  s.checks.expect(std::adjacent_find(sorted.begin(), sorted.end()) == sorted.end(), "packs: a point trained twice");
+  s.checks.expect(sorted.size() == 6, fmt::format("packs: workers finished {} points, expected 6", sorted.size()));
+  const auto done = test::journal_counts(options.results_path + ".journal", "done");
+  s.checks.expect(done.size() == 6, "packs: 6 done records");
+  for (const auto& [id, n] : done) s.checks.expect(n == 1, "packs: one done record per point");
+}
+
+// --pack with --ranks-per-point > 1 is refused on every rank before anything runs.
+void scenario_pack_with_groups_refused(const Setup& s) {
+  RunOptions options = options_for(s, "pack-groups.h5");
+  options.pack = 2;
+  options.ranks_per_point = 2;
+  FakeWork work;
+  std::string log, error;
+  const int code = run(s, options, work, log, error);
+  if (s.world.rank() != 0) return;
+  s.checks.expect(code == -1 && error.find("--pack 2 with --ranks-per-point 2") != std::string::npos,
+                  fmt::format("pack with groups: code {}, error '{}'", code, error));
+  s.checks.expect(!std::filesystem::exists(options.results_path), "pack with groups: a results file was made");
 }
 
 void scenario_mismatch_refused(const Setup& s) {
@@ -275,24 +328,28 @@ void scenario_groups_of_two(const Setup& s) {
 // ends as the brute-force reference says, whatever the timing; ASHA and the
 // median rule (verdicts after every epoch, over MPI) leave nothing paused, stop
 // some points, and never train a point past the rung it was given.
-void scenario_early_stopping(const Setup& s, const std::string& method, int ranks_per_point) {
-  const std::string name = fmt::format("es-{}-k{}", method, ranks_per_point);
+void scenario_early_stopping(const Setup& s, const std::string& method, int ranks_per_point, int pack = 1) {
+  const std::string name = fmt::format("es-{}-k{}-pack{}", method, ranks_per_point, pack);
   const std::string spec = s.dir + "/" + name + ".toml";
   if (s.world.rank() == 0) std::ofstream(spec) << test::es_sweep_text(method, method == "median" ? 12 : 27, 9);
   s.world.broadcast("", 0);  // the spec is written before any rank reads it
   RunOptions options = options_for(s, name + ".h5");
   options.spec_path = spec;
   options.ranks_per_point = ranks_per_point;
+  options.pack = pack;
   FakeWork::Options fake;
   fake.epoch_time = std::chrono::milliseconds(1);
   fake.val_acc = test::wiggly_val_acc;
   FakeWork work(fake);
   std::string log, error;
-  const int code = run(s, options, work, log, error);
+  RunSummary summary;
+  const int code = run(s, options, work, log, error, &summary);
   const auto started = gather_by_rank(s, work.started());
   if (s.world.rank() != 0) return;
 
   s.checks.expect(code == kExitOk, fmt::format("{}: exit code {} {}\n{}", name, code, error, log));
+  s.checks.expect(pack == 1 ? summary.largest_pack == 1 : summary.largest_pack > 1 && summary.largest_pack <= pack,
+                  fmt::format("{}: the largest pack held {} points (--pack {})", name, summary.largest_pack, pack));
   const sweeps::Sweep sweep = sweeps::load_sweep(spec);
   ResultsFile results(options.results_path, SweepIdentity{sweep.name, sweep.source_path, sweep.spec_text},
                       ResultsFileOptions{true, 0, [](const std::string&) {}});
@@ -435,6 +492,14 @@ int main(int argc, char** argv) {
       {"the median rule's verdicts over MPI", [&] { scenario_early_stopping(s, "median", 1); }},
       {"a TPE search over MPI: every trial once", [&] { scenario_search(s, /*interrupt=*/false, 1); }},
       {"a TPE search stopped and resumed over MPI", [&] { scenario_search(s, /*interrupt=*/true, 1); }},
+      {"packs of 3: each member recorded alone, every point once", [&] { scenario_packs(s); }},
+      {"--pack with --ranks-per-point is refused", [&] { scenario_pack_with_groups_refused(s); }},
+      {"a worker's signal stops packs; rerun resumes",
+       [&] { scenario_interrupt_and_resume(s, "worker-signal-pack", false, /*pack=*/3); }},
+      {"successive halving with packs equals the reference",
+       [&] { scenario_early_stopping(s, "successive_halving", 1, /*pack=*/4); }},
+      {"ASHA with packs", [&] { scenario_early_stopping(s, "asha", 1, /*pack=*/4); }},
+      {"the median rule with packs", [&] { scenario_early_stopping(s, "median", 1, /*pack=*/3); }},
   };
   std::vector<std::pair<const char*, std::function<void()>>> group_scenarios;
   if (world.size() >= 3 && (world.size() - 1) % 2 == 0)
