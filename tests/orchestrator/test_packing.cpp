@@ -21,6 +21,7 @@
 #include "orchestrator/plan_command.hpp"
 #include "orchestrator/run_command.hpp"
 #include "orchestrator_test_support.hpp"
+#include "test_search_support.hpp"
 
 using namespace ablate;
 
@@ -278,6 +279,33 @@ TEST_CASE("the median rule with packs judges every member on its own", "[orchest
     if (p.status == PointStatus::stopped) ++stops;
   }
   CHECK(stops > 0);
+}
+
+TEST_CASE("a TPE search with packs suggests each trial once and observes it once - with and without ASHA",
+          "[orchestrator][pack][search]") {
+  test::Scratch dir;
+  constexpr int kTrials = 12;
+  for (const std::string early_stopping : {"", "[early_stopping]\nmethod = \"asha\"\nmin_epochs = 1\n"}) {
+    DYNAMIC_SECTION((early_stopping.empty() ? "full budget" : "asha")) {
+      const sweeps::Sweep sweep =
+          sweeps::parse_sweep(test::search_sweep_text(kTrials, "tpe", 3, early_stopping), "search.toml");
+      test::InProcessSweep packed(dir, sweep, early_stopping.empty() ? "tpe.h5" : "tpe_asha.h5");
+      packed.pack = 4;
+      FakeWork::Options options;
+      options.val_acc = test::search_val_acc;
+      options.checkpoint_results_path = packed.path;
+      REQUIRE(packed.run(2, options).stop == StopReason::none);
+      REQUIRE(packed.points.size() == kTrials * 2);
+      for (const auto& p : packed.points) CHECK((p.status == PointStatus::done || p.status == PointStatus::stopped));
+      const auto problems = test::audit_search(packed.journal(), kTrials, 2);
+      for (const auto& problem : problems) FAIL_CHECK(problem);
+      // Every search point has one shape: packs fill up to 4 (a trial's two seeds, and more).
+      size_t largest = 0;
+      for (const auto& pack : packed.packs) largest = std::max(largest, pack.size());
+      CHECK(largest > 2);
+      CHECK(largest <= 4);
+    }
+  }
 }
 
 TEST_CASE("--pack auto picks K from the device and the model size", "[orchestrator][pack]") {
