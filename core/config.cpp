@@ -8,6 +8,8 @@
 #include <cstdint>
 #include <sstream>
 
+#include "core/families/families.hpp"
+
 namespace ablate {
 namespace {
 
@@ -21,7 +23,7 @@ ConfigKey shape_key(ConfigKey key) {
 
 const std::vector<ConfigKey> kConfigKeys = {
     // Model
-    shape_key({"model", &TrainConfig::model, "model family", -kInf, kInf, {"linear", "mlp", "cnn", "resnet"}}),
+    shape_key({"model", &TrainConfig::model, "model family (core/families/)", -kInf, kInf, model_family_names()}),
     shape_key({"hidden", &TrainConfig::hidden, "MLP hidden layer widths, [] for a linear model", 1, 65536}),
     shape_key({"activation", &TrainConfig::activation, "non-linearity of MLP/CNN hidden layers", -kInf, kInf,
      {"relu", "tanh", "leaky_relu", "gelu", "sigmoid"}}),
@@ -311,15 +313,11 @@ void apply_override(nlohmann::json& config, const std::string& assignment) {
 }
 
 void validate_config(const TrainConfig& config) {
-  if (config.model == "mlp" && config.hidden.empty() && config.dropout > 0)
-    throw ConfigError("dropout", "dropout > 0 needs a hidden layer: set hidden = [256] or dropout = 0");
+  const ModelFamily& family = find_model_family(config.model);
+  if (family.validate) family.validate(config);
   if (config.schedule == "warmup_cosine" && config.warmup_epochs >= config.epochs)
     throw ConfigError("warmup_epochs", fmt::format("warmup_epochs = {} must be smaller than epochs = {}",
                                                    config.warmup_epochs, config.epochs));
-  if (config.model == "cnn" && config.channels.size() > 4)
-    throw ConfigError("channels", "a 28x28 image supports at most 4 pooled conv blocks: shorten channels");
-  if (config.model == "resnet" && config.resnet_blocks.size() > 3)
-    throw ConfigError("resnet_blocks", "a 28x28 image supports at most 3 ResNet stages: shorten resnet_blocks");
 }
 
 }  // namespace ablate

@@ -28,7 +28,7 @@ class ConfigError : public std::runtime_error {
 // member to its public name, help text and valid range.
 struct TrainConfig {
   // Model
-  std::string model = "mlp";                 // linear | mlp | cnn | resnet
+  std::string model = "mlp";                 // a family of core/families/: linear | mlp | cnn | resnet
   std::vector<int> hidden = {256, 256};      // mlp hidden widths; [] = linear
   std::string activation = "relu";           // relu | tanh | leaky_relu | gelu | sigmoid
   double leaky_slope = 0.01;

@@ -61,7 +61,7 @@ double estimate_point_cost(const nlohmann::json& canonical_config);
 
 // A model's size per image, roughly (for --pack auto and `ablate plan --pack`):
 // multiply-accumulates of a forward pass, parameters, and the values a forward
-// pass keeps for the backward pass. All zero for a model cost.cpp does not know.
+// pass keeps for the backward pass, from the family's layer plan (core/families/).
 struct ModelSize {
   double forward_macs = 0, parameters = 0, activations = 0;
 };
