@@ -6,6 +6,8 @@
 
 #include <fmt/format.h>
 
+#include <cstring>
+
 namespace ablate {
 namespace {
 
@@ -117,6 +119,25 @@ void H5Reader::read_column(hid_t dataset, const std::string& name, hid_t member_
 std::vector<std::string> H5Reader::column_strings(hid_t dataset, const std::string& name) const {
   const size_t rows = rows_of(dataset);
   if (rows == 0) return {};
+  {  // a fixed-length string column (format 4's status, started, finished): read as such
+    H5Id type(ABLATE_H5_CHECK(H5Dget_type(dataset), path_, kReadHint), H5Tclose);
+    const int index = ABLATE_H5_CHECK(H5Tget_member_index(type, name.c_str()), path_,
+                                      fmt::format("Finding column '{}'. {}", name, kReadHint));
+    H5Id member(ABLATE_H5_CHECK(H5Tget_member_type(type, static_cast<unsigned>(index)), path_, kReadHint), H5Tclose);
+    if (H5Tget_class(member) == H5T_STRING && ABLATE_H5_CHECK(H5Tis_variable_str(member), path_, kReadHint) == 0) {
+      const size_t size = H5Tget_size(member);
+      H5Id fixed = make_fixed_string_type(path_, size);
+      std::vector<char> cells(rows * size);
+      read_column(dataset, name, fixed, size, cells.data());
+      std::vector<std::string> values;
+      values.reserve(rows);
+      for (size_t r = 0; r < rows; ++r) {
+        const char* cell = cells.data() + r * size;
+        values.emplace_back(cell, strnlen(cell, size));
+      }
+      return values;
+    }
+  }
   H5Id string_type = make_utf8_string_type(path_);
   std::vector<char*> texts(rows, nullptr);
   read_column(dataset, name, string_type, sizeof(char*), texts.data());

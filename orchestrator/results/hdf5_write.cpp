@@ -27,6 +27,7 @@ ColumnLayout layout_of(H5Column::Kind kind) {
     case H5Column::Kind::int64: return {H5T_NATIVE_INT64, H5T_STD_I64LE, 8};
     case H5Column::Kind::float64: return {H5T_NATIVE_DOUBLE, H5T_IEEE_F64LE, 8};
     case H5Column::Kind::string: return {H5I_INVALID_HID, H5I_INVALID_HID, sizeof(const char*)};
+    case H5Column::Kind::fixed_string: return {H5I_INVALID_HID, H5I_INVALID_HID, 1};
   }
   return {H5I_INVALID_HID, H5I_INVALID_HID, 0};
 }
@@ -36,7 +37,8 @@ ColumnLayout layout_of(H5Column::Kind kind) {
 size_t H5Column::rows() const {
   switch (kind) {
     case Kind::float64: return floats.size();
-    case Kind::string: return strings.size();
+    case Kind::string:
+    case Kind::fixed_string: return strings.size();
     default: return ints.size();
   }
 }
@@ -44,6 +46,14 @@ size_t H5Column::rows() const {
 H5Id make_utf8_string_type(const std::string& path) {
   H5Id type(ABLATE_H5_CHECK(H5Tcopy(H5T_C_S1), path, kWriteHint), H5Tclose);
   ABLATE_H5_CHECK(H5Tset_size(type, H5T_VARIABLE), path, kWriteHint);
+  ABLATE_H5_CHECK(H5Tset_cset(type, H5T_CSET_UTF8), path, kWriteHint);
+  return type;
+}
+
+H5Id make_fixed_string_type(const std::string& path, size_t size) {
+  H5Id type(ABLATE_H5_CHECK(H5Tcopy(H5T_C_S1), path, kWriteHint), H5Tclose);
+  ABLATE_H5_CHECK(H5Tset_size(type, std::max<size_t>(size, 1)), path, kWriteHint);
+  ABLATE_H5_CHECK(H5Tset_strpad(type, H5T_STR_NULLPAD), path, kWriteHint);
   ABLATE_H5_CHECK(H5Tset_cset(type, H5T_CSET_UTF8), path, kWriteHint);
   return type;
 }
@@ -122,7 +132,8 @@ void H5Writer::dataset(hid_t parent, const std::string& name, hid_t file_type, h
 const H5Writer::TableTypes& H5Writer::table_types(const std::string& name,
                                                   const std::vector<H5Column>& columns) const {
   std::string signature;
-  for (const auto& column : columns) signature += fmt::format("{}:{};", column.name, static_cast<int>(column.kind));
+  for (const auto& column : columns)
+    signature += fmt::format("{}:{}:{};", column.name, static_cast<int>(column.kind), column.fixed_size);
   for (const auto& known : table_types_)
     if (known->signature == signature) return *known;
 
@@ -131,30 +142,41 @@ const H5Writer::TableTypes& H5Writer::table_types(const std::string& name,
   // them); the file type has the same members packed, so the file has no padding.
   TableTypes types;
   types.signature = std::move(signature);
+  const auto size_of = [](const H5Column& column) {
+    return column.kind == H5Column::Kind::fixed_string ? std::max<size_t>(column.fixed_size, 1)
+                                                       : layout_of(column.kind).size;
+  };
+  std::vector<H5Id> fixed_types;  // one per fixed_string column (H5Tinsert copies it)
   for (const auto& column : columns) {
-    const size_t size = layout_of(column.kind).size;
-    types.row_size = (types.row_size + size - 1) / size * size;
+    const size_t size = size_of(column);
+    const size_t align = column.kind == H5Column::Kind::fixed_string ? 1 : size;
+    types.row_size = (types.row_size + align - 1) / align * align;
     types.offsets.push_back(types.row_size);
     types.row_size += size;
+    fixed_types.push_back(column.kind == H5Column::Kind::fixed_string ? make_fixed_string_type(path_, size) : H5Id());
   }
   types.row_size = (types.row_size + 7) / 8 * 8;
   if (types.row_size == 0) types.row_size = 8;
 
   types.memory_type = H5Id(ABLATE_H5_CHECK(H5Tcreate(H5T_COMPOUND, types.row_size), path_, hint()), H5Tclose);
   for (size_t c = 0; c < columns.size(); ++c) {
-    const hid_t member = columns[c].kind == H5Column::Kind::string ? string_type_.get()
-                                                                    : layout_of(columns[c].kind).native_type;
+    const hid_t member = columns[c].kind == H5Column::Kind::string         ? string_type_.get()
+                         : columns[c].kind == H5Column::Kind::fixed_string ? fixed_types[c].get()
+                                                                           : layout_of(columns[c].kind).native_type;
     ABLATE_H5_CHECK(H5Tinsert(types.memory_type, columns[c].name.c_str(), types.offsets[c], member), path_, hint());
   }
   size_t packed_size = 0;
-  for (const auto& column : columns) packed_size += layout_of(column.kind).size;
+  for (const auto& column : columns) packed_size += size_of(column);
   types.file_type =
       H5Id(ABLATE_H5_CHECK(H5Tcreate(H5T_COMPOUND, std::max<size_t>(packed_size, 1)), path_, hint()), H5Tclose);
   size_t packed_offset = 0;
-  for (const auto& column : columns) {
-    const hid_t member = column.kind == H5Column::Kind::string ? string_type_.get() : layout_of(column.kind).file_type;
+  for (size_t c = 0; c < columns.size(); ++c) {
+    const H5Column& column = columns[c];
+    const hid_t member = column.kind == H5Column::Kind::string         ? string_type_.get()
+                         : column.kind == H5Column::Kind::fixed_string ? fixed_types[c].get()
+                                                                       : layout_of(column.kind).file_type;
     ABLATE_H5_CHECK(H5Tinsert(types.file_type, column.name.c_str(), packed_offset, member), path_, hint());
-    packed_offset += layout_of(column.kind).size;
+    packed_offset += size_of(column);
   }
   table_types_.push_back(std::make_unique<TableTypes>(std::move(types)));
   return *table_types_.back();
@@ -193,6 +215,9 @@ std::vector<unsigned char> H5Writer::pack_rows(const std::string& name, const st
           std::memcpy(cell, &text, sizeof text);
           break;
         }
+        case H5Column::Kind::fixed_string:  // the buffer is zeroed: the rest is padding
+          std::memcpy(cell, column.strings[r].data(), std::min(column.strings[r].size(), column.fixed_size));
+          break;
       }
     }
   }

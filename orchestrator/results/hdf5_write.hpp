@@ -12,14 +12,17 @@
 namespace ablate {
 
 // One column of a compound table. Integer kinds read `ints`, float64 reads
-// `floats`, string reads `strings` (variable-length UTF-8 in the file).
+// `floats`, string reads `strings` (variable-length UTF-8 in the file), fixed_string
+// reads `strings` too (UTF-8 of at most `fixed_size` bytes, null-padded: rewriting it
+// in place costs nothing, unlike a variable-length string whose old copy HDF5 frees).
 struct H5Column {
-  enum class Kind { int8, int32, int64, float64, string };
+  enum class Kind { int8, int32, int64, float64, string, fixed_string };
   std::string name;
   Kind kind;
   std::vector<int64_t> ints = {};
   std::vector<double> floats = {};
   std::vector<std::string> strings = {};
+  size_t fixed_size = 0;
 
   size_t rows() const;
 };
@@ -103,5 +106,7 @@ class H5Writer {
 
 // A variable-length UTF-8 string type (caller owns it).
 H5Id make_utf8_string_type(const std::string& path);
+// A fixed-length UTF-8 string type of `size` bytes, null-padded (caller owns it).
+H5Id make_fixed_string_type(const std::string& path, size_t size);
 
 }  // namespace ablate

@@ -20,7 +20,9 @@
 #include <algorithm>
 #include <cerrno>
 #include <cmath>
+#include <functional>
 #include <limits>
+#include <set>
 
 namespace ablate {
 namespace {
@@ -57,9 +59,20 @@ using SweptColumns = std::vector<std::pair<std::string, H5Column::Kind>>;
 
 // ---- the tables' columns: one list each, the rows pushed in the same order ----
 
+// Statuses fit in 8 bytes, timestamps in 20 ("2024-05-01T12:34:56Z"): fixed-length
+// columns, because every event rewrites them and HDF5 frees and reallocates a
+// variable-length string it overwrites (that was ~7 µs per string).
+constexpr size_t kStatusBytes = 8, kTimestampBytes = 20;
+
+H5Column fixed_string_column(const char* name, size_t size) {
+  H5Column column{name, H5Column::Kind::fixed_string};
+  column.fixed_size = size;
+  return column;
+}
+
 std::vector<H5Column> index_schema(const SweptColumns& swept) {
   std::vector<H5Column> columns = {{"id", H5Column::Kind::string},      {"case", H5Column::Kind::string},
-                                   {"status", H5Column::Kind::string},  {"seed", H5Column::Kind::int32},
+                                   fixed_string_column("status", kStatusBytes),  {"seed", H5Column::Kind::int32},
                                    {"config_json", H5Column::Kind::string}, {"trial", H5Column::Kind::int32},
                                    {"suggested_by", H5Column::Kind::string}};
   for (const auto& [key, kind] : swept) columns.push_back({"hp." + key, kind});
@@ -79,14 +92,36 @@ std::vector<H5Column> index_schema(const SweptColumns& swept) {
            {"host", H5Column::Kind::string},
            {"device", H5Column::Kind::string},
            {"torch_version", H5Column::Kind::string},
-           {"started", H5Column::Kind::string},
-           {"finished", H5Column::Kind::string},
+           {"started", H5Column::Kind::fixed_string},
+           {"finished", H5Column::Kind::fixed_string},
            {"until", H5Column::Kind::int32},
            {"has_result", H5Column::Kind::int8},
            {"predictions_start", H5Column::Kind::int64},
            {"predictions_count", H5Column::Kind::int64}})
-    columns.push_back({name, kind});
+    columns.push_back(kind == H5Column::Kind::fixed_string ? fixed_string_column(name, kTimestampBytes)
+                                                           : H5Column{name, kind});
   return columns;
+}
+
+// What an event can change in a point's /index row. The plan's columns (id, case, seed,
+// config, trial, hp.*) never change. The variable-length ones among these (error,
+// host, device, torch_version) are rewritten only when they changed.
+bool is_mutable_column(const std::string& name) {
+  static const std::set<std::string> kPlanColumns = {"id", "case", "seed", "config_json", "trial", "suggested_by"};
+  return kPlanColumns.count(name) == 0 && name.rfind("hp.", 0) != 0;
+}
+
+// The text columns of a point that are variable-length and change with its attempts.
+uint64_t text_fingerprint(const LedgerPoint& p) {
+  return std::hash<std::string>{}(p.error + '\0' + p.run.host + '\0' + p.run.device + '\0' + p.run.torch_version);
+}
+
+// Keeps the columns `keep` says yes to.
+std::vector<H5Column> select_columns(std::vector<H5Column> columns, const std::function<bool(const H5Column&)>& keep) {
+  std::vector<H5Column> kept;
+  for (auto& column : columns)
+    if (keep(column)) kept.push_back(std::move(column));
+  return kept;
 }
 
 template <class T>
@@ -435,13 +470,30 @@ void ResultsView::write_changes(const H5Writer& writer, hid_t file, const Ledger
   }
   prediction_rows.close();
 
-  // /index, last: its rows point into the others
-  std::vector<H5Column> rows = index_schema(file_columns_);
-  for (hsize_t p : positions)
-    push_index_row(rows, file_columns_, points[p], written_[p].predictions_start, written_[p].predictions_count);
+  // /index, last: its rows point into the others. New rows whole; a known row only in its
+  // columns that can change, its variable-length text only when that changed.
   H5Id index = writer.open_dataset(file, "index");
   writer.set_rows(index, count);
-  writer.write_rows(index, "index", rows, positions);
+  std::vector<hsize_t> fresh, retexted, renumbered;
+  for (hsize_t p : positions) {
+    const uint64_t fingerprint = text_fingerprint(points[p]);
+    if (p >= known) fresh.push_back(p);
+    else if (fingerprint != written_[p].text_fingerprint) retexted.push_back(p);
+    else renumbered.push_back(p);
+    written_[p].text_fingerprint = fingerprint;
+  }
+  const auto write_index_rows = [&](const std::vector<hsize_t>& rows_at, const std::function<bool(const H5Column&)>& keep) {
+    if (rows_at.empty()) return;
+    std::vector<H5Column> rows = index_schema(file_columns_);
+    for (hsize_t p : rows_at)
+      push_index_row(rows, file_columns_, points[p], written_[p].predictions_start, written_[p].predictions_count);
+    writer.write_rows(index, "index", select_columns(std::move(rows), keep), rows_at);
+  };
+  write_index_rows(fresh, [](const H5Column&) { return true; });
+  write_index_rows(retexted, [](const H5Column& c) { return is_mutable_column(c.name); });
+  write_index_rows(renumbered, [](const H5Column& c) {
+    return is_mutable_column(c.name) && c.kind != H5Column::Kind::string;
+  });
 }
 
 void ResultsView::rebuild(const LedgerState& state, uint64_t journal_bytes) {

@@ -66,6 +66,7 @@ class ResultsView {
     std::vector<hsize_t> curve_rows;  // its rows in /curves, in curve order
     size_t rungs = 0;                 // rows of its rungs in /rungs
     int64_t predictions_start = 0, predictions_count = 0;
+    uint64_t text_fingerprint = 0;  // of the variable-length text in its /index row
   };
   void rebuild(const LedgerState& state, uint64_t journal_bytes);
   void update_in_place(const LedgerState& state, uint64_t journal_bytes);

@@ -105,15 +105,19 @@ def write_format4(path, journal_bytes: int = 1234) -> None:
     curve row marked as no longer counting (point = -1), and rows are not in point order."""
     with h5py.File(path, "w") as f:
         _root(f, 4, journal_bytes)
-        fields = _index_fields() + [("error", kStr), ("attempts", "<i4"), ("host", kStr), ("device", kStr),
-                                    ("torch_version", kStr), ("started", kStr), ("finished", kStr),
+        # status, started and finished are fixed-length (null-padded) strings in format 4
+        fields = [("status", "S8") if name == "status" else (name, kind) for name, kind in _index_fields()]
+        fields += [("error", kStr), ("attempts", "<i4"), ("host", kStr), ("device", kStr),
+                                    ("torch_version", kStr), ("started", "S20"), ("finished", "S20"),
                                     ("until", "<i4"), ("has_result", "i1"), ("predictions_start", "<i8"),
                                     ("predictions_count", "<i8")]
         rows = []
         for p in kPoints:
             done = p["status"] == "done"
-            stamp = "2026-11-30T00:00:00Z" if p["attempts"] else ""
-            rows.append(tuple(_index_row(p) + [p["error"], p["attempts"], p["host"], p["device"], "2.11", stamp,
+            stamp = b"2026-11-30T00:00:00Z" if p["attempts"] else b""
+            row = _index_row(p)
+            row[2] = row[2].encode()
+            rows.append(tuple(row + [p["error"], p["attempts"], p["host"], p["device"], "2.11", stamp,
                                                stamp, 0, 1 if done else 0, 5 if done else 0,
                                                len(kPredictions) if done else 0]))
         f.create_dataset("index", data=np.array(rows, dtype=fields), maxshape=(None,), chunks=(256,))

@@ -14,6 +14,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -209,12 +210,33 @@ std::vector<T> raw_column(hid_t dataset, const char* name, hid_t native) {
   return values;
 }
 
+// A string column, variable-length or (format 4's status, started, finished) fixed-length.
 inline std::vector<std::string> raw_string_column(hid_t dataset, const char* name) {
+  hid_t stored = H5Dget_type(dataset);
+  hid_t member = H5Tget_member_type(stored, static_cast<unsigned>(H5Tget_member_index(stored, name)));
+  const bool fixed = H5Tis_variable_str(member) == 0;
+  const size_t size = H5Tget_size(member);
+  H5Tclose(member);
+  H5Tclose(stored);
+  std::vector<std::string> values;
+  if (fixed) {
+    hid_t text_type = H5Tcopy(H5T_C_S1);
+    H5Tset_size(text_type, size);
+    H5Tset_strpad(text_type, H5T_STR_NULLPAD);
+    H5Tset_cset(text_type, H5T_CSET_UTF8);
+    std::vector<char> cells(raw_rows(dataset) * size);
+    hid_t memory = H5Tcreate(H5T_COMPOUND, size);
+    H5Tinsert(memory, name, 0, text_type);
+    if (!cells.empty()) REQUIRE(H5Dread(dataset, memory, H5S_ALL, H5S_ALL, H5P_DEFAULT, cells.data()) >= 0);
+    H5Tclose(memory);
+    H5Tclose(text_type);
+    for (size_t r = 0; r < cells.size() / size; ++r) values.emplace_back(&cells[r * size], strnlen(&cells[r * size], size));
+    return values;
+  }
   hid_t text_type = H5Tcopy(H5T_C_S1);
   H5Tset_size(text_type, H5T_VARIABLE);
   H5Tset_cset(text_type, H5T_CSET_UTF8);
   auto pointers = raw_column<char*>(dataset, name, text_type);
-  std::vector<std::string> values;
   for (char* p : pointers) {
     values.emplace_back(p ? p : "");
     H5free_memory(p);
