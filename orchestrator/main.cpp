@@ -13,6 +13,7 @@
 #include "orchestrator/exit_codes.hpp"
 #include "orchestrator/mpi_check.hpp"
 #include "orchestrator/mpi_communicator.hpp"
+#include "orchestrator/pack_size.hpp"
 #include "orchestrator/plan_command.hpp"
 #include "orchestrator/report_command.hpp"
 #include "orchestrator/results/results_error.hpp"
@@ -175,6 +176,11 @@ int main(int argc, char** argv) {
   run_cmd->add_option("--workers-per-gpu", run.workers_per_gpu, "worker ranks that share one GPU")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
+  constexpr const char* kPackHelp =
+      "points trained together by one worker as one packed model: up to K points with equal shape keys "
+      "(docs/packing.md); auto picks K from the device and the model size; 1: one point at a time";
+  std::string run_pack = "1";
+  run_cmd->add_option("--pack", run_pack, kPackHelp)->capture_default_str();
   run_cmd
       ->add_option("--progress", progress,
                    "auto (a live line in a terminal, else a line per event) | live | lines | quiet (summary, "
@@ -188,6 +194,13 @@ int main(int argc, char** argv) {
   plan_cmd->add_option("sweep", plan_spec, "the sweep spec (TOML)")->required();
   std::vector<std::string> plan_overrides;
   plan_cmd->add_option("--set", plan_overrides, kSetHelp)->allow_extra_args(false);
+  std::string plan_pack = "1";
+  plan_cmd->add_option("--pack", plan_pack, "also show how the points fall into packs of up to K (or auto)")
+      ->capture_default_str();
+  std::string plan_device = "cpu";
+  plan_cmd->add_option("--device", plan_device, "the device --pack auto sizes packs for: cpu | cuda")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"cpu", "cuda"}));
 
   std::string status_path;
   int status_top = 5;
@@ -239,8 +252,13 @@ int main(int argc, char** argv) {
       ablate::sweeps::load_sweep(slurm.sweep_path);  // a bad spec fails now, not after hours in the queue
       return ablate::slurm::run_slurm_command(slurm);
     }
-    if (*run_cmd) return run_sweep_command(run, progress, &argc, &argv);
-    if (*plan_cmd) return ablate::run_plan_command(plan_spec, plan_overrides, std::cout);
+    if (*run_cmd) {
+      run.pack = ablate::parse_pack_option(run_pack);
+      return run_sweep_command(run, progress, &argc, &argv);
+    }
+    if (*plan_cmd)
+      return ablate::run_plan_command(plan_spec, plan_overrides, std::cout, ablate::parse_pack_option(plan_pack),
+                                      plan_device);
     if (*status_cmd) return ablate::run_status_command(status_path, status_top, std::cout, status_json, status_pareto);
     if (*report_cmd) return ablate::run_report_command(report);
     std::cout << app.help();

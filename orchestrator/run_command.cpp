@@ -42,6 +42,7 @@ struct Startup {
   std::vector<int> worker_ranks;
   WorkPlacement placement;
   std::string device;
+  std::map<std::string, std::vector<int>> ranks_by_host;  // rank 0's, from every rank's hello
 };
 
 int exit_code_for(const std::exception_ptr& error) {
@@ -147,11 +148,13 @@ std::vector<WorkerInfo> handshake(Communicator& comm, Startup& s, PointWork& wor
   } else {
     std::string problem;
     int problem_code = 0;
+    s.ranks_by_host[comm.host()].push_back(kScheduler);
     for (int rank = 1; rank < comm.size(); ++rank) {
       const Message message = comm.receive(rank);
       if (message.tag != static_cast<int>(MessageTag::hello))
         throw MessageError(fmt::format("rank 0 expected a hello from rank {}, got tag {}", rank, message.tag));
       const Hello hello = decode_hello(message.payload);
+      s.ranks_by_host[hello.host].push_back(rank);
       if (problem.empty() && !hello.error.empty()) {
         problem = fmt::format("rank {} (host {}) cannot start: {}", rank, hello.host, hello.error);
         problem_code = hello.exit_code;
@@ -181,7 +184,8 @@ std::string plural(int n, const char* noun) { return fmt::format("{} {}{}", n, n
 
 // "packs: up to 4 points of one shape per worker (--pack 4); 36 points to run in 3 shapes", or with
 // --pack auto the size picked for each shape: "packs: --pack auto (cpu): 8 points per pack for 12 points, ...".
-std::string pack_line(int pack, const std::string& device, const std::vector<QueuedPoint>& queue) {
+// A [search] sweep's points come as it runs: the line says so instead of counting them.
+std::string pack_line(int pack, const std::string& device, const std::vector<QueuedPoint>& queue, bool search) {
   std::map<std::string, std::pair<int, int>> shapes;  // pack key -> (points, K)
   for (const auto& q : queue) {
     const nlohmann::json config = nlohmann::json::parse(q.item.config_text);
@@ -189,8 +193,10 @@ std::string pack_line(int pack, const std::string& device, const std::vector<Que
     ++points;
     k = pack_size_for(pack, config, device);
   }
-  const std::string where = fmt::format("{} to run in {}", plural(static_cast<int>(queue.size()), "point"),
-                                        plural(static_cast<int>(shapes.size()), "shape"));
+  const std::string where =
+      search ? "a search's points join packs as they are suggested"
+             : fmt::format("{} to run in {}", plural(static_cast<int>(queue.size()), "point"),
+                           plural(static_cast<int>(shapes.size()), "shape"));
   if (pack != kPackAuto)
     return fmt::format("packs: up to {} of one shape per worker (--pack {}); {}", plural(pack, "point"), pack, where);
   std::map<int, int> points_by_k;
@@ -256,6 +262,19 @@ int schedule(const RunOptions& options, Communicator& comm, PointWork& work, Sta
     out << fmt::format("workers: {} on {} ({}; rank 0 schedules): {}\n", worker_count,
                        plural(static_cast<int>(hosts.size()), "host"), fmt::join(hosts, ", "),
                        fmt::join(device_counts, "; "));
+    // Every rank, group followers included: "ranks by host: node1 0-3; node2 4-7".
+    std::vector<std::string> by_host;
+    for (const auto& [host, ranks] : s.ranks_by_host) {
+      std::vector<std::string> runs;  // consecutive ranks as one range
+      for (size_t i = 0; i < ranks.size();) {
+        size_t j = i + 1;
+        while (j < ranks.size() && ranks[j] == ranks[j - 1] + 1) ++j;
+        runs.push_back(j - i == 1 ? std::to_string(ranks[i]) : fmt::format("{}-{}", ranks[i], ranks[j - 1]));
+        i = j;
+      }
+      by_host.push_back(fmt::format("{} {}", host, fmt::join(runs, ",")));
+    }
+    out << fmt::format("ranks by host: {}\n", fmt::join(by_host, "; "));
   }
   SchedulerOptions scheduler_options;
   scheduler_options.max_consecutive_failures = options.max_consecutive_failures;
@@ -265,7 +284,7 @@ int schedule(const RunOptions& options, Communicator& comm, PointWork& work, Sta
     scheduler_options.pack_size = [pack = options.pack, device](const std::string& config_text) {
       return pack_size_for(pack, nlohmann::json::parse(config_text), device);
     };
-    out << pack_line(options.pack, device, queue) << "\n";
+    out << pack_line(options.pack, device, queue, sweep.search.has_value()) << "\n";
     scheduler_options.max_pack = options.pack != kPackAuto ? options.pack : kMaxAutoPack;
     if (options.pack == kPackAuto && !queue.empty()) {
       scheduler_options.max_pack = 1;

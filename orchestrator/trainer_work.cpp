@@ -28,12 +28,38 @@ TrainResult TrainerWork::train(const WorkItem& item, const EpochCallback& on_epo
   const TrainConfig config = config_from_json(nlohmann::json::parse(item.config_text));
   // Every rank of a data-parallel group gets the point's path: the trainer
   // appends ".rank<r>" and the ranks agree on the epoch to resume from.
-  const std::string checkpoint_path = checkpoint_for(item.id);
-  CheckpointRequest checkpoint{checkpoint_path, [&item](const std::string& why) {
-                                 std::cerr << fmt::format("ablate: point {}: {}; it starts from epoch 1\n", item.id,
-                                                          why);
-                               }};
-  return train_config(config, *data_, request_, on_epoch, checkpoint, group_);
+  return train_config(config, *data_, request_, on_epoch, checkpoint_request(item.id), group_);
+}
+
+void TrainerWork::train_pack(const std::vector<WorkItem>& items, const ItemEpochCallback& on_epoch,
+                             const ItemEndCallback& on_end) {
+  if (items.size() == 1) {  // a lone point: train() (data-parallel groups included)
+    PointWork::train_pack(items, on_epoch, on_end);
+    return;
+  }
+  if (!data_) data_ = std::make_unique<FashionMnist>(load_fashion_mnist(data_dir_));
+  std::vector<PackMember> members;
+  std::vector<size_t> item_of;  // member -> item
+  for (size_t i = 0; i < items.size(); ++i) {
+    try {
+      members.push_back({config_from_json(nlohmann::json::parse(items[i].config_text)),
+                         [&on_epoch, i](const EpochMetrics& row) { return on_epoch(i, row); },
+                         checkpoint_request(items[i].id)});
+      item_of.push_back(i);
+    } catch (const std::exception& e) {  // a config the trainer refuses fails that point alone
+      on_end(i, ItemOutcome{true, e.what(), {}});
+    }
+  }
+  if (members.empty()) return;
+  ablate::train_pack(members, *data_, request_, [&](size_t member, PackMemberOutcome outcome) {
+    on_end(item_of.at(member), ItemOutcome{outcome.failed, std::move(outcome.error), std::move(outcome.result)});
+  });
+}
+
+CheckpointRequest TrainerWork::checkpoint_request(const std::string& id) {
+  return CheckpointRequest{checkpoint_for(id), [id](const std::string& why) {
+                             std::cerr << fmt::format("ablate: point {}: {}; it starts from epoch 1\n", id, why);
+                           }};
 }
 
 void TrainerWork::join_group(Communicator& group) {

@@ -7,6 +7,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "orchestrator/point_work.hpp"
 #include "trainer/trainer.hpp"
@@ -22,12 +23,17 @@ class TrainerWork : public PointWork {
   // Finds the data (DataError) and the device (std::invalid_argument) without loading anything big.
   std::string prepare(const WorkPlacement& placement) override;
   TrainResult train(const WorkItem& item, const EpochCallback& on_epoch) override;
+  // A pack of more than one point: the trainer's packed model (train_pack), each
+  // member with its own checkpoint, as train() gives a lone point.
+  void train_pack(const std::vector<WorkItem>& items, const ItemEpochCallback& on_epoch,
+                  const ItemEndCallback& on_end) override;
   std::string software_version() const override;
   // Remembers the group's MPI communicator when it has more than one rank.
   void join_group(Communicator& group) override;
 
  private:
   std::string checkpoint_for(const std::string& id);
+  CheckpointRequest checkpoint_request(const std::string& id);
 
   std::string data_dir_;
   std::string results_path_;
