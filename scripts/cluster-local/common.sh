@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2034  # sourced: the variables are used by the scripts that source it
 # common.sh: what start.sh, stop.sh, on.sh and node.sh share (sourced, not run): the state
 # directory, the node names and addresses, and how a node's namespaces are found again.
 #

@@ -14,6 +14,9 @@ Usage:
       RANKS ranks of the `ablate run` writing RESULTS.h5 have all been seen, and writes "rank
       node" lines to OUT.txt: which node's namespace each rank runs in, seen from outside (its
       network namespace) and its rank from its environment. Exit 1 if not all are seen in time.
+  check_cluster.py ranklog JOB_LOG RANKS.txt
+      the "ranks by host:" line rank 0 wrote in the job's log (each rank's own hostname, from
+      its hello) names the same node for every rank as RANKS.txt (seen from outside).
   check_cluster.py training JOB_LOG RANKS.txt NODE MIN_EPOCHS MAX_EPOCHS
       exit 0 when the job's log (rank 0's progress lines, written as they happen, unlike the
       journal's epoch records, which are written out in groups) shows a point being trained
@@ -197,6 +200,24 @@ def training(log_path, ranks_path, node, min_epochs, max_epochs):
     return [] if busy else [f"no point with {min_epochs} to {max_epochs} epochs is training on {node}"]
 
 
+def ranklog(log_path, ranks_path):
+    with open(ranks_path) as f:
+        seen = dict(line.split() for line in f if line.strip())
+    with open(log_path, errors="replace") as f:
+        lines = [line.split(":", 1)[1] for line in f if line.startswith("ranks by host:")]
+    if not lines:
+        return [f"{log_path} has no 'ranks by host:' line"]
+    said = {}
+    for entry in lines[0].split(";"):
+        host, runs = entry.split()
+        for run in runs.split(","):
+            first, _, last = run.partition("-")
+            for rank in range(int(first), int(last or first) + 1):
+                said[str(rank)] = host
+    print(f"rank 0 says: {lines[0].strip()}")
+    return [] if said == seen else [f"rank 0's ranks by host {said} differ from those seen from outside {seen}"]
+
+
 def trainers_in_log(log_path, ranks_path):
     """Short point ID -> node of the rank that last started it, from rank 0's progress lines."""
     import re
@@ -251,7 +272,8 @@ def resumed(checkpoints_dir, results_path, log_path, ranks_path, lost_node):
 
 
 def main(argv):
-    checks = {"same": same, "hosts": hosts, "ranks": ranks, "training": training, "resumed": resumed}
+    checks = {"same": same, "hosts": hosts, "ranks": ranks, "ranklog": ranklog, "training": training,
+              "resumed": resumed}
     if len(argv) < 2 or argv[1] not in checks:
         print(__doc__)
         return 2

@@ -6,9 +6,10 @@
 #      this machine's network, srun and mpirun (Open MPI's rsh agent) start ranks on both;
 #      stop.sh leaves nothing behind and is safe twice (at the end);
 #   1. `ablate slurm --nodes 2 --submit` with srun, then with mpirun, as the launcher: the ranks
-#      run on both nodes (seen from outside: each rank's network namespace), points were trained
-#      on both (each point records its host), every point is done once, and the results equal
-#      a one-node run's bit for bit;
+#      run on both nodes (seen from outside: each rank's network namespace; and rank 0's log
+#      line "ranks by host", from each rank's own hostname, agrees), points were trained on both
+#      (each point records its host), every point is done once, and the results equal a one-node
+#      run's bit for bit;
 #   2. `--ranks-per-point 2` with the group's two ranks on different nodes: data-parallel
 #      training over MPI across the bridge, equal to the one-node run to rounding;
 #   3. node loss: everything on a node (slurmd, slurmstepd, ranks) is killed mid-sweep, first
@@ -206,6 +207,8 @@ else
     wait_until 300 job_ended "$job" || note "job $job did not end: $(job_summary "$job")"
     check "the job completed" [ "$(job_state "$job")" == COMPLETED ]
     check "its 4 ranks ran on both nodes" ranks_on_both_nodes
+    check "rank 0's log names each rank's node as seen from outside" \
+      "$python" "$here/check_cluster.py" ranklog "$results.slurm-$job.out" "$results.ranks"
     check "points were trained on both nodes (the host each point records)" \
       "$python" "$here/check_cluster.py" hosts "$results" "$node1" "$node2"
     check "4 points, each done exactly once" "$python" "$source_dir/tests/slurm/check_results.py" "$results" 4
@@ -224,6 +227,8 @@ else
   wait_until 300 job_ended "$job" || note "job $job did not end: $(job_summary "$job")"
   check "the job completed" [ "$(job_state "$job")" == COMPLETED ]
   check "its 3 ranks ran on both nodes" ranks_on_both_nodes
+  check "rank 0's log names each rank's node as seen from outside (group members included)" \
+    "$python" "$here/check_cluster.py" ranklog "$results.slurm-$job.out" "$results.ranks"
   check "the group's ranks 1 and 2 ran on different nodes ($(node_of_rank 1), $(node_of_rank 2))" \
     [ -n "$(node_of_rank 1)" -a -n "$(node_of_rank 2)" -a "$(node_of_rank 1)" != "$(node_of_rank 2)" ]
   check "the log says it trains in groups of 2" grep -q "group of 2 ranks (data-parallel)" "$results.slurm-$job.out"
