@@ -244,9 +244,13 @@ void ResultsFile::materialise(bool wait_for_reader) {
   const auto begin = std::chrono::steady_clock::now();
   const auto outcome =
       view_.write(state_, journal_->durable_bytes(), wait_for_reader ? options_.reader_patience_seconds : 0);
+  // A reader holds the file: still behind, and tried again at the next event (a lock test
+  // is cheap), so the update goes in as soon as the reader lets go.
+  if (outcome == ResultsView::Outcome::reader_holds_file) return;
   last_write_ = std::chrono::steady_clock::now();
-  if (outcome == ResultsView::Outcome::reader_holds_file) return;  // still behind: tried again after an interval
-  last_write_seconds_ = std::chrono::duration<double>(last_write_ - begin).count();
+  // The interval stretches with what updates cost; a rebuild (rare, O(points)) does not stretch it.
+  if (outcome == ResultsView::Outcome::updated)
+    last_write_seconds_ = std::chrono::duration<double>(last_write_ - begin).count();
   behind_ = false;
 }
 

@@ -697,3 +697,34 @@ print("ok")
   INFO(read_text(out));
   CHECK(rc == 0);
 }
+
+TEST_CASE("a reader holding the .h5 open: updates wait for it, then a new file replaces it", "[hdf5][results]") {
+  ScratchDir dir;
+  const std::string path = dir.file("results.h5");
+  ResultsFile::Options options = quiet_options(nullptr, /*interval=*/0);
+  options.reader_patience_seconds = 0.3;
+  ResultsFile results(path, test_sweep(), options);
+  const auto points = test_points(2);
+  results.plan(points);
+  run_point(results, points[0], 0, 1);
+  auto inode = [&] {
+    struct stat info {};
+    REQUIRE(::stat(path.c_str(), &info) == 0);
+    return info.st_ino;
+  };
+  const auto updated_in_place = inode();
+  {
+    RawFile reader(path);  // holds HDF5's lock on the file while open
+    CHECK(raw_point_status(reader.id, "p0001") == "pending");
+    results.start_point("p0001", {"n", "cpu", "t"});  // the update waits for the reader
+    CHECK(inode() == updated_in_place);
+    ::usleep(350'000);
+    results.record_epoch("p0001", test_epoch(1, 1));  // past the patience: a new file is renamed over it
+    CHECK(inode() != updated_in_place);
+    CHECK(raw_point_status(reader.id, "p0001") == "pending");  // the reader keeps the version it opened
+  }
+  RawFile fresh(path);
+  CHECK(raw_point_status(fresh.id, "p0001") == "running");
+  CHECK(raw_curves(fresh.id, "p0001").size() == 1);
+  CHECK(raw_point_status(fresh.id, "p0000") == "done");
+}
