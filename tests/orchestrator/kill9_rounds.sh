@@ -3,15 +3,29 @@
 # ROUNDS times; each time, once the attempt trains (its journal grows), waits a random moment
 # (under MAX_SLEEP_SECONDS + 1 s) and kill -9s, in turn, the first child of mpirun (rank 0 or a
 # worker), the last one, or the whole job; then copies the journal to WORK/journal.round<N>.
-# Needs: mpi (array), ablate, RANDOM seeded by the caller.
+# Needs: mpi (array), ablate, RANDOM seeded by the caller; kill9_args (array, optional): more
+# options for `ablate run` (e.g. --pack 4); kill9_wait_epoch=1 (optional): wait for a new epoch
+# record rather than any record (a pack's start records all come before its first epoch).
+# How far a journal has come: its size, or with kill9_wait_epoch=1 its epoch records.
+journal_progress() {
+  if [ "${kill9_wait_epoch:-0}" = 1 ]; then
+    local n
+    n=$(grep -c '"t":"epoch"' "$1" 2>/dev/null)
+    echo "${n:-0}"
+  else
+    stat -c %s "$1" 2>/dev/null || echo 0
+  fi
+}
+
 kill9_rounds() {
   local rounds=$1 spec=$2 results=$3 work=$4 max_sleep=$5 round job size victim what
   for round in $(seq 1 "$rounds"); do
-    setsid "${mpi[@]}" "$ablate" run "$spec" -o "$results" --threads 1 --progress lines >> "$work/killed.log" 2>&1 &
+    setsid "${mpi[@]}" "$ablate" run "$spec" -o "$results" --threads 1 --progress lines \
+      ${kill9_args[@]+"${kill9_args[@]}"} >> "$work/killed.log" 2>&1 &
     job=$!
-    size=$(stat -c %s "$results.journal" 2>/dev/null || echo 0)
+    size=$(journal_progress "$results.journal")
     for _ in $(seq 600); do
-      [ "$(stat -c %s "$results.journal" 2>/dev/null || echo 0)" -gt "$size" ] && break
+      [ "$(journal_progress "$results.journal")" -gt "$size" ] && break
       kill -0 "$job" 2>/dev/null || break
       sleep 0.1
     done
