@@ -1,88 +1,64 @@
-// MLP, CNN and ResNet definitions, and their initialisation.
+// Torch modules from a model family's layer plan (core/families/), and their initialisation.
 #include "trainer/models.hpp"
 
 #include <fmt/format.h>
 
+#include "core/families/families.hpp"
+
 namespace ablate {
 namespace {
 
-constexpr int64_t kImageSide = 28;
-constexpr int64_t kPixels = kImageSide * kImageSide;
-
-torch::nn::AnyModule activation(const TrainConfig& config) {
-  if (config.activation == "relu") return torch::nn::AnyModule(torch::nn::ReLU());
-  if (config.activation == "tanh") return torch::nn::AnyModule(torch::nn::Tanh());
-  if (config.activation == "leaky_relu")
-    return torch::nn::AnyModule(torch::nn::LeakyReLU(torch::nn::LeakyReLUOptions().negative_slope(config.leaky_slope)));
-  if (config.activation == "gelu") return torch::nn::AnyModule(torch::nn::GELU());
-  if (config.activation == "sigmoid") return torch::nn::AnyModule(torch::nn::Sigmoid());
-  throw ConfigError("activation", fmt::format("unknown activation '{}'", config.activation));
+torch::nn::AnyModule activation(const LayerSpec& layer) {
+  const std::string& name = layer.activation;
+  if (name == "relu") return torch::nn::AnyModule(torch::nn::ReLU());
+  if (name == "tanh") return torch::nn::AnyModule(torch::nn::Tanh());
+  if (name == "leaky_relu")
+    return torch::nn::AnyModule(torch::nn::LeakyReLU(torch::nn::LeakyReLUOptions().negative_slope(layer.leaky_slope)));
+  if (name == "gelu") return torch::nn::AnyModule(torch::nn::GELU());
+  if (name == "sigmoid") return torch::nn::AnyModule(torch::nn::Sigmoid());
+  throw ConfigError("activation", fmt::format("unknown activation '{}'", name));
 }
 
 torch::nn::Conv2d conv3x3(int64_t in, int64_t out, int64_t stride = 1, bool bias = true) {
   return torch::nn::Conv2d(torch::nn::Conv2dOptions(in, out, 3).stride(stride).padding(1).bias(bias));
 }
 
-torch::nn::Sequential build_mlp(const TrainConfig& config, const std::vector<int>& hidden) {
-  torch::nn::Sequential net;
-  net->push_back(torch::nn::Flatten());
-  int64_t width = kPixels;
-  for (int out : hidden) {
-    net->push_back(torch::nn::Linear(width, out));
-    if (config.batchnorm) net->push_back(torch::nn::BatchNorm1d(out));
-    net->push_back(activation(config));
-    if (config.dropout > 0) net->push_back(torch::nn::Dropout(config.dropout));
-    width = out;
+// One module per layer of the plan, made in the plan's order: each module's
+// constructor draws its initial weights from Torch's global generator, so the
+// order of the layers is the order of the draws.
+void append_layer(torch::nn::Sequential& net, const LayerSpec& layer) {
+  switch (layer.kind) {
+    case LayerKind::conv3x3:
+      net->push_back(conv3x3(layer.in, layer.out, layer.stride, layer.bias));
+      return;
+    case LayerKind::batchnorm:
+      if (layer.side == 0)
+        net->push_back(torch::nn::BatchNorm1d(layer.out));
+      else
+        net->push_back(torch::nn::BatchNorm2d(layer.out));
+      return;
+    case LayerKind::activation:
+      net->push_back(activation(layer));
+      return;
+    case LayerKind::max_pool2x2:
+      net->push_back(torch::nn::MaxPool2d(torch::nn::MaxPool2dOptions(2)));
+      return;
+    case LayerKind::flatten:
+      net->push_back(torch::nn::Flatten());
+      return;
+    case LayerKind::linear:
+      net->push_back(torch::nn::Linear(layer.in, layer.out));
+      return;
+    case LayerKind::dropout:
+      net->push_back(torch::nn::Dropout(layer.rate));
+      return;
+    case LayerKind::residual_block:
+      net->push_back(ResidualBlock(layer.in, layer.out, layer.stride));
+      return;
+    case LayerKind::global_avg_pool:
+      net->push_back(torch::nn::AdaptiveAvgPool2d(torch::nn::AdaptiveAvgPool2dOptions(1)));
+      return;
   }
-  net->push_back(torch::nn::Linear(width, kNumClasses));
-  return net;
-}
-
-
-torch::nn::Sequential build_cnn(const TrainConfig& config) {
-  torch::nn::Sequential net;
-  int64_t in = 1, side = kImageSide;
-  for (int out : config.channels) {
-    net->push_back(conv3x3(in, out, 1, /*bias=*/!config.batchnorm));
-    if (config.batchnorm) net->push_back(torch::nn::BatchNorm2d(out));
-    net->push_back(activation(config));
-    net->push_back(torch::nn::MaxPool2d(torch::nn::MaxPool2dOptions(2)));
-    in = out;
-    side /= 2;
-  }
-  net->push_back(torch::nn::Flatten());
-  int64_t width = in * side * side;
-  if (config.dropout > 0) net->push_back(torch::nn::Dropout(config.dropout));
-  if (config.fc_width > 0) {
-    net->push_back(torch::nn::Linear(width, config.fc_width));
-    net->push_back(activation(config));
-    if (config.dropout > 0) net->push_back(torch::nn::Dropout(config.dropout));
-    width = config.fc_width;
-  }
-  net->push_back(torch::nn::Linear(width, kNumClasses));
-  return net;
-}
-
-torch::nn::Sequential build_resnet(const TrainConfig& config) {
-  torch::nn::Sequential net;
-  int64_t width = config.resnet_width;
-  net->push_back(conv3x3(1, width, 1, /*bias=*/false));
-  net->push_back(torch::nn::BatchNorm2d(width));
-  net->push_back(torch::nn::ReLU());
-  int64_t in = width;
-  for (size_t stage = 0; stage < config.resnet_blocks.size(); ++stage) {
-    const int64_t out = width << stage;
-    for (int block = 0; block < config.resnet_blocks[stage]; ++block) {
-      const int64_t stride = (stage > 0 && block == 0) ? 2 : 1;
-      net->push_back(ResidualBlock(in, out, stride));
-      in = out;
-    }
-  }
-  net->push_back(torch::nn::AdaptiveAvgPool2d(torch::nn::AdaptiveAvgPool2dOptions(1)));
-  net->push_back(torch::nn::Flatten());
-  if (config.dropout > 0) net->push_back(torch::nn::Dropout(config.dropout));
-  net->push_back(torch::nn::Linear(in, kNumClasses));
-  return net;
 }
 
 void initialise(torch::nn::Module& model, const TrainConfig& config) {
@@ -131,18 +107,9 @@ torch::Tensor ResidualBlockImpl::forward(const torch::Tensor& x) {
 }
 
 torch::nn::Sequential build_model(const TrainConfig& config) {
+  const LayerPlan plan = model_plan(config);
   torch::nn::Sequential model;
-  if (config.model == "linear") {
-    model = build_mlp(config, {});
-  } else if (config.model == "mlp") {
-    model = build_mlp(config, config.hidden);
-  } else if (config.model == "cnn") {
-    model = build_cnn(config);
-  } else if (config.model == "resnet") {
-    model = build_resnet(config);
-  } else {
-    throw ConfigError("model", fmt::format("unknown model '{}'", config.model));
-  }
+  for (const LayerSpec& layer : plan.layers()) append_layer(model, layer);
   initialise(*model, config);
   return model;
 }

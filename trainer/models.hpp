@@ -22,7 +22,7 @@ struct ResidualBlockImpl : torch::nn::Module {
 };
 TORCH_MODULE(ResidualBlock);
 
-// linear | mlp | cnn | resnet, initialised by config.init. Input [B, 1, 28, 28]
+// The layers of config.model's plan (core/families/), initialised by config.init. Input [B, 1, 28, 28]
 // (already normalised), output logits [B, 10]. Uses Torch's global generator
 // for initialisation: seed it first (seed_everything).
 torch::nn::Sequential build_model(const TrainConfig& config);

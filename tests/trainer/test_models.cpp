@@ -1,6 +1,7 @@
 // Tests of trainer/models: parameter counts, shapes, initialisation, penalised weights.
 #include "tests/trainer/torch_catch.hpp"
 
+#include "core/families/families.hpp"
 #include "trainer/models.hpp"
 
 using ablate::TrainConfig;
@@ -55,6 +56,116 @@ TEST_CASE("every model maps [B,1,28,28] to [B,10]", "[models]") {
     auto out = model->forward(torch::randn({3, 1, 28, 28}));
     CHECK((out.sizes() == torch::IntArrayRef({3, 10})));
   }
+}
+
+TEST_CASE("build_model makes one module per plan layer, with the plan's parameter count", "[models][families]") {
+  for (const auto& family : ablate::model_families()) {
+    for (const bool batchnorm : {false, true}) {
+      for (const double dropout : {0.0, 0.3}) {
+        TrainConfig config;
+        config.model = family.name;
+        config.batchnorm = batchnorm;
+        config.dropout = dropout;
+        config.hidden = {32, 16};
+        config.channels = {4, 8, 4};
+        config.fc_width = 12;
+        config.resnet_width = 4;
+        config.resnet_blocks = {1, 2};
+        CAPTURE(family.name, batchnorm, dropout);
+        const auto plan = ablate::model_plan(config);
+        auto model = ablate::build_model(config);
+        CHECK(model->size() == plan.layers().size());
+        CHECK(ablate::count_parameters(*model) == ablate::count_plan_parameters(plan));
+        CHECK(model->forward(torch::randn({2, 1, 28, 28})).sizes() == torch::IntArrayRef({2, 10}));
+      }
+    }
+  }
+}
+
+// The modules each family was built of before the layer plans, written out by
+// hand: the plan-built model must draw the same weights in the same order.
+TEST_CASE("build_model initialises as the hand-written families do: bit for bit", "[models][families]") {
+  namespace nn = torch::nn;
+  auto conv = [](int64_t in, int64_t out, int64_t stride, bool bias) {
+    return nn::Conv2d(nn::Conv2dOptions(in, out, 3).stride(stride).padding(1).bias(bias));
+  };
+  // Modules in a braced list are made left to right (function arguments have no
+  // such order), so the weights are drawn in the listed order.
+  auto sequential = [](std::vector<nn::AnyModule> modules) {
+    nn::Sequential net;
+    for (auto& module : modules) net->push_back(std::move(module));
+    return net;
+  };
+  auto same = [](const nn::Sequential& built, const nn::Sequential& by_hand) {
+    const auto a = built->named_parameters(), b = by_hand->named_parameters();
+    REQUIRE(a.size() == b.size());
+    for (size_t i = 0; i < a.size(); ++i) {
+      CAPTURE(a[i].key());
+      CHECK(a[i].key() == b[i].key());
+      CHECK(torch::equal(a[i].value(), b[i].value()));
+    }
+    const auto x = built->named_buffers(), y = by_hand->named_buffers();
+    REQUIRE(x.size() == y.size());
+    for (size_t i = 0; i < x.size(); ++i) CHECK(x[i].key() == y[i].key());
+  };
+
+  TrainConfig mlp_config = mlp({64, 32});
+  mlp_config.batchnorm = true;
+  mlp_config.dropout = 0.1;
+  mlp_config.activation = "gelu";
+  torch::manual_seed(11);
+  auto built = ablate::build_model(mlp_config);
+  torch::manual_seed(11);
+  same(built, sequential({nn::AnyModule(nn::Flatten()), nn::AnyModule(nn::Linear(784, 64)),
+                          nn::AnyModule(nn::BatchNorm1d(64)), nn::AnyModule(nn::GELU()), nn::AnyModule(nn::Dropout(0.1)),
+                          nn::AnyModule(nn::Linear(64, 32)), nn::AnyModule(nn::BatchNorm1d(32)), nn::AnyModule(nn::GELU()),
+                          nn::AnyModule(nn::Dropout(0.1)), nn::AnyModule(nn::Linear(32, 10))}));
+
+  TrainConfig cnn;
+  cnn.model = "cnn";
+  cnn.channels = {4, 8};
+  cnn.fc_width = 16;
+  cnn.batchnorm = true;
+  cnn.dropout = 0.2;
+  torch::manual_seed(12);
+  built = ablate::build_model(cnn);
+  torch::manual_seed(12);
+  same(built, sequential({nn::AnyModule(conv(1, 4, 1, false)), nn::AnyModule(nn::BatchNorm2d(4)),
+                          nn::AnyModule(nn::ReLU()), nn::AnyModule(nn::MaxPool2d(2)), nn::AnyModule(conv(4, 8, 1, false)),
+                          nn::AnyModule(nn::BatchNorm2d(8)), nn::AnyModule(nn::ReLU()), nn::AnyModule(nn::MaxPool2d(2)),
+                          nn::AnyModule(nn::Flatten()), nn::AnyModule(nn::Dropout(0.2)),
+                          nn::AnyModule(nn::Linear(8 * 7 * 7, 16)), nn::AnyModule(nn::ReLU()),
+                          nn::AnyModule(nn::Dropout(0.2)), nn::AnyModule(nn::Linear(16, 10))}));
+
+  TrainConfig resnet;
+  resnet.model = "resnet";
+  resnet.resnet_width = 4;
+  resnet.resnet_blocks = {1, 1};
+  resnet.init = "kaiming";
+  torch::manual_seed(13);
+  built = ablate::build_model(resnet);
+  torch::manual_seed(13);
+  auto by_hand = sequential({nn::AnyModule(conv(1, 4, 1, false)), nn::AnyModule(nn::BatchNorm2d(4)),
+                             nn::AnyModule(nn::ReLU()), nn::AnyModule(ablate::ResidualBlock(4, 4, 1)),
+                             nn::AnyModule(ablate::ResidualBlock(4, 8, 2)),
+                             nn::AnyModule(nn::AdaptiveAvgPool2d(nn::AdaptiveAvgPool2dOptions(1))),
+                             nn::AnyModule(nn::Flatten()), nn::AnyModule(nn::Linear(8, 10))});
+  {
+    torch::NoGradGuard no_grad;  // config.init = kaiming, as build_model does it
+    for (auto& module : by_hand->modules(/*include_self=*/false)) {
+      torch::Tensor weight, bias;
+      if (auto* linear = module->as<nn::Linear>()) {
+        weight = linear->weight, bias = linear->bias;
+      } else if (auto* c = module->as<nn::Conv2d>()) {
+        weight = c->weight, bias = c->bias;
+      } else {
+        continue;
+      }
+      nn::init::kaiming_normal_(weight, /*a=*/0.0, torch::kFanIn, torch::kReLU);
+      if (bias.defined()) bias.zero_();
+    }
+  }
+  same(built, by_hand);
 }
 
 TEST_CASE("penalised weights are the matrices and kernels only", "[models]") {
