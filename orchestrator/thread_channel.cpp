@@ -25,7 +25,7 @@ ThreadChannel::~ThreadChannel() {
     std::lock_guard lock(mutex_);
     for (auto& slot : slots_) slot->stop = true, slot->stop_flag = true;
   }
-  wake_workers_.notify_all();
+  for (auto& slot : slots_) slot->wake.notify_one();
   for (auto& slot : slots_)
     if (slot->thread.joinable()) slot->thread.join();
 }
@@ -38,7 +38,7 @@ void ThreadChannel::assign(int worker, const std::vector<WorkItem>& pack) {
     if (pack.empty()) throw std::logic_error("ThreadChannel::assign of an empty pack");
     slot.assigned = pack;
   }
-  wake_workers_.notify_all();
+  slots_.at(worker)->wake.notify_one();
 }
 
 void ThreadChannel::stop(int worker) {
@@ -47,7 +47,7 @@ void ThreadChannel::stop(int worker) {
     slots_.at(worker)->stop = true;
     slots_.at(worker)->stop_flag = true;
   }
-  wake_workers_.notify_all();
+  slots_.at(worker)->wake.notify_one();
 }
 
 void ThreadChannel::verdict(int worker, const std::string& id, EpochVerdict verdict) {
@@ -55,12 +55,12 @@ void ThreadChannel::verdict(int worker, const std::string& id, EpochVerdict verd
     std::lock_guard lock(mutex_);
     slots_.at(worker)->verdicts[id] = verdict;
   }
-  wake_workers_.notify_all();
+  slots_.at(worker)->wake.notify_one();
 }
 
 std::optional<EpochVerdict> ThreadChannel::await_verdict(Slot& slot, const std::string& id) {
   std::unique_lock lock(mutex_);
-  wake_workers_.wait(lock, [&] { return slot.verdicts.count(id) > 0 || slot.stop; });
+  slot.wake.wait(lock, [&] { return slot.verdicts.count(id) > 0 || slot.stop; });
   const auto it = slot.verdicts.find(id);
   if (it == slot.verdicts.end()) return std::nullopt;
   const EpochVerdict verdict = it->second;
@@ -89,7 +89,7 @@ void ThreadChannel::worker_main(Slot& slot, int index) {
     std::optional<std::vector<WorkItem>> pack;
     {
       std::unique_lock lock(mutex_);
-      wake_workers_.wait(lock, [&] { return slot.assigned.has_value() || slot.stop; });
+      slot.wake.wait(lock, [&] { return slot.assigned.has_value() || slot.stop; });
       if (!slot.assigned) return;  // stopped while idle
       pack = std::move(slot.assigned);
       slot.assigned.reset();

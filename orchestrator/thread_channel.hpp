@@ -44,6 +44,9 @@ class ThreadChannel : public WorkerChannel {
     std::map<std::string, EpochVerdict> verdicts;   // rank 0's answers by point ID; guarded by mutex_
     std::atomic<bool> stop_flag{false};  // the same, read by the epoch callback without the lock
     std::thread thread;
+    // Only this worker's thread waits on it: waking every worker at each assignment
+    // and verdict made 1,000 simulated workers spend the machine on wake-ups.
+    std::condition_variable wake;
   };
 
   void worker_main(Slot& slot, int index);
@@ -55,7 +58,6 @@ class ThreadChannel : public WorkerChannel {
 
   std::function<bool()> stop_requested_;
   std::mutex mutex_;
-  std::condition_variable wake_workers_;
   std::condition_variable wake_scheduler_;
   std::deque<WorkerEvent> events_;
   std::vector<std::unique_ptr<Slot>> slots_;
