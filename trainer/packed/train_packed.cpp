@@ -20,6 +20,7 @@
 #include "trainer/packed/packed_optimizer.hpp"
 #include "trainer/precision.hpp"
 #include "trainer/train.hpp"
+#include "trainer/train_eval_subset.hpp"
 
 namespace ablate {
 namespace {
@@ -37,6 +38,7 @@ struct Member {
   const PackMember* request = nullptr;
   TrainConfig config;
   std::shared_ptr<const DataSplits> splits;
+  TensorSplit train_eval;  // the clean train accuracy's images (train_eval_subset.hpp)
   AugmentOptions augment;
   torch::nn::Sequential lone;
   std::unique_ptr<torch::optim::Optimizer> lone_optimizer;
@@ -117,6 +119,10 @@ void train_packed(const std::vector<PackMember>& requests, const FashionMnist& d
     const SplitsKey key{m.config.seed, m.config.val_size, m.config.train_limit, m.config.normalize};
     if (!splits_made.count(key)) splits_made[key] = std::make_shared<DataSplits>(make_splits(data, m.config, device));
     m.splits = splits_made[key];
+    const auto positions = train_eval_subset(seed, m.splits->train.size());
+    auto rows = torch::tensor(positions, torch::kInt64).to(device);
+    m.train_eval = TensorSplit{m.splits->train.images.index_select(0, rows).contiguous(),
+                               m.splits->train.labels.index_select(0, rows)};
     m.lone = build_model(m.config);
     auto dropout_cpu = at::detail::getDefaultCPUGenerator().clone();
     m.lone->to(device);
@@ -187,6 +193,7 @@ void train_packed(const std::vector<PackMember>& requests, const FashionMnist& d
   };
   auto val_of = [](Member& m) -> const TensorSplit& { return m.splits->val; };
   auto test_of = [](Member& m) -> const TensorSplit& { return m.splits->test; };
+  auto train_eval_of = [](Member& m) -> const TensorSplit& { return m.train_eval; };
   // Drops the members that ended from the pack: every stack keeps the others.
   auto shrink = [&] {
     std::vector<int64_t> kept;
@@ -281,6 +288,7 @@ void train_packed(const std::vector<PackMember>& requests, const FashionMnist& d
     // Predictions every epoch (early stopping may end a run at any epoch).
     const auto val = evaluate_active(val_of, false);
     const auto test = evaluate_active(test_of, true);
+    const auto train_clean = evaluate_active(train_eval_of, false);  // eval mode, no augmentation
     for (size_t k = 0; k < active.size(); ++k) {
       Member& m = *active[k];
       if (m.ended) continue;
@@ -296,6 +304,7 @@ void train_packed(const std::vector<PackMember>& requests, const FashionMnist& d
       row.lr = epoch_lrs[k];
       row.epoch_seconds = epoch_seconds;
       row.images_per_second = static_cast<double>(train_size) / epoch_seconds;
+      row.train_eval_loss = train_clean[k].loss, row.train_eval_acc = train_clean[k].accuracy;
       TrainResult& r = m.result;
       r.curves.push_back(row);
       if (m.splits->val.size() > 0 ? val[k].accuracy > r.best_val_acc || r.best_epoch == 0 : true) {
