@@ -23,6 +23,8 @@ namespace ablate {
 namespace {
 
 constexpr double kRewriteCostFactor = 20;
+// ...but never past this, so that results appear in the .h5 within ~5 s of their outcome.
+constexpr double kMaxStretchedIntervalSeconds = 3;
 
 std::string new_ledger_id() {
   std::random_device entropy;
@@ -259,7 +261,8 @@ void ResultsFile::materialise_if_due() {
   // A rewrite costs time in proportion to the file; a big sweep stretches the
   // interval so that rewriting takes at most 1/kRewriteCostFactor of the time.
   double interval = options_.flush_interval_seconds;
-  if (interval > 0) interval = std::max(interval, kRewriteCostFactor * last_write_seconds_);
+  if (interval > 0)
+    interval = std::max(interval, std::min(kRewriteCostFactor * last_write_seconds_, kMaxStretchedIntervalSeconds));
   const std::chrono::duration<double> since = std::chrono::steady_clock::now() - last_write_;
   if (since.count() >= interval) materialise();
 }

@@ -25,7 +25,8 @@ struct ResultsFileOptions {
   bool allow_different_sweep = false;
   // Events update the HDF5 file when its last write is older than this (plan,
   // reset_failed and close() always do). The interval stretches to 20 times the
-  // duration of the last write, so writing costs at most ~5% of the time.
+  // duration of the last update, so writing costs at most ~5% of the time, but to
+  // no more than 3 s (results visible within ~5 s of their outcome).
   // 0 = on every event, no stretching (tests, debugging).
   double flush_interval_seconds = 1;
   // Where replay and reconciliation warnings go; empty = "ablate: warning: ..." on stderr.
