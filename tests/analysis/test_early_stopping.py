@@ -21,16 +21,23 @@ def test_a_real_asha_sweep_stops_points_and_the_file_says_where(asha_h5):
     table = ablate.load(asha_h5)
     statuses = set(table["status"])
     assert statuses <= {"done", "stopped"} and "stopped" in statuses and "done" in statuses
+    # Format 4 (docs/results-format.md): a point is its /index row; its curve is the /curves rows whose
+    # `point` is that row, its rungs the /rungs rows likewise (in decision order).
     with h5py.File(asha_h5, "r") as f:
-        for point_id in f["points"]:
-            group = f["points"][point_id]
-            trained = int(group.attrs["epochs_trained"])
-            assert trained == len(group["curves"])
-            if group.attrs["status"] == "stopped":
-                assert trained in (1, 3)  # at a rung
-                assert group["rungs"]["epoch"][-1] == trained
-            else:
-                assert trained == 9
+        index = f["index"][:]
+        curves = f["curves"][:]
+        rungs = f["rungs"][:]
+    assert len(index) == len(table)
+    for row, point in enumerate(index):
+        trained = int(point["epochs_trained"])
+        epochs = sorted(int(e) for e in curves["epoch"][curves["point"] == row])
+        assert epochs == list(range(1, trained + 1))  # one curve row per epoch trained
+        assert int(point["epochs_done"]) == trained
+        if point["status"] == b"stopped":
+            assert trained in (1, 3)  # at a rung
+            assert rungs["epoch"][rungs["point"] == row][-1] == trained
+        else:
+            assert trained == 9
     trained, full = early_stopping.compute(table, 9)
     assert trained == int(table["epochs_done"].sum()) and full == 81 and trained < full / 2
 

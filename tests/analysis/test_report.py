@@ -76,7 +76,9 @@ def test_best_setting_and_confused_pairs_of_the_best_model(cases_h5, report_of):
         best_case = max(means, key=means.get)
         rows = done[done["case"] == best_case.encode()]
         best_row = rows[np.argmax(rows["best_val_acc"])]
-        confusion = f["points"][best_row["id"].decode()]["confusion_test"][:]
+        # Format 4: the point's /index row is its row of every per-point table.
+        position = int(np.flatnonzero(index["id"] == best_row["id"]).item())
+        confusion = f["confusion_test"][position]
     best = section(text, "Best settings, chosen on validation")
     assert f"The best setting is **{best_case}**" in best
     assert re.search(r"^\| 1 \| " + re.escape(best_case) + r" \| 2/2 \|", best, re.M)
@@ -94,7 +96,8 @@ def test_best_setting_and_confused_pairs_of_the_best_model(cases_h5, report_of):
     # confusion matrix exactly, and the strips show the misclassified images themselves.
     from ablate.fashion_mnist import load_test_set
     with h5py.File(cases_h5, "r") as f:
-        predictions = f["points"][best_row["id"].decode()]["test_predictions"][:]
+        start, count = int(best_row["predictions_start"]), int(best_row["predictions_count"])
+        predictions = f["test_predictions"][start:start + count]
     assert predictions.dtype == np.int8 and predictions.shape == (10000,)
     rebuilt = np.zeros((10, 10), dtype=np.int64)
     np.add.at(rebuilt, (load_test_set().labels, predictions), 1)
@@ -195,14 +198,26 @@ def report_with_predictions(cases_h5, tmp_path, make_predictions):
     written by a trainer that does not store them)."""
     copy = tmp_path / "with_predictions.h5"
     copy.write_bytes(cases_h5.read_bytes())
+    # Format 4: /test_predictions holds every point's block end to end, each located by its /index columns
+    # predictions_start and predictions_count; rewritten here with the done points' blocks replaced (or gone).
     with h5py.File(copy, "r+") as f:
-        for point_id in f["points"]:
-            point = f["points"][point_id]
-            if point.attrs["status"] == "done":
-                if "test_predictions" in point:
-                    del point["test_predictions"]
-                if make_predictions is not None:
-                    point.create_dataset("test_predictions", data=make_predictions(point["confusion_test"][:]))
+        index = f["index"][:]
+        old = f["test_predictions"][:]
+        blocks, start = [], 0
+        for row, point in enumerate(index):
+            if point["status"] == b"done":
+                block = (np.zeros(0, dtype=np.int8) if make_predictions is None
+                         else np.asarray(make_predictions(f["confusion_test"][row]), dtype=np.int8))
+            else:
+                block = old[point["predictions_start"]:point["predictions_start"] + point["predictions_count"]]
+            index["predictions_start"][row] = start if len(block) else 0
+            index["predictions_count"][row] = len(block)
+            blocks.append(block)
+            start += len(block)
+        del f["test_predictions"]
+        f.create_dataset("test_predictions", data=np.concatenate(blocks).astype(np.int8), maxshape=(None,),
+                         chunks=True)
+        f["index"][...] = index
     out = tmp_path / "report"
     process = subprocess.run([sys.executable, "-m", "ablate", "report", str(copy), "-o", str(out)],
                              capture_output=True, text=True, cwd=kRepo)

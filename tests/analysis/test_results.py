@@ -15,6 +15,16 @@ def raw_index(path):
         return f["index"][:]
 
 
+def raw_curve(path, point_id):
+    """A point's rows of /curves, by epoch, read with h5py alone (format 4: the rows whose `point` is the
+    point's /index row; -1 marks rows that no longer count)."""
+    with h5py.File(path, "r") as f:
+        row = [v.decode() for v in f["index"]["id"]].index(point_id)
+        curves = f["curves"][:]
+    rows = curves[curves["point"] == row]
+    return rows[np.argsort(rows["epoch"], kind="stable")]
+
+
 def test_load_has_one_row_per_point_in_plan_order(cases_h5):
     table = ablate.load(cases_h5)
     raw = raw_index(cases_h5)
@@ -29,12 +39,14 @@ def test_load_has_one_row_per_point_in_plan_order(cases_h5):
 
 def test_load_parses_every_hyperparameter_into_a_column(cases_h5):
     table = ablate.load(cases_h5)
-    with h5py.File(cases_h5, "r") as f:
-        for _, row in table.iterrows():
-            config = json.loads(f["points"][row["id"]].attrs["config_json"])
-            for key, value in config.items():
-                expected = tuple(value) if isinstance(value, list) else value
-                assert row[key] == expected, (row["id"], key)
+    raw = raw_index(cases_h5)
+    configs = {point_id.decode(): text.decode() for point_id, text in zip(raw["id"], raw["config_json"])}
+    assert set(configs) == set(table["id"])
+    for _, row in table.iterrows():
+        config = json.loads(configs[row["id"]])
+        for key, value in config.items():
+            expected = tuple(value) if isinstance(value, list) else value
+            assert row[key] == expected, (row["id"], key)
     assert set(table.attrs["config_keys"]) == set(config)
     assert table.loc[table["case"] == "linear", "hidden"].tolist() == [(), ()]
     assert table.loc[table["case"] == "mlp32", "hidden"].tolist() == [(32,), (32,)]
@@ -45,15 +57,15 @@ def test_load_parses_every_hyperparameter_into_a_column(cases_h5):
 
 def test_load_adds_the_final_epoch_and_the_train_test_gap(cases_h5):
     table = ablate.load(cases_h5)
-    with h5py.File(cases_h5, "r") as f:
-        for _, row in table[table["status"] == "done"].iterrows():
-            point = f["points"][row["id"]]
-            last = point["curves"][-1]
-            assert row["final_train_acc"] == last["train_acc"]
-            assert row["final_train_eval_acc"] == last["train_eval_acc"]
-            assert row["final_val_acc"] == last["val_acc"]
-            # The gap is measured on the clean train accuracy (eval mode, fixed training subset).
-            assert row["train_test_gap"] == pytest.approx(last["train_eval_acc"] - point.attrs["final_test_acc"])
+    raw = raw_index(cases_h5)
+    final_test = {point_id.decode(): value for point_id, value in zip(raw["id"], raw["final_test_acc"])}
+    for _, row in table[table["status"] == "done"].iterrows():
+        last = raw_curve(cases_h5, row["id"])[-1]
+        assert row["final_train_acc"] == last["train_acc"]
+        assert row["final_train_eval_acc"] == last["train_eval_acc"]
+        assert row["final_val_acc"] == last["val_acc"]
+        # The gap is measured on the clean train accuracy (eval mode, fixed training subset).
+        assert row["train_test_gap"] == pytest.approx(last["train_eval_acc"] - final_test[row["id"]])
     failed = table[table["status"] == "failed"]
     assert failed["train_test_gap"].isna().all() and failed["final_test_acc"].isna().all()
     assert all("diverged" in error for error in failed["error"])
@@ -63,8 +75,7 @@ def test_curves_returns_every_epoch(cases_h5):
     table = ablate.load(cases_h5)
     point_id = table.loc[table["case"] == "dropout", "id"].iloc[0]
     curve = ablate.curves(cases_h5, point_id)
-    with h5py.File(cases_h5, "r") as f:
-        raw = f["points"][point_id]["curves"][:]
+    raw = raw_curve(cases_h5, point_id)
     assert list(curve["epoch"]) == [1, 2]
     assert list(curve.columns[:7]) == ["epoch", "train_loss", "train_acc", "val_loss", "val_acc", "test_loss",
                                        "test_acc"]
@@ -120,11 +131,20 @@ def test_refuses_a_newer_format(tmp_path, cases_h5):
 
 
 
-def test_a_point_never_started_has_a_row_and_its_config_but_no_group(interrupted_h5):
+def test_a_point_never_started_has_a_row_and_its_config_but_nothing_else(interrupted_h5):
     # The run was killed as soon as its plan was in the file: "later" never started.
     table = ablate.load(interrupted_h5)
+    # Format 4 has no group per point: a point never started is an /index row with no attempt, no curve
+    # rows and no result.
     with h5py.File(interrupted_h5, "r") as f:
-        never_started = [point_id for point_id in table["id"] if point_id not in f["points"]]
+        raw = f["index"][:]
+        curve_points = f["curves"]["point"]
+    assert [v.decode() for v in raw["id"]] == list(table["id"])
+    never_started = [point["id"].decode() for point in raw if point["attempts"] == 0]
+    for row, point in enumerate(raw):
+        if point["attempts"] == 0:
+            assert point["started"] == b"" and point["epochs_done"] == 0 and point["has_result"] == 0
+            assert point["predictions_count"] == 0 and not (curve_points == row).any()
     assert "later" in set(table.loc[table["id"].isin(never_started), "case"])
     for point_id in never_started:
         row = table[table["id"] == point_id].iloc[0]
