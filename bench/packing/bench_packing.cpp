@@ -11,7 +11,6 @@
 #include <iostream>
 #include <thread>
 
-#include "trainer/device.hpp"
 #include "trainer/trainer.hpp"
 
 namespace {
@@ -49,6 +48,7 @@ double run(const ablate::FashionMnist& data, const ablate::TrainConfig& base, in
     threads.emplace_back([&, w] {
       ablate::DeviceRequest request;
       request.kind = "cpu";
+      request.threads = 1;  // one LibTorch thread per worker (train_pack sets it)
       try {
         for (int first = w * pack; first < points; first += workers * pack) {
           std::vector<ablate::PackMember> members;
@@ -86,7 +86,6 @@ int main(int argc, char** argv) {
   app.add_option("--points", points, "points per measurement (a multiple of workers * K keeps packs full)");
   CLI11_PARSE(app, argc, argv);
 
-  ablate::set_torch_threads(1);
   const auto data = ablate::load_fashion_mnist("");
   const auto base = family_config(family, train_limit);
   run(data, base, workers, workers, 1);  // warm-up: data in cache, allocator primed
