@@ -310,7 +310,7 @@ TEST_CASE("a TPE search with packs suggests each trial once and observes it once
   }
 }
 
-TEST_CASE("--pack auto picks K from the device and the model size", "[orchestrator][pack]") {
+TEST_CASE("the rule of --pack auto picks K from the device and the model size", "[orchestrator][pack]") {
   const auto config = [](const std::string& overrides) {
     nlohmann::json config = config_to_json(TrainConfig{});
     config.update(nlohmann::json::parse(overrides));
