@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cmath>
 #include <numeric>
 #include <random>
 
@@ -25,15 +26,6 @@ torch::Tensor labels_tensor(const std::vector<uint8_t>& labels, const std::vecto
   auto* dst = out.data_ptr<int64_t>();
   for (size_t i = 0; i < rows.size(); ++i) dst[i] = labels[rows[i]];
   return out;
-}
-
-// uint8 pixels of the selected rows as float32 in 0..255, shape [N, 1, H, W].
-torch::Tensor images_tensor(const LabelledImages& set, const std::vector<int64_t>& rows) {
-  const int64_t pixels = set.rows * set.cols;
-  auto all = torch::from_blob(const_cast<uint8_t*>(set.pixels.data()), {set.count, pixels}, torch::kUInt8);
-  auto index = torch::from_blob(const_cast<int64_t*>(rows.data()), {static_cast<int64_t>(rows.size())},
-                                torch::kInt64);
-  return all.index_select(0, index).to(torch::kFloat32).view({-1, 1, set.rows, set.cols});
 }
 
 std::vector<int64_t> all_rows(int64_t n) {
@@ -63,44 +55,94 @@ std::vector<int64_t> stratified_validation_indices(const std::vector<uint8_t>& l
   return picked;
 }
 
-DataSplits make_splits(const FashionMnist& data, const TrainConfig& config, torch::Device device) {
+SplitRows split_rows(const FashionMnist& data, const TrainConfig& config) {
   const int64_t n = data.train.count;
   if (config.val_size >= n)
     throw DataError(fmt::format("{}: val_size = {} leaves no training images (the training set has {}); "
                                 "lower val_size",
                                 data.dir, config.val_size, n));
 
-  const auto val_rows = stratified_validation_indices(data.train.labels, kNumClasses, config.val_size,
-                                                      static_cast<uint64_t>(config.seed));
+  SplitRows rows;
+  rows.val = stratified_validation_indices(data.train.labels, kNumClasses, config.val_size,
+                                           static_cast<uint64_t>(config.seed));
   const auto every_row = all_rows(n);
-  std::vector<int64_t> train_rows;
-  train_rows.reserve(n - val_rows.size());
-  std::set_difference(every_row.begin(), every_row.end(), val_rows.begin(), val_rows.end(),
-                      std::back_inserter(train_rows));
-  if (config.train_limit > 0 && config.train_limit < static_cast<int>(train_rows.size()))
-    train_rows.resize(config.train_limit);
+  rows.train.reserve(n - rows.val.size());
+  std::set_difference(every_row.begin(), every_row.end(), rows.val.begin(), rows.val.end(),
+                      std::back_inserter(rows.train));
+  if (config.train_limit > 0 && config.train_limit < static_cast<int>(rows.train.size()))
+    rows.train.resize(config.train_limit);
+  return rows;
+}
+
+torch::Tensor raw_images(const LabelledImages& set, const std::vector<int64_t>& rows) {
+  const int64_t pixels = set.rows * set.cols;
+  auto all = torch::from_blob(const_cast<uint8_t*>(set.pixels.data()), {set.count, pixels}, torch::kUInt8);
+  auto index = torch::from_blob(const_cast<int64_t*>(rows.data()), {static_cast<int64_t>(rows.size())},
+                                torch::kInt64);
+  return all.index_select(0, index).to(torch::kFloat32).view({-1, 1, set.rows, set.cols});
+}
+
+ImageSums image_sums(const LabelledImages& set) {
+  const int64_t pixels = set.rows * set.cols;
+  ImageSums sums;
+  sums.pixels_per_image = pixels;
+  sums.sum.resize(static_cast<size_t>(set.count));
+  sums.sum_of_squares.resize(static_cast<size_t>(set.count));
+  for (int64_t i = 0; i < set.count; ++i) {
+    const uint8_t* image = set.pixels.data() + i * pixels;
+    int64_t sum = 0, squares = 0;
+    for (int64_t p = 0; p < pixels; ++p) {
+      const int32_t v = image[p];
+      sum += v;
+      squares += v * v;
+    }
+    sums.sum[static_cast<size_t>(i)] = sum;
+    sums.sum_of_squares[static_cast<size_t>(i)] = squares;
+  }
+  return sums;
+}
+
+Normalisation normalisation_of(const ImageSums& sums, const std::vector<int64_t>& train_rows, const std::string& mode) {
+  // Statistics of the training split only: validation and test must not leak
+  // in. Integer sums are exact, so the mean and the (unbiased) standard
+  // deviation are rounded once, whatever the split's size or order.
+  __int128 sum = 0, squares = 0;
+  for (int64_t row : train_rows) {
+    sum += sums.sum[static_cast<size_t>(row)];
+    squares += sums.sum_of_squares[static_cast<size_t>(row)];
+  }
+  const auto count = static_cast<__int128>(train_rows.size()) * sums.pixels_per_image;
+  Normalisation n;
+  if (count == 0) return n;
+  n.pixel_mean = static_cast<double>(sum) / static_cast<double>(count) / 255.0;
+  if (count > 1) {
+    const __int128 spread = count * squares - sum * sum;  // count^2 * the population variance, in 255^2 units
+    n.pixel_std = std::sqrt(static_cast<double>(spread) / static_cast<double>(count * (count - 1))) / 255.0;
+  }
+  if (mode == "unit") {
+    n.scale = 1.0 / 255.0;
+  } else if (mode == "standard") {
+    n.scale = 1.0 / (255.0 * n.pixel_std);
+    n.shift = -n.pixel_mean / n.pixel_std;
+  }
+  return n;
+}
+
+DataSplits make_splits(const FashionMnist& data, const TrainConfig& config, torch::Device device) {
+  const SplitRows rows = split_rows(data, config);
   const auto test_rows = all_rows(data.test.count);
 
   DataSplits splits;
-  splits.train = TensorSplit{images_tensor(data.train, train_rows), labels_tensor(data.train.labels, train_rows)};
-  splits.val = TensorSplit{images_tensor(data.train, val_rows), labels_tensor(data.train.labels, val_rows)};
-  splits.test = TensorSplit{images_tensor(data.test, test_rows), labels_tensor(data.test.labels, test_rows)};
+  splits.train = TensorSplit{raw_images(data.train, rows.train), labels_tensor(data.train.labels, rows.train)};
+  splits.val = TensorSplit{raw_images(data.train, rows.val), labels_tensor(data.train.labels, rows.val)};
+  splits.test = TensorSplit{raw_images(data.test, test_rows), labels_tensor(data.test.labels, test_rows)};
 
-  // Statistics of the training split only: validation and test must not leak in.
-  auto unit_train = splits.train.images / 255.0;
-  splits.pixel_mean = unit_train.mean().item<double>();
-  splits.pixel_std = unit_train.std().item<double>();
-
-  double scale = 1.0, shift = 0.0;  // x_normalised = x_raw * scale + shift
-  if (config.normalize == "unit") {
-    scale = 1.0 / 255.0;
-  } else if (config.normalize == "standard") {
-    scale = 1.0 / (255.0 * splits.pixel_std);
-    shift = -splits.pixel_mean / splits.pixel_std;
-  }
-  splits.background = static_cast<float>(shift);
+  const Normalisation n = normalisation_of(image_sums(data.train), rows.train, config.normalize);
+  splits.pixel_mean = n.pixel_mean;
+  splits.pixel_std = n.pixel_std;
+  splits.background = static_cast<float>(n.shift);
   for (TensorSplit* split : {&splits.train, &splits.val, &splits.test}) {
-    split->images = (split->images * scale + shift).to(device).contiguous();
+    split->images = (split->images * n.scale + n.shift).to(device).contiguous();
     split->labels = split->labels.to(device);
   }
   return splits;

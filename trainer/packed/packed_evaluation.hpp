@@ -6,7 +6,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "trainer/dataset.hpp"
+#include "trainer/packed/pack_data.hpp"
 #include "trainer/packed/packed_model.hpp"
 
 namespace ablate {
@@ -19,10 +19,10 @@ struct MemberEvaluation {
   std::vector<int8_t> predictions;
 };
 
-// Evaluates member k on splits[k] (equal sizes: the images differ by member in
-// normalisation and, for validation, choice) in eval mode, 1,000 images a
-// batch, with one device-to-host copy at the end.
-std::vector<MemberEvaluation> evaluate_members(PackedModel& model, const std::vector<const TensorSplit*>& splits,
+// Evaluates every member on its own `split` of `data` (the images differ by
+// member in normalisation and, but for test, choice) in eval mode, up to 1,000
+// images a batch, with one device-to-host copy at the end.
+std::vector<MemberEvaluation> evaluate_members(PackedModel& model, const PackData& data, PackData::Split split,
                                                bool keep_predictions);
 
 // Per-class accuracy from a 10x10 confusion matrix (row = true class).

@@ -176,19 +176,19 @@ torch::Tensor PackedModel::run(Layer& layer, const torch::Tensor& x) {
     }
     case Kind::dropout: {  // features [K, B, F]: a mask per member, as lone dropout draws it
       if (!training_) return x;
-      std::vector<torch::Tensor> masks;
+      auto masks = torch::empty({members_, x.size(1), x.size(2)}, x.options());
       for (int64_t k = 0; k < members_; ++k) {
         const double rate = dropout_[static_cast<size_t>(k)];
-        // Contiguous [B, F], as lone dropout's empty_like(input): the draws land where they land alone.
-        auto mask = torch::empty({x.size(1), x.size(2)}, x.options());
+        // Member k's mask is a contiguous [B, F], as lone dropout's
+        // empty_like(input): the draws land where they land alone.
+        auto mask = masks[k];
         if (rate <= 0) {
-          masks.push_back(mask.fill_(1));
+          mask.fill_(1);
           continue;
         }
-        mask.bernoulli_(1 - rate, dropout_generators_[static_cast<size_t>(k)]);
-        masks.push_back(mask.div_(1 - rate));
+        mask.bernoulli_(1 - rate, dropout_generators_[static_cast<size_t>(k)]).div_(1 - rate);
       }
-      return x * torch::stack(masks);
+      return x * masks;
     }
     case Kind::residual: {
       auto y = torch::relu(run(layer.inner[1], run(layer.inner[0], x)));

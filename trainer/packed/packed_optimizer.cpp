@@ -42,10 +42,10 @@ PackedOptimizer::PackedOptimizer(std::vector<torch::Tensor> parameters, const st
   }
 }
 
-torch::Tensor PackedOptimizer::per_member(const std::vector<double>& values, const torch::Tensor& like) const {
+torch::Tensor PackedOptimizer::per_member(const torch::Tensor& values, const torch::Tensor& like) {
   std::vector<int64_t> shape(static_cast<size_t>(like.dim()), 1);
-  shape[0] = static_cast<int64_t>(values.size());
-  return torch::tensor(values, torch::kFloat64).to(like.options().dtype(like.scalar_type())).view(shape);
+  shape[0] = values.size(0);
+  return values.view(shape);
 }
 
 void PackedOptimizer::zero_grad() {
@@ -54,47 +54,57 @@ void PackedOptimizer::zero_grad() {
 
 void PackedOptimizer::step(const std::vector<double>& lrs) {
   torch::NoGradGuard no_grad;
+  if (parameters_.empty()) return;
   const size_t members = lrs.size();
   const bool decay = any_nonzero(weight_decay_);
-  std::vector<double> negative_lr(members), bias_correction2_root(members), negative_step_size(members),
-      decoupled_decay(members);
+  // This step's per-member numbers, a row each, made into one tensor on the
+  // parameters' device and type (one copy per step, not one per parameter and number).
+  enum Row { kDecay, kMomentum, kNegativeLr, kBiasCorrection2Root, kNegativeStepSize, kDecoupledDecay, kRows };
+  std::vector<double> table(kRows * members);
+  auto cell = [&](Row row, size_t k) -> double& { return table[row * members + k]; };
   for (size_t k = 0; k < members; ++k) {
-    negative_lr[k] = -lrs[k];
+    cell(kDecay, k) = weight_decay_[k];
+    cell(kMomentum, k) = momentum_[k];
+    cell(kNegativeLr, k) = -lrs[k];
     if (kind_ == "sgd") continue;
     ++steps_[k];
     const double bias_correction1 = 1 - std::pow(kBeta1, static_cast<double>(steps_[k]));
     const double bias_correction2 = 1 - std::pow(kBeta2, static_cast<double>(steps_[k]));
-    bias_correction2_root[k] = std::sqrt(bias_correction2);
-    negative_step_size[k] = -lrs[k] / bias_correction1;
-    decoupled_decay[k] = 1 - lrs[k] * weight_decay_[k];
+    cell(kBiasCorrection2Root, k) = std::sqrt(bias_correction2);
+    cell(kNegativeStepSize, k) = -lrs[k] / bias_correction1;
+    cell(kDecoupledDecay, k) = 1 - lrs[k] * weight_decay_[k];
   }
+  const auto rows = torch::tensor(table, torch::kFloat64)
+                        .view({kRows, static_cast<int64_t>(members)})
+                        .to(parameters_.front().options());
+  auto column = [&](Row row, const torch::Tensor& like) { return per_member(rows[row], like); };
 
   for (size_t i = 0; i < parameters_.size(); ++i) {
     auto& p = parameters_[i];
     if (!p.grad().defined()) continue;
     torch::Tensor grad = p.grad();
     if (kind_ == "sgd") {
-      if (decay) grad = grad + per_member(weight_decay_, p) * p;
+      if (decay) grad = grad + column(kDecay, p) * p;
       auto& buffer = first_moment_[i];
       if (any_nonzero(momentum_)) {
-        const auto momentum = per_member(momentum_, p);
+        const auto momentum = column(kMomentum, p);
         buffer.mul_(momentum).add_(grad);
         grad = nesterov_ ? grad + momentum * buffer : buffer;
       }
-      p.addcmul_(grad, per_member(negative_lr, p));
+      p.addcmul_(grad, column(kNegativeLr, p));
       continue;
     }
     if (kind_ == "adamw") {
-      if (decay) p.mul_(per_member(decoupled_decay, p));
+      if (decay) p.mul_(column(kDecoupledDecay, p));
     } else if (decay) {
-      grad = grad + per_member(weight_decay_, p) * p;
+      grad = grad + column(kDecay, p) * p;
     }
     auto& exp_avg = first_moment_[i];
     auto& exp_avg_sq = second_moment_[i];
     exp_avg.mul_(kBeta1).add_(grad, 1 - kBeta1);
     exp_avg_sq.mul_(kBeta2).addcmul_(grad, grad, 1 - kBeta2);
-    auto denominator = (exp_avg_sq.sqrt() / per_member(bias_correction2_root, p)).add_(kEpsilon);
-    p.addcmul_(exp_avg / denominator, per_member(negative_step_size, p));
+    auto denominator = (exp_avg_sq.sqrt() / column(kBiasCorrection2Root, p)).add_(kEpsilon);
+    p.addcmul_(exp_avg / denominator, column(kNegativeStepSize, p));
   }
 }
 

@@ -33,8 +33,8 @@ class PackedOptimizer {
   void keep_members(const std::vector<int64_t>& kept, std::vector<torch::Tensor> parameters);
 
  private:
-  // A [K] vector as a tensor shaped to broadcast over a stack like `like`.
-  torch::Tensor per_member(const std::vector<double>& values, const torch::Tensor& like) const;
+  // A [K] tensor viewed to broadcast over a stack like `like`.
+  static torch::Tensor per_member(const torch::Tensor& values, const torch::Tensor& like);
 
   std::string kind_;  // sgd | adam | adamw
   bool nesterov_ = false;

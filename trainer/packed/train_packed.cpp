@@ -4,23 +4,20 @@
 #include <fmt/format.h>
 
 #include <chrono>
-#include <map>
 #include <memory>
-#include <tuple>
 
 #include "trainer/augment.hpp"
 #include "trainer/checkpoint.hpp"
-#include "trainer/dataset.hpp"
 #include "trainer/device.hpp"
 #include "trainer/models.hpp"
 #include "trainer/optim.hpp"
+#include "trainer/packed/pack_data.hpp"
 #include "trainer/packed/packed_evaluation.hpp"
 #include "trainer/packed/packed_loss.hpp"
 #include "trainer/packed/packed_model.hpp"
 #include "trainer/packed/packed_optimizer.hpp"
 #include "trainer/precision.hpp"
 #include "trainer/train.hpp"
-#include "trainer/train_eval_subset.hpp"
 
 namespace ablate {
 namespace {
@@ -37,8 +34,6 @@ struct Member {
   size_t index = 0;  // in the caller's members (for on_end)
   const PackMember* request = nullptr;
   TrainConfig config;
-  std::shared_ptr<const DataSplits> splits;
-  TensorSplit train_eval;  // the clean train accuracy's images (train_eval_subset.hpp)
   AugmentOptions augment;
   torch::nn::Sequential lone;
   std::unique_ptr<torch::optim::Optimizer> lone_optimizer;
@@ -54,9 +49,6 @@ struct Member {
   bool ended = false;
   bool end_at_start = false;  // its checkpoint's replayed rows ended the run
 };
-
-// Splits are shared by members that would make the same ones (same seed, sizes, normalisation).
-using SplitsKey = std::tuple<int, int, int, std::string>;
 
 void check_pack_keys(const std::vector<PackMember>& members) {
   const std::string first = pack_key(members.front().config);
@@ -103,12 +95,15 @@ void train_packed(const std::vector<PackMember>& requests, const FashionMnist& d
   const TrainConfig& shape = requests.front().config;  // the shape keys every member shares
   apply_float32_precision(shape.precision, device);
 
-  // Each member as its lone run starts: seed, splits, model (whose
-  // initialisation draws from the seeded global generator), then the
-  // generators. Dropout draws from the global generator after the model is
-  // built, so each member keeps a copy of that state as its own.
+  // Each member as its lone run starts: seed, splits (here its rows in the
+  // pack's one copy of the data), model (whose initialisation draws from the
+  // seeded global generator), then the generators. Dropout draws from the
+  // global generator after the model is built, so each member keeps a copy of
+  // that state as its own.
+  std::vector<TrainConfig> configs;
+  for (const auto& r : requests) configs.push_back(r.config);
+  PackData data_of_members(data, configs, device);
   std::vector<Member> members(requests.size());
-  std::map<SplitsKey, std::shared_ptr<const DataSplits>> splits_made;
   for (size_t i = 0; i < requests.size(); ++i) {
     Member& m = members[i];
     m.index = i;
@@ -116,18 +111,11 @@ void train_packed(const std::vector<PackMember>& requests, const FashionMnist& d
     m.config = requests[i].config;
     const auto seed = static_cast<uint64_t>(m.config.seed);
     seed_everything(seed);
-    const SplitsKey key{m.config.seed, m.config.val_size, m.config.train_limit, m.config.normalize};
-    if (!splits_made.count(key)) splits_made[key] = std::make_shared<DataSplits>(make_splits(data, m.config, device));
-    m.splits = splits_made[key];
-    const auto positions = train_eval_subset(seed, m.splits->train.size());
-    auto rows = torch::tensor(positions, torch::kInt64).to(device);
-    m.train_eval = TensorSplit{m.splits->train.images.index_select(0, rows).contiguous(),
-                               m.splits->train.labels.index_select(0, rows)};
     m.lone = build_model(m.config);
     auto dropout_cpu = at::detail::getDefaultCPUGenerator().clone();
     m.lone->to(device);
     m.lone_optimizer = make_optimizer(m.lone->parameters(), m.config);
-    m.augment = augment_options(m.config, m.splits->background);
+    m.augment = augment_options(m.config, data_of_members.background(i));
     m.generators = {make_generator(device, seed), make_generator(device, seed * 1000003u + 17u), dropout_cpu};
     if (device.is_cuda()) m.generators.push_back(make_generator(device, seed));  // the lone run's CUDA global one
     m.checkpoint_key = CheckpointKey{canonical_text(config_to_json(m.config)), m.config.epochs, 1, 0};
@@ -135,7 +123,7 @@ void train_packed(const std::vector<PackMember>& requests, const FashionMnist& d
     m.result.parameter_count = count_parameters(*m.lone);
     m.result.device = describe_device(device);
   }
-  const int64_t train_size = members.front().splits->train.size();
+  const int64_t train_size = data_of_members.train_size();
   const int64_t batch_size = shape.batch_size;
   const int64_t steps_per_epoch = (train_size + batch_size - 1) / batch_size;
 
@@ -153,8 +141,6 @@ void train_packed(const std::vector<PackMember>& requests, const FashionMnist& d
   }
   auto model = std::make_unique<PackedModel>(lones, members[template_member].lone, dropout, dropout_generators,
                                              device);
-  std::vector<TrainConfig> configs;
-  for (const auto& m : members) configs.push_back(m.config);
   auto optimizer = std::make_unique<PackedOptimizer>(model->parameters(), configs);
 
   // Resume: each member from its own checkpoint, in the lone run's format.
@@ -186,14 +172,10 @@ void train_packed(const std::vector<PackMember>& requests, const FashionMnist& d
   // Members still in the pack, in the packed model's order.
   std::vector<Member*> active;
   for (auto& m : members) active.push_back(&m);
-  auto evaluate_active = [&](auto split_of, bool keep_predictions) {
-    std::vector<const TensorSplit*> splits;
-    for (auto* m : active) splits.push_back(&split_of(*m));
-    return evaluate_members(*model, splits, keep_predictions);
+  auto evaluate_active = [&](PackData::Split split, bool keep_predictions) {
+    return evaluate_members(*model, data_of_members, split, keep_predictions);
   };
-  auto val_of = [](Member& m) -> const TensorSplit& { return m.splits->val; };
-  auto test_of = [](Member& m) -> const TensorSplit& { return m.splits->test; };
-  auto train_eval_of = [](Member& m) -> const TensorSplit& { return m.train_eval; };
+  using Split = PackData::Split;
   // Drops the members that ended from the pack: every stack keeps the others.
   auto shrink = [&] {
     std::vector<int64_t> kept;
@@ -205,11 +187,12 @@ void train_packed(const std::vector<PackMember>& requests, const FashionMnist& d
     if (active.empty()) return;
     model->keep_members(kept);
     optimizer->keep_members(kept, model->parameters());
+    data_of_members.keep_members(kept);
   };
 
   if (std::any_of(members.begin(), members.end(), [](const Member& m) { return m.end_at_start; })) {
-    const auto val = evaluate_active(val_of, false);
-    const auto test = evaluate_active(test_of, true);
+    const auto val = evaluate_active(Split::val, false);
+    const auto test = evaluate_active(Split::test, true);
     for (size_t k = 0; k < active.size(); ++k)
       if (active[k]->end_at_start) end_member(*active[k], val[k], test[k], on_end, run_start);
     shrink();
@@ -221,16 +204,17 @@ void train_packed(const std::vector<PackMember>& requests, const FashionMnist& d
     const auto epoch_start = Clock::now();
     const auto packed = static_cast<int64_t>(active.size());
     model->train(true);
-    std::vector<torch::Tensor> orders;
+    std::vector<torch::Tensor> member_orders;
     std::vector<double> epoch_lrs;
     PackedLossTerms loss_terms;
     for (auto* m : active) {
-      orders.push_back(torch::randperm(train_size, m->generators[0], index_options));
+      member_orders.push_back(torch::randperm(train_size, m->generators[0], index_options));
       epoch_lrs.push_back(learning_rate_at(m->config, m->step, steps_per_epoch));
       loss_terms.label_smoothing.push_back(m->config.label_smoothing);
       loss_terms.l1.push_back(m->config.l1);
       loss_terms.l2.push_back(m->config.l2);
     }
+    const auto orders = torch::stack(member_orders);  // [K, train_size]: positions in each member's split
     const auto weights = model->penalised_weights();
     auto loss_sum = torch::zeros({packed}, scalar_options);
     auto correct = torch::zeros({packed}, scalar_options);
@@ -241,22 +225,20 @@ void train_packed(const std::vector<PackMember>& requests, const FashionMnist& d
       // Batch: each member's own, gathered by its own order and augmented by its own generator.
       const int64_t first = epoch_step * batch_size;
       const int64_t n = std::min(batch_size, train_size - first);
-      std::vector<torch::Tensor> batch_images, batch_labels;
+      const PackBatch batch = data_of_members.train_batch(orders.slice(1, first, first + n));
       for (size_t k = 0; k < active.size(); ++k) {
         Member& m = *active[k];
-        auto index = orders[k].slice(0, first, first + n);
-        auto images = m.splits->train.images.index_select(0, index);
-        if (m.augment.any()) images = augment_batch(images, m.augment, m.generators[1]);
-        batch_images.push_back(images);
-        batch_labels.push_back(m.splits->train.labels.index_select(0, index));
+        if (!m.augment.any()) continue;
+        auto own = batch.images.select(0, static_cast<int64_t>(k));
+        own.copy_(augment_batch(own, m.augment, m.generators[1]));
       }
-      auto labels = torch::stack(batch_labels);  // [K, n]
+      const auto& labels = batch.labels;  // [K, n]
 
       // Forward, each member's loss (its label smoothing, its L1/L2), backward.
       torch::Tensor logits;
       {
         AutocastScope autocast(shape.precision, device);
-        logits = model->forward(torch::stack(batch_images));  // [K, n, 10]
+        logits = model->forward(batch.images);  // [K, n, 10]
       }
       torch::Tensor member_loss;  // each member's cross-entropy sum over its batch [K]
       auto loss = packed_loss(logits, labels, loss_terms, weights, &member_loss);
@@ -286,9 +268,9 @@ void train_packed(const std::vector<PackMember>& requests, const FashionMnist& d
     }
 
     // Predictions every epoch (early stopping may end a run at any epoch).
-    const auto val = evaluate_active(val_of, false);
-    const auto test = evaluate_active(test_of, true);
-    const auto train_clean = evaluate_active(train_eval_of, false);  // eval mode, no augmentation
+    const auto val = evaluate_active(Split::val, false);
+    const auto test = evaluate_active(Split::test, true);
+    const auto train_clean = evaluate_active(Split::train_eval, false);  // eval mode, no augmentation
     for (size_t k = 0; k < active.size(); ++k) {
       Member& m = *active[k];
       if (m.ended) continue;
@@ -307,7 +289,7 @@ void train_packed(const std::vector<PackMember>& requests, const FashionMnist& d
       row.train_eval_loss = train_clean[k].loss, row.train_eval_acc = train_clean[k].accuracy;
       TrainResult& r = m.result;
       r.curves.push_back(row);
-      if (m.splits->val.size() > 0 ? val[k].accuracy > r.best_val_acc || r.best_epoch == 0 : true) {
+      if (data_of_members.size(Split::val) > 0 ? val[k].accuracy > r.best_val_acc || r.best_epoch == 0 : true) {
         r.best_epoch = m.epoch;
         r.best_val_acc = val[k].accuracy;
         r.test_acc_at_best_val = test[k].accuracy;

@@ -1,0 +1,136 @@
+// One copy of the data set for a whole pack; each member's rows and normalisation.
+#include "trainer/packed/pack_data.hpp"
+
+#include <map>
+#include <stdexcept>
+#include <tuple>
+
+#include "trainer/dataset.hpp"
+#include "trainer/train_eval_subset.hpp"
+
+namespace ablate {
+namespace {
+
+torch::Tensor pixels_of(const LabelledImages& set, const torch::Device& device) {
+  auto pixels = torch::from_blob(const_cast<uint8_t*>(set.pixels.data()), {set.count, 1, set.rows, set.cols},
+                                 torch::kUInt8);
+  return device.is_cpu() ? pixels : pixels.to(device);  // on the CPU a view of the loaded file: no copy
+}
+
+torch::Tensor labels_of(const LabelledImages& set, const torch::Device& device) {
+  auto labels = torch::from_blob(const_cast<uint8_t*>(set.labels.data()), {set.count}, torch::kUInt8);
+  return labels.to(torch::TensorOptions().dtype(torch::kInt64).device(device));
+}
+
+// Each member's rows as one int64 [K, n] tensor on the device.
+torch::Tensor stack_rows(const std::vector<std::vector<int64_t>>& rows, const torch::Device& device) {
+  std::vector<torch::Tensor> tensors;
+  for (const auto& r : rows) tensors.push_back(torch::tensor(r, torch::kInt64));
+  return torch::stack(tensors).to(device);
+}
+
+struct MemberRows {
+  std::vector<int64_t> train, val, train_eval;
+  Normalisation normalisation;
+};
+
+}  // namespace
+
+PackData::PackData(const FashionMnist& data, const std::vector<TrainConfig>& configs, const torch::Device& device) {
+  if (configs.empty()) throw std::invalid_argument("a pack needs at least one member");
+  train_pixels_ = pixels_of(data.train, device);
+  train_labels_ = labels_of(data.train, device);
+  test_pixels_ = pixels_of(data.test, device);
+  test_labels_ = labels_of(data.test, device);
+
+  // Members with the same seed (and so the same rows) share the work of finding them.
+  using RowsKey = std::tuple<int, std::string>;
+  std::map<RowsKey, MemberRows> made;
+  const ImageSums sums = image_sums(data.train);
+  std::vector<std::vector<int64_t>> train, val, train_eval;
+  std::vector<float> scale, shift;
+  for (const auto& config : configs) {
+    const RowsKey key{config.seed, config.normalize};
+    auto found = made.find(key);
+    if (found == made.end()) {
+      MemberRows m;
+      SplitRows rows = split_rows(data, config);
+      m.normalisation = normalisation_of(sums, rows.train, config.normalize);
+      for (int64_t position : train_eval_subset(static_cast<uint64_t>(config.seed),
+                                                static_cast<int64_t>(rows.train.size())))
+        m.train_eval.push_back(rows.train[static_cast<size_t>(position)]);
+      m.train = std::move(rows.train);
+      m.val = std::move(rows.val);
+      found = made.emplace(key, std::move(m)).first;
+    }
+    const MemberRows& m = found->second;
+    train.push_back(m.train);
+    val.push_back(m.val);
+    train_eval.push_back(m.train_eval);
+    // As float32: the value a float tensor times a double scalar multiplies by.
+    scale.push_back(static_cast<float>(m.normalisation.scale));
+    shift.push_back(static_cast<float>(m.normalisation.shift));
+    background_.push_back(static_cast<float>(m.normalisation.shift));
+  }
+  train_rows_ = stack_rows(train, device);
+  val_rows_ = stack_rows(val, device);
+  train_eval_rows_ = stack_rows(train_eval, device);
+  const auto members = static_cast<int64_t>(configs.size());
+  scale_ = torch::tensor(scale, torch::kFloat32).view({members, 1, 1, 1, 1}).to(device);
+  shift_ = torch::tensor(shift, torch::kFloat32).view({members, 1, 1, 1, 1}).to(device);
+}
+
+int64_t PackData::size(Split split) const {
+  switch (split) {
+    case Split::val: return val_rows_.size(1);
+    case Split::test: return test_labels_.size(0);
+    case Split::train_eval: return train_eval_rows_.size(1);
+  }
+  return 0;
+}
+
+torch::Tensor PackData::normalise(torch::Tensor raw) const {
+  // Two rounded operations, as the lone run's `images * scale + shift`
+  // (addcmul would be one pass, but fuses the multiply-add: other bits).
+  if (raw.size(0) == scale_.size(0)) return raw.mul_(scale_).add_(shift_);  // a fresh gather: in place
+  return (raw * scale_).add_(shift_);  // [1, n, ...] shared by every member
+}
+
+PackBatch PackData::gather(const torch::Tensor& rows) const {
+  const int64_t members = rows.size(0), n = rows.size(1);
+  const auto flat = rows.reshape({-1});
+  auto images = train_pixels_.index_select(0, flat).to(torch::kFloat32);
+  images = images.view({members, n, train_pixels_.size(1), train_pixels_.size(2), train_pixels_.size(3)});
+  return PackBatch{normalise(images), train_labels_.index_select(0, flat).view({members, n})};
+}
+
+PackBatch PackData::train_batch(const torch::Tensor& positions) const {
+  return gather(train_rows_.gather(1, positions));
+}
+
+PackBatch PackData::eval_batch(Split split, int64_t first, int64_t last) const {
+  switch (split) {
+    case Split::val: return gather(val_rows_.slice(1, first, last));
+    case Split::train_eval: return gather(train_eval_rows_.slice(1, first, last));
+    case Split::test: break;
+  }
+  // Every member sees the same test images: read once, normalised K ways by broadcasting.
+  const int64_t members = scale_.size(0);
+  auto images = normalise(test_pixels_.slice(0, first, last).to(torch::kFloat32).unsqueeze(0));
+  auto labels = test_labels_.slice(0, first, last).unsqueeze(0).expand({members, last - first});
+  return PackBatch{images, labels};
+}
+
+void PackData::keep_members(const std::vector<int64_t>& kept) {
+  const auto index = torch::tensor(kept, torch::kInt64).to(train_rows_.device());
+  train_rows_ = train_rows_.index_select(0, index);
+  val_rows_ = val_rows_.index_select(0, index);
+  train_eval_rows_ = train_eval_rows_.index_select(0, index);
+  scale_ = scale_.index_select(0, index);
+  shift_ = shift_.index_select(0, index);
+  std::vector<float> background;
+  for (int64_t k : kept) background.push_back(background_[static_cast<size_t>(k)]);
+  background_ = std::move(background);
+}
+
+}  // namespace ablate
