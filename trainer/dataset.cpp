@@ -84,15 +84,20 @@ torch::Tensor raw_images(const LabelledImages& set, const std::vector<int64_t>& 
 
 ImageSums image_sums(const LabelledImages& set) {
   const int64_t pixels = set.rows * set.cols;
+  if (pixels > 66000)
+    throw DataError(fmt::format("{}x{} images are larger than the pixel statistics support (66,000 pixels)",
+                                set.rows, set.cols));
   ImageSums sums;
   sums.pixels_per_image = pixels;
   sums.sum.resize(static_cast<size_t>(set.count));
   sums.sum_of_squares.resize(static_cast<size_t>(set.count));
   for (int64_t i = 0; i < set.count; ++i) {
     const uint8_t* image = set.pixels.data() + i * pixels;
-    int64_t sum = 0, squares = 0;
+    // 32-bit lanes (the compiler vectorises them): an image's sums fit, up to
+    // 66,000 pixels of 255.
+    uint32_t sum = 0, squares = 0;
     for (int64_t p = 0; p < pixels; ++p) {
-      const int32_t v = image[p];
+      const uint32_t v = image[p];
       sum += v;
       squares += v * v;
     }

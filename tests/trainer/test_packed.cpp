@@ -17,10 +17,12 @@
 #include "trainer/device.hpp"
 #include "trainer/models.hpp"
 #include "trainer/optim.hpp"
+#include "trainer/packed/pack_data.hpp"
 #include "trainer/packed/packed_loss.hpp"
 #include "trainer/packed/packed_model.hpp"
 #include "trainer/packed/packed_optimizer.hpp"
 #include "trainer/train.hpp"
+#include "trainer/train_eval_subset.hpp"
 #include "trainer/trainer.hpp"
 
 namespace {
@@ -173,6 +175,52 @@ void check_first_step(const std::string& family, const std::string& optimizer_ki
 // far above rounding and far below any real difference; in float32 a grouped
 // convolution sums ~25,000 products in another order than a lone one, which
 // moves gradients by a few 1e-6.
+TEST_CASE("a pack's data gives each member the images and labels of its lone splits, bit for bit", "[packed]") {
+  // Seeds 0 and 1 differ in their splits; normalisations in their statistics.
+  auto members = mixed_members("mlp");
+  members[1].normalize = "unit";
+  members[3].normalize = "none";
+  ablate::PackData data(real_data(), members, torch::kCPU);
+  std::vector<ablate::DataSplits> lone;
+  for (const auto& config : members) lone.push_back(ablate::make_splits(real_data(), config, torch::kCPU));
+  const auto K = static_cast<int64_t>(members.size());
+  REQUIRE(data.train_size() == lone[0].train.size());
+
+  // A training batch at positions that differ by member.
+  auto positions = torch::stack({torch::arange(0, 50), torch::arange(100, 150), torch::arange(4950, 5000),
+                                 torch::randperm(5000, torch::kInt64).slice(0, 0, 50)});
+  const auto batch = data.train_batch(positions);
+  for (int64_t k = 0; k < K; ++k) {
+    INFO("member " << k);
+    const auto& split = lone[static_cast<size_t>(k)];
+    CHECK(data.background(static_cast<size_t>(k)) == split.background);
+    CHECK(torch::equal(batch.images[k], split.train.images.index_select(0, positions[k])));
+    CHECK(torch::equal(batch.labels[k], split.train.labels.index_select(0, positions[k])));
+  }
+  // Evaluation batches of each split, where the lone run's images are its own.
+  using Split = ablate::PackData::Split;
+  for (const Split which : {Split::val, Split::test, Split::train_eval}) {
+    const auto val = data.eval_batch(which, 200, 700);
+    for (int64_t k = 0; k < K; ++k) {
+      INFO("member " << k << ", split " << static_cast<int>(which));
+      const auto& split = lone[static_cast<size_t>(k)];
+      ablate::TensorSplit expected = which == Split::val ? split.val : split.test;
+      if (which == Split::train_eval) {
+        const auto positions_in_train = ablate::train_eval_subset(static_cast<uint64_t>(members[k].seed), 5000);
+        const auto rows = torch::tensor(positions_in_train, torch::kInt64);
+        expected = ablate::TensorSplit{split.train.images.index_select(0, rows), split.train.labels.index_select(0, rows)};
+      }
+      CHECK(torch::equal(val.images[k], expected.images.slice(0, 200, 700)));
+      CHECK(torch::equal(val.labels[k], expected.labels.slice(0, 200, 700)));
+    }
+  }
+  // A pack that shrinks keeps the others' data.
+  data.keep_members({1, 3});
+  const auto kept = data.eval_batch(Split::val, 0, 10);
+  CHECK(torch::equal(kept.images[1], lone[3].val.images.slice(0, 0, 10)));
+  CHECK(data.background(0) == lone[1].background);
+}
+
 TEST_CASE("a packed step computes each member's lone loss, gradients and update", "[packed]") {
   ablate::set_torch_threads(2);
   for (const std::string family : {"mlp", "cnn", "resnet"}) {

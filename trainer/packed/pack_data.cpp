@@ -89,19 +89,44 @@ int64_t PackData::size(Split split) const {
   return 0;
 }
 
-torch::Tensor PackData::normalise(torch::Tensor raw) const {
-  // Two rounded operations, as the lone run's `images * scale + shift`
-  // (addcmul would be one pass, but fuses the multiply-add: other bits).
-  if (raw.size(0) == scale_.size(0)) return raw.mul_(scale_).add_(shift_);  // a fresh gather: in place
-  return (raw * scale_).add_(shift_);  // [1, n, ...] shared by every member
+torch::Tensor PackData::normalised(const torch::Tensor& pixels, const torch::Tensor& rows) const {
+  const int64_t members = rows.size(0), n = rows.size(1);
+  std::vector<int64_t> shape{members, n};
+  for (int64_t d = 1; d < pixels.dim(); ++d) shape.push_back(pixels.size(d));
+  if (!pixels.is_cpu()) {
+    // Two rounded operations, as the lone run's `images * scale + shift`
+    // (addcmul would be one pass, but fuses the multiply-add: other bits).
+    auto images = pixels.index_select(0, rows.reshape({-1})).to(torch::kFloat32).view(shape);
+    return images.mul_(scale_).add_(shift_);
+  }
+  // On the CPU one pass from the uint8 pixels, vectorised by the compiler:
+  // convert, multiply, round, add, round (CMakeLists.txt builds this file
+  // with -ffp-contract=off, so no fused multiply-add changes the bits).
+  auto images = torch::empty(shape, torch::kFloat32);
+  const auto row_index = rows.contiguous();
+  const int64_t* row = row_index.data_ptr<int64_t>();
+  const int64_t image_size = pixels.stride(0);
+  const uint8_t* source = pixels.data_ptr<uint8_t>();
+  const float* scale = scale_.data_ptr<float>();
+  const float* shift = shift_.data_ptr<float>();
+  float* target = images.data_ptr<float>();
+  at::parallel_for(0, members * n, 64, [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i) {
+      const float member_scale = scale[i / n], member_shift = shift[i / n];
+      const uint8_t* from = source + row[i] * image_size;
+      float* to = target + i * image_size;
+      for (int64_t p = 0; p < image_size; ++p) {
+        const float scaled = static_cast<float>(from[p]) * member_scale;
+        to[p] = scaled + member_shift;
+      }
+    }
+  });
+  return images;
 }
 
 PackBatch PackData::gather(const torch::Tensor& rows) const {
   const int64_t members = rows.size(0), n = rows.size(1);
-  const auto flat = rows.reshape({-1});
-  auto images = train_pixels_.index_select(0, flat).to(torch::kFloat32);
-  images = images.view({members, n, train_pixels_.size(1), train_pixels_.size(2), train_pixels_.size(3)});
-  return PackBatch{normalise(images), train_labels_.index_select(0, flat).view({members, n})};
+  return PackBatch{normalised(train_pixels_, rows), train_labels_.index_select(0, rows.reshape({-1})).view({members, n})};
 }
 
 PackBatch PackData::train_batch(const torch::Tensor& positions) const {
@@ -114,11 +139,11 @@ PackBatch PackData::eval_batch(Split split, int64_t first, int64_t last) const {
     case Split::train_eval: return gather(train_eval_rows_.slice(1, first, last));
     case Split::test: break;
   }
-  // Every member sees the same test images: read once, normalised K ways by broadcasting.
+  // Every member sees the same test images, each in its own normalisation.
   const int64_t members = scale_.size(0);
-  auto images = normalise(test_pixels_.slice(0, first, last).to(torch::kFloat32).unsqueeze(0));
+  auto rows = torch::arange(first, last, train_rows_.options()).unsqueeze(0).expand({members, last - first});
   auto labels = test_labels_.slice(0, first, last).unsqueeze(0).expand({members, last - first});
-  return PackBatch{images, labels};
+  return PackBatch{normalised(test_pixels_, rows), labels};
 }
 
 void PackData::keep_members(const std::vector<int64_t>& kept) {

@@ -20,9 +20,9 @@ struct PackBatch {
 // K members doing that would hold the data set K times and stack their copies
 // batch by batch. Here the raw pixels (uint8) are on the device once, each
 // member keeps the rows of its splits and its normalisation, and a batch of
-// all members is one gather, one conversion and one multiply-add per element:
-// the same values, bit for bit, that the member's lone splits hold
-// (dataset.hpp's Normalisation says why).
+// all members is one gather, one conversion and one multiply and add per
+// element (on the CPU, all in one pass): the same
+// values, bit for bit, that the member's lone splits hold.
 class PackData {
  public:
   enum class Split { val, test, train_eval };
@@ -47,8 +47,8 @@ class PackData {
 
  private:
   PackBatch gather(const torch::Tensor& rows) const;  // rows of the training file, [K, n]
-  // raw: float32 [K, n, ...] (normalised in place) or [1, n, ...] (for every member).
-  torch::Tensor normalise(torch::Tensor raw) const;
+  // Member k's images at rows[k] of `pixels` (uint8 [N, 1, H, W]), normalised: float32 [K, n, 1, H, W].
+  torch::Tensor normalised(const torch::Tensor& pixels, const torch::Tensor& rows) const;
 
   torch::Tensor train_pixels_, train_labels_;  // the whole training file: uint8 [N, 1, H, W], int64 [N]
   torch::Tensor test_pixels_, test_labels_;    // the whole test file, likewise
