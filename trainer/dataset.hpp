@@ -56,4 +56,9 @@ struct Normalisation {
 };
 Normalisation normalisation_of(const ImageSums& sums, const std::vector<int64_t>& train_rows, const std::string& mode);
 
+// Indices of a stratified validation split: val_size images with as equal a
+// share per class as the class sizes allow, chosen by seed. Sorted.
+std::vector<int64_t> stratified_validation_indices(const std::vector<uint8_t>& labels, int num_classes,
+                                                   int64_t val_size, uint64_t seed);
+
 }  // namespace ablate

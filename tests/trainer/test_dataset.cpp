@@ -1,6 +1,7 @@
 // Tests of trainer/dataset on the real Fashion-MNIST: the split and the normalisation.
 #include "tests/trainer/torch_catch.hpp"
 
+#include <algorithm>
 #include <set>
 
 #include "trainer/dataset.hpp"
@@ -55,6 +56,25 @@ TEST_CASE("splits are disjoint and normalised by the training split only", "[dat
   auto raw = ablate::make_splits(real_data(), config, torch::kCPU);
   CHECK(raw.train.size() == 1000);
   CHECK(raw.test.images.max().item<float>() == 255.0f);
+}
+
+TEST_CASE("pixel statistics from integer sums equal a float64 computation over the split's pixels", "[dataset]") {
+  ablate::TrainConfig config;
+  config.seed = 3;
+  config.train_limit = 7000;
+  const auto rows = ablate::split_rows(real_data(), config);
+  const auto n = ablate::normalisation_of(ablate::image_sums(real_data().train), rows.train, "standard");
+  const auto unit = (ablate::raw_images(real_data().train, rows.train) / 255.0).to(torch::kFloat64);
+  CHECK(n.pixel_mean == Approx(unit.mean().item<double>()).epsilon(1e-12));
+  CHECK(n.pixel_std == Approx(unit.std().item<double>()).epsilon(1e-12));
+  CHECK(n.scale == Approx(1.0 / (255.0 * n.pixel_std)));
+  CHECK(n.shift == Approx(-n.pixel_mean / n.pixel_std));
+  // The same rows in another order: the same bits (sums are exact).
+  auto reversed = rows.train;
+  std::reverse(reversed.begin(), reversed.end());
+  const auto again = ablate::normalisation_of(ablate::image_sums(real_data().train), reversed, "standard");
+  CHECK(again.pixel_std == n.pixel_std);
+  CHECK(again.pixel_mean == n.pixel_mean);
 }
 
 TEST_CASE("a validation split as large as the data is refused with the fix", "[dataset]") {
