@@ -20,7 +20,7 @@ BUILD_DIR=${ABLATE_BUILD_DIR:-build}
 BUNDLE=${ABLATE_GPU_BUNDLE:-$ROOT/gpu-bundle}
 DATA=${ABLATE_DATA:-/usr/share/datasets/fashion-mnist}
 LIMIT_MIB=64
-PROGRAMS=(orchestrator/ablate tests/trainer/test_cuda bench/throughput/throughput_bench)
+PROGRAMS=(orchestrator/ablate tests/trainer/test_cuda bench/throughput/throughput_bench bench/packing/packing_bench)
 
 say() { echo "gpu-bundle: $*"; }
 die() { echo "gpu-bundle: error: $*" >&2; exit 1; }

@@ -8,7 +8,7 @@
 # Steps: 1. ablate --version; 2. the [cuda] tests (one and two ranks);
 # 3. throughput against the PyTorch peer, each model; 4. the seed study on all
 # 55,000 images under mpirun with several workers per GPU: makespan and GPU
-# utilisation; 5. the same study packed (not built yet: says so).
+# utilisation; 5. packed training against one point at a time (packing_bench).
 # Writes $OUT (default ./gpu-results/): results.jsonl (one JSON object per line:
 # step, status ok|fail|skip|timeout|not_built, seconds, the step's figures),
 # summary.md (the same as a table) and each step's raw output.
@@ -57,6 +57,7 @@ export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 export ABLATE_DATA=$HERE/data/fashion-mnist
 export PATH=$RUN/bin:$PATH
 MPIRUN=("$RUN/bin/mpirun" --oversubscribe --bind-to none)
+PACKING_S=${GPU_CHECK_PACKING_S:-100}  # kept from step 4's budget for step 5
 CORES=$(nproc)
 
 if ((DRY_RUN)); then
@@ -267,7 +268,7 @@ TOML
   fi
   local ranks=$((1 + GPUS * WORKERS_PER_GPU))
   local results=$SCRATCH/seed_study.h5
-  local limit=$(($(left) - 25))
+  local limit=$(($(left) - 25 - PACKING_S))
   say "study: mpirun -np $ranks ($GPUS GPU x $WORKERS_PER_GPU workers), at most ${limit}s"
   local sampler=""
   if ((!DRY_RUN)) && command -v nvidia-smi >/dev/null; then
@@ -318,10 +319,52 @@ with open(path, "a") as f:
 PY
 }
 
-# --- 5. The study with packed training: not built yet.
+# --- 5. Packed training against one point per GPU (issue: K = 32 2x256 MLPs
+# >= 10x the points per hour of one point at a time, CNN >= 3x): packing_bench,
+# one worker, one-epoch points on 10,000 images, each ratio measured back to
+# back in the same run. Budget: what step 4 left it (PACKING_S).
 step_packing() {
-  say "packing: packing not built yet"
-  record packing not_built 0 "reason=packing not built yet: no packed training in this ablate"
+  local runs
+  if ((DRY_RUN)); then
+    runs=("mlp --points 4 --packs 2 --train-limit 500" "cnn --points 2 --packs 2 --train-limit 200")
+  else
+    runs=("mlp --points 32 --packs 8 32 --train-limit 10000" "cnn --points 16 --packs 16 --train-limit 10000")
+  fi
+  local run
+  for run in "${runs[@]}"; do
+    local family=${run%% *}
+    local limit=$(($(left) - 5))
+    if ((limit < 15)); then
+      record "packing_$family" timeout 0 "reason=no time left"
+      continue
+    fi
+    say "packing: $family ($run), at most ${limit}s"
+    local t0=$SECONDS
+    # shellcheck disable=SC2086 # the run's words are options
+    limited "$limit" packing_bench --device "$DEVICE" --workers 1 --family $run \
+      >"$OUT/packing_$family.jsonl" 2>"$OUT/packing_$family.log"
+    local rc=$?
+    local status=ok
+    ((rc == 0)) || status=fail
+    ((rc == 124)) && status=timeout
+    cat "$OUT/packing_$family.jsonl"
+    # Each measurement as its own row of results.jsonl.
+    "$PYTHON" - "$OUT/results.jsonl" "$OUT/packing_$family.jsonl" "$family" "$status" $((SECONDS - t0)) "$rc" <<'PY'
+import json, sys
+path, lines, family, status, seconds, rc = sys.argv[1:]
+rows = []
+for line in open(lines):
+    line = line.strip()
+    if line.startswith("{"):
+        m = json.loads(line)
+        rows.append({"step": f"packing_{family}_k{m['pack']}", "status": "ok", "seconds": 0, **m})
+if not rows or status != "ok":
+    rows.append({"step": f"packing_{family}", "status": status, "seconds": float(seconds), "exit": int(rc)})
+with open(path, "a") as f:
+    for row in rows:
+        f.write(json.dumps(row) + "\n")
+PY
+  done
 }
 
 # CUDA graphs are on by default, and a capture that crashes would take every point of

@@ -1,9 +1,10 @@
 // Points per hour, packed (K = 1, 2, 4, ...) against one point per worker, on
-// the same cores in the same run. Each of `workers` threads (one LibTorch
-// thread each, as `ablate run` gives each worker its share of the cores)
-// trains `points` one-epoch points of the family: alone, one after another
-// (the baseline), or in packs of K through train_pack. Prints one JSON line per
-// measurement with points/hour and the ratio to the baseline measured just before.
+// the same cores (or GPU) in the same run. Each of `workers` threads (on the
+// CPU one LibTorch thread each, as `ablate run` gives each worker its share of
+// the cores) trains `points` one-epoch points of the family: alone, one after
+// another (the baseline), or in packs of K through train_pack. Prints one JSON
+// line per measurement with points/hour and the ratio to the baseline measured
+// just before. `--device cuda`: the same on the GPU (gpu-check.sh's step 5).
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
@@ -40,15 +41,14 @@ ablate::TrainConfig family_config(const std::string& family, int train_limit) {
 
 // Trains `points` points on `workers` threads, `pack` points at a time per
 // worker; returns the wall seconds.
-double run(const ablate::FashionMnist& data, const ablate::TrainConfig& base, int points, int workers, int pack) {
+double run(const ablate::FashionMnist& data, const ablate::TrainConfig& base, const ablate::DeviceRequest& device,
+           int points, int workers, int pack) {
   const auto start = Clock::now();
   std::vector<std::thread> threads;
   std::vector<std::string> errors(static_cast<size_t>(workers));
   for (int w = 0; w < workers; ++w)
     threads.emplace_back([&, w] {
-      ablate::DeviceRequest request;
-      request.kind = "cpu";
-      request.threads = 1;  // one LibTorch thread per worker (train_pack sets it)
+      const ablate::DeviceRequest request = device;  // train_pack sets the worker's thread count
       try {
         for (int first = w * pack; first < points; first += workers * pack) {
           std::vector<ablate::PackMember> members;
@@ -78,24 +78,32 @@ int main(int argc, char** argv) {
   CLI::App app{"Points per hour of packed training against one point per worker"};
   std::string family = "mlp";
   std::vector<int> packs = {2, 4, 8, 16};
-  int workers = 2, train_limit = 10000, points = 32;
+  int workers = 2, train_limit = 10000, points = 32, epochs = 1;
+  ablate::DeviceRequest device;
+  device.kind = "cpu";
+  device.threads = 1;
   app.add_option("--family", family, "linear | mlp | cnn (the seed study's settings)");
   app.add_option("--packs", packs, "pack sizes K to measure against K = 1");
   app.add_option("--workers", workers, "workers (threads), one LibTorch thread each");
   app.add_option("--train-limit", train_limit, "training images per point (one epoch each)");
   app.add_option("--points", points, "points per measurement (a multiple of workers * K keeps packs full)");
+  app.add_option("--device", device.kind, "cpu | cuda")->check(CLI::IsMember({"cpu", "cuda"}));
+  app.add_option("--threads", device.threads, "LibTorch threads per worker on the CPU");
+  app.add_option("--epochs", epochs, "epochs per point (the seed study's are 15-30: setup weighs less)");
   CLI11_PARSE(app, argc, argv);
 
   const auto data = ablate::load_fashion_mnist("");
-  const auto base = family_config(family, train_limit);
-  run(data, base, workers, workers, 1);  // warm-up: data in cache, allocator primed
+  auto base = family_config(family, train_limit);
+  base.epochs = epochs;
+  run(data, base, device, workers, workers, 1);  // warm-up: data in cache, allocator primed (CUDA: context)
   for (int pack : packs) {
     // The baseline is measured again beside each K: the machine's load drifts.
-    const double lone = run(data, base, points, workers, 1);
-    const double packed = run(data, base, points, workers, pack);
+    const double lone = run(data, base, device, points, workers, 1);
+    const double packed = run(data, base, device, points, workers, pack);
     nlohmann::json line = {{"bench", "packing"},          {"family", family},
-                           {"workers", workers},          {"threads_per_worker", 1},
-                           {"train_images", train_limit}, {"points", points},
+                           {"device", device.kind},       {"workers", workers},
+                           {"threads_per_worker", device.threads},
+                           {"train_images", train_limit}, {"epochs", epochs}, {"points", points},
                            {"pack", pack},                {"lone_points_per_hour", points / lone * 3600},
                            {"packed_points_per_hour", points / packed * 3600}, {"ratio", lone / packed}};
     std::cout << line.dump() << std::endl;
