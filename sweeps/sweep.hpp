@@ -50,6 +50,12 @@ struct Sweep {
 // (file:line:column: message).
 Sweep load_sweep(const std::string& path, const std::vector<std::string>& overrides = {});
 
+// The spec text load_sweep would record (the file's text and the override
+// comments), read and parsed but not expanded: what a rank needs that only
+// checks it runs the same sweep as the rank that expands it (the expansion of
+// the same text by the same build is the same). Throws SpecError like load_sweep.
+std::string load_spec_text(const std::string& path, const std::vector<std::string>& overrides = {});
+
 // The same, for text already in memory; source_name labels messages and gives the
 // default sweep name (its file stem).
 Sweep parse_sweep(std::string_view text, const std::string& source_name,
