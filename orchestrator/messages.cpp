@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/curve_fields.hpp"
+#include "core/number_text.hpp"
 #include "core/result_codec.hpp"
 #include <vector>
 
@@ -63,11 +64,14 @@ class NumberReader {
   const char* what_;
 };
 
-// fmt's "{}" is the shortest text that reads back to the same double; NaN and
-// infinities come out as "nan", "inf", "-inf", which from_chars reads back.
+// append_number writes the shortest text that reads back to the same double; NaN
+// and infinities come out as "nan", "inf", "-inf", which from_chars reads back.
 void append_row(std::string& out, const EpochMetrics& m) {
-  fmt::format_to(std::back_inserter(out), "{}", m.epoch);
-  for (const auto& field : kCurveFields) fmt::format_to(std::back_inserter(out), " {}", m.*field.member);
+  append_number(out, m.epoch);
+  for (const auto& field : kCurveFields) {
+    out += ' ';
+    append_number(out, m.*field.member);
+  }
   out += '\n';
 }
 
@@ -182,8 +186,11 @@ namespace {
 
 template <typename T>
 void append_list(std::string& out, const std::vector<T>& values) {
-  fmt::format_to(std::back_inserter(out), "{}", values.size());
-  for (const T& v : values) fmt::format_to(std::back_inserter(out), " {}", v);
+  append_number(out, values.size());
+  for (const T& v : values) {
+    out += ' ';
+    append_number(out, v);
+  }
   out += '\n';
 }
 
@@ -203,17 +210,20 @@ std::string encode_done(const std::string& id, const TrainResult& result) {
   std::string out = id + '\n';
   const char* separator = "";
   for (const auto& scalar : kResultScalars) {
-    std::visit([&](auto member) { fmt::format_to(std::back_inserter(out), "{}{}", separator, result.*member); },
-               scalar.member);
+    out += separator;
+    std::visit([&](auto member) { append_number(out, result.*member); }, scalar.member);
     separator = " ";
   }
-  fmt::format_to(std::back_inserter(out), "\n{} {}\n", result.device.size(), result.device);
+  out += '\n';
+  append_number(out, result.device.size());
+  out += ' ' + result.device + '\n';
   append_list(out, result.confusion_test);
   append_list(out, result.confusion_val);
   append_list(out, result.per_class_acc);
-  fmt::format_to(std::back_inserter(out), "{} {}\n", result.test_predictions.size(),
-                 predictions_to_digits(result.test_predictions));
-  fmt::format_to(std::back_inserter(out), "{}\n", result.curves.size());
+  append_number(out, result.test_predictions.size());
+  out += ' ' + predictions_to_digits(result.test_predictions) + '\n';
+  append_number(out, result.curves.size());
+  out += '\n';
   for (const auto& row : result.curves) append_row(out, row);
   return out;
 }
