@@ -3,7 +3,9 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <stdexcept>
 
 #include "core/curve_fields.hpp"
@@ -57,7 +59,28 @@ void append_json_number(std::string& out, double value) {
   if (out.find_first_of(".eE", start) == std::string::npos) out += ".0";
 }
 
-void append_json_string(std::string& out, std::string_view text) { out += nlohmann::json(text).dump(); }
+void append_json_string(std::string& out, std::string_view text) {
+  // ASCII text (IDs, configs, host names) is escaped here; anything else goes
+  // through nlohmann's serializer, which also refuses invalid UTF-8.
+  if (!std::all_of(text.begin(), text.end(), [](char c) { return static_cast<unsigned char>(c) < 0x80; })) {
+    out += nlohmann::json(text).dump();
+    return;
+  }
+  out += '"';
+  for (const char c : text) {
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += c;
+    } else if (static_cast<unsigned char>(c) < 0x20) {
+      char escape[8];
+      std::snprintf(escape, sizeof escape, "\\u%04x", static_cast<unsigned>(c));
+      out += escape;
+    } else {
+      out += c;
+    }
+  }
+  out += '"';
+}
 
 void append_epoch_json(std::string& out, const EpochMetrics& metrics) {
   out += '[';

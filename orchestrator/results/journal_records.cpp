@@ -3,6 +3,7 @@
 
 
 #include <ablate/version.hpp>
+#include "core/number_text.hpp"
 #include <fmt/format.h>
 
 #include <chrono>
@@ -38,11 +39,22 @@ nlohmann::json sweep_record(const SweepIdentity& sweep, const std::string& at) {
   return {{"t", "sweep"}, {"at", at}, {"sweep", sweep_to_json(sweep)}};
 }
 
-nlohmann::json plan_record(const PlannedPoint& point) {
-  nlohmann::json record = {
-      {"t", "plan"}, {"id", point.id}, {"config", point.config_text}, {"case", point.case_name}, {"seed", point.seed}};
-  if (point.trial >= 0) record["trial"] = point.trial, record["suggested_by"] = point.suggested_by;
-  return record;
+std::string plan_record(const PlannedPoint& point) {
+  std::string text = "{\"t\":\"plan\",\"id\":";
+  append_json_string(text, point.id);
+  text += ",\"config\":";
+  append_json_string(text, point.config_text);
+  text += ",\"case\":";
+  append_json_string(text, point.case_name);
+  text += ",\"seed\":";
+  append_number(text, point.seed);
+  if (point.trial >= 0) {
+    text += ",\"trial\":";
+    append_number(text, point.trial);
+    text += ",\"suggested_by\":";
+    append_json_string(text, point.suggested_by);
+  }
+  return text + '}';
 }
 
 std::string start_record(const std::string& id, const PointRunInfo& info, const std::string& at, int until) {

@@ -24,9 +24,9 @@ std::string iso8601_utc_now();
 
 nlohmann::json ledger_record(const std::string& ledger_id, const SweepIdentity& sweep, const std::string& created);
 nlohmann::json sweep_record(const SweepIdentity& sweep, const std::string& at);
-nlohmann::json plan_record(const PlannedPoint& point);
-// The records every point has (start, epoch, done) come as their JSON text,
-// written without a JSON object: they are most of a sweep's journal.
+// The records every point has (plan, start, epoch, done) come as their JSON
+// text, written without a JSON object: they are most of a sweep's journal.
+std::string plan_record(const PlannedPoint& point);
 // `until`: the last epoch early stopping lets this attempt train (0: all).
 std::string start_record(const std::string& id, const PointRunInfo& info, const std::string& at, int until = 0);
 std::string epoch_record(const std::string& id, const EpochMetrics& metrics);

@@ -75,6 +75,21 @@ ResultsUsageError refusal(const std::string& path, const LedgerPoint& p, const c
 }
 }  // namespace
 
+bool LedgerState::plan(PlannedPoint planned, const std::string& path) {
+  if (!has_header()) throw ResultsUsageError(path, "a plan record before the ledger header");
+  if (contains(planned.id)) return false;  // planned before: never overwritten
+  if (planned.id.empty()) throw ResultsUsageError(path, "a point to plan has an empty id");
+  LedgerPoint p;
+  p.config = nlohmann::json::parse(planned.config_text, nullptr, /*allow_exceptions=*/false);
+  if (p.config.is_discarded() || !p.config.is_object())
+    throw ResultsUsageError(path, fmt::format("the config of point '{}' is not a JSON object: {}", planned.id,
+                                              planned.config_text.substr(0, 200)));
+  p.planned = std::move(planned);
+  index_.emplace(p.planned.id, points_.size());
+  points_.push_back(std::move(p));
+  return true;
+}
+
 void LedgerState::start(const std::string& id, const PointRunInfo& run, const std::string& at, int until,
                         const std::string& path) {
   if (!has_header()) throw ResultsUsageError(path, "a start record before the ledger header");
@@ -166,16 +181,10 @@ void LedgerState::apply_checked(const nlohmann::json& record, const std::string&
   if (type == "sweep") {
     sweeps_.push_back(sweep_from_json(record.at("sweep")));
   } else if (type == "plan") {
-    const std::string id = record.at("id").get<std::string>();
-    if (contains(id)) return;  // planned before: never overwritten
-    LedgerPoint p;
-    p.planned = {id, record.at("config").get<std::string>(), record.at("case").get<std::string>(),
-                 record.at("seed").get<int>(), record.value("trial", -1), record.value("suggested_by", "")};
-    p.config = nlohmann::json::parse(p.planned.config_text);
-    if (!p.config.is_object())
-      throw std::invalid_argument(fmt::format("the config of point '{}' is not a JSON object", id));
-    index_.emplace(id, points_.size());
-    points_.push_back(std::move(p));
+    plan({record.at("id").get<std::string>(), record.at("config").get<std::string>(),
+          record.at("case").get<std::string>(), record.at("seed").get<int>(), record.value("trial", -1),
+          record.value("suggested_by", "")},
+         path);
   } else if (type == "start") {
     start(record.at("id").get<std::string>(),
           {record.at("host").get<std::string>(), record.at("device").get<std::string>(),

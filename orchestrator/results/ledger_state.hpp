@@ -1,8 +1,8 @@
 // LedgerState: what the journal says, folded record by record. The replay at
 // open goes through apply(); the live ledger too, except for the records every
-// point has (start, epoch, done), which it applies from their values rather than
-// parse the text it just wrote: apply() decodes those records and calls the same
-// transitions (start, add_epoch, finish), so the two paths cannot disagree.
+// point has (plan, start, epoch, done), which it applies from their values rather
+// than parse the text it just wrote: apply() decodes those records and calls the
+// same transitions (plan, start, add_epoch, finish), so the paths cannot disagree.
 #pragma once
 
 #include "orchestrator/results/ledger_types.hpp"
@@ -46,8 +46,11 @@ class LedgerState {
   // epoch of a point that is not running, finishing a point twice, ...
   void apply(const nlohmann::json& record, const std::string& path);
 
-  // The transitions of the start, epoch and done records, with the same checks
-  // (ResultsUsageError naming `path`). pending/failed -> running, attempts + 1.
+  // The transitions of the plan, start, epoch and done records, with the same
+  // checks (ResultsUsageError naming `path`).
+  // A new point, pending; false (and nothing changes) for an ID planned before.
+  bool plan(PlannedPoint planned, const std::string& path);
+  // pending/failed -> running, attempts + 1.
   void start(const std::string& id, const PointRunInfo& run, const std::string& at, int until,
              const std::string& path);
   void add_epoch(const std::string& id, const EpochMetrics& row, const std::string& path);

@@ -281,12 +281,10 @@ void ResultsFile::plan(const std::vector<PlannedPoint>& points) {
   bool added = false;
   for (const auto& p : points) {
     if (p.id.empty()) throw ResultsUsageError(path_, "plan(): a point has an empty id");
-    if (state_.contains(p.id)) continue;
-    const auto config = nlohmann::json::parse(p.config_text, nullptr, /*allow_exceptions=*/false);
-    if (config.is_discarded() || !config.is_object())
-      throw ResultsUsageError(path_, fmt::format("plan(): the config of point '{}' is not a JSON object: {}", p.id,
-                                                 p.config_text.substr(0, 200)));
-    record(plan_record(p));
+    check_recording();
+    if (!state_.plan(p, path_)) continue;
+    journal_->append_text(plan_record(p));  // a new row: the view writes it without a touch
+    behind_ = true;
     added = true;
   }
   if (added) materialise();
