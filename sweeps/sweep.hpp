@@ -25,6 +25,7 @@ struct SweepPoint {
   nlohmann::json varied;  // this point's values of Sweep::varied_keys
   int trial = -1;           // the search trial it belongs to; -1: planned when the spec was read
   std::string suggested_by;  // "random" or "tpe" for a [search] sweep's points; "" when planned
+  double cost = 0;           // estimate_point_cost(config), once per point (the queue, the policy and `ablate plan`)
 };
 
 struct Sweep {
