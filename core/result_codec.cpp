@@ -3,10 +3,13 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <stdexcept>
 
 #include "core/curve_fields.hpp"
+#include "core/number_text.hpp"
 
 namespace ablate {
 namespace {
@@ -44,10 +47,55 @@ double number_from_json(const nlohmann::json& value) {
   return value.get<double>();
 }
 
+void append_json_number(std::string& out, double value) {
+  if (!std::isfinite(value)) {
+    out += std::isnan(value) ? "\"nan\"" : value > 0 ? "\"inf\"" : "\"-inf\"";
+    return;
+  }
+  // The shortest text that reads back bitwise; ".0" keeps an integral value a
+  // float, as nlohmann writes it (and -0.0 negative).
+  const size_t start = out.size();
+  append_number(out, value);
+  if (out.find_first_of(".eE", start) == std::string::npos) out += ".0";
+}
+
+void append_json_string(std::string& out, std::string_view text) {
+  // ASCII text (IDs, configs, host names) is escaped here; anything else goes
+  // through nlohmann's serializer, which also refuses invalid UTF-8.
+  if (!std::all_of(text.begin(), text.end(), [](char c) { return static_cast<unsigned char>(c) < 0x80; })) {
+    out += nlohmann::json(text).dump();
+    return;
+  }
+  out += '"';
+  for (const char c : text) {
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += c;
+    } else if (static_cast<unsigned char>(c) < 0x20) {
+      char escape[8];
+      std::snprintf(escape, sizeof escape, "\\u%04x", static_cast<unsigned>(c));
+      out += escape;
+    } else {
+      out += c;
+    }
+  }
+  out += '"';
+}
+
+void append_epoch_json(std::string& out, const EpochMetrics& metrics) {
+  out += '[';
+  append_number(out, metrics.epoch);
+  for (const auto& field : kCurveFields) {
+    out += ',';
+    append_json_number(out, metrics.*field.member);
+  }
+  out += ']';
+}
+
 nlohmann::json epoch_to_json(const EpochMetrics& metrics) {
-  nlohmann::json row = nlohmann::json::array({metrics.epoch});
-  for (const auto& field : kCurveFields) row.push_back(json_number(metrics.*field.member));
-  return row;
+  std::string text;
+  append_epoch_json(text, metrics);
+  return nlohmann::json::parse(text);
 }
 
 EpochMetrics epoch_from_json(const nlohmann::json& row) {
@@ -62,30 +110,58 @@ EpochMetrics epoch_from_json(const nlohmann::json& row) {
   return metrics;
 }
 
-nlohmann::json result_to_json(const TrainResult& result, bool with_curves) {
-  nlohmann::json json = nlohmann::json::object();
-  for (const auto& scalar : kResultScalars)
+void append_result_json_members(std::string& out, const TrainResult& result, bool with_curves) {
+  for (const auto& scalar : kResultScalars) {
+    out += '"';
+    out += scalar.name;
+    out += "\":";
     std::visit(
         [&](auto member) {
           if constexpr (std::is_same_v<decltype(member), double TrainResult::*>)
-            json[scalar.name] = json_number(result.*member);
+            append_json_number(out, result.*member);
           else
-            json[scalar.name] = result.*member;
+            append_number(out, result.*member);
         },
         scalar.member);
-  json["device"] = result.device;
-  json["confusion_test"] = result.confusion_test;
-  json["confusion_val"] = result.confusion_val;
-  nlohmann::json per_class = nlohmann::json::array();
-  for (double acc : result.per_class_acc) per_class.push_back(json_number(acc));
-  json["per_class_acc"] = std::move(per_class);
-  if (!result.test_predictions.empty()) json["test_predictions"] = predictions_to_digits(result.test_predictions);
-  if (with_curves) {
-    nlohmann::json curves = nlohmann::json::array();
-    for (const auto& row : result.curves) curves.push_back(epoch_to_json(row));
-    json["curves"] = std::move(curves);
+    out += ',';
   }
-  return json;
+  out += "\"device\":";
+  append_json_string(out, result.device);
+  for (const auto& [name, counts] : {std::pair<const char*, const std::vector<int64_t>&>{"confusion_test", result.confusion_test},
+                                     {"confusion_val", result.confusion_val}}) {
+    out += ",\"";
+    out += name;
+    out += "\":[";
+    for (size_t i = 0; i < counts.size(); ++i) {
+      if (i > 0) out += ',';
+      append_number(out, counts[i]);
+    }
+    out += ']';
+  }
+  out += ",\"per_class_acc\":[";
+  for (size_t i = 0; i < result.per_class_acc.size(); ++i) {
+    if (i > 0) out += ',';
+    append_json_number(out, result.per_class_acc[i]);
+  }
+  out += ']';
+  if (!result.test_predictions.empty())
+    out += ",\"test_predictions\":\"" + predictions_to_digits(result.test_predictions) + '"';
+  if (with_curves) {
+    out += ",\"curves\":[";
+    for (size_t i = 0; i < result.curves.size(); ++i) {
+      if (i > 0) out += ',';
+      append_epoch_json(out, result.curves[i]);
+    }
+    out += ']';
+  }
+}
+
+// One writer of the result's fields (the text one, which the journal uses per point).
+nlohmann::json result_to_json(const TrainResult& result, bool with_curves) {
+  std::string text = "{";
+  append_result_json_members(text, result, with_curves);
+  text += '}';
+  return nlohmann::json::parse(text);
 }
 
 TrainResult result_from_json(const nlohmann::json& json) {

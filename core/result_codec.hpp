@@ -6,6 +6,8 @@
 #include <nlohmann/json.hpp>
 
 #include <array>
+#include <string>
+#include <string_view>
 #include <variant>
 
 #include "core/metrics.hpp"
@@ -39,6 +41,16 @@ nlohmann::json epoch_to_json(const EpochMetrics& metrics);
 // The inverse; a row of an older ablate, without train_eval_loss and
 // train_eval_acc, reads with them NaN. Throws std::invalid_argument.
 EpochMetrics epoch_from_json(const nlohmann::json& row);
+
+// The JSON text writers behind the functions below, for records written per
+// point (the journal's epoch and done records): they append to `out` without
+// building a JSON object, ~5x cheaper. A double is written as JSON reads it back
+// bitwise, always as a float ("1.0", "-0.0"); NaN and infinities as json_number's strings.
+void append_json_number(std::string& out, double value);
+void append_json_string(std::string& out, std::string_view text);
+void append_epoch_json(std::string& out, const EpochMetrics& metrics);  // epoch_to_json's array
+// result_to_json's members, without the braces: "best_val_acc":0.5,...,"per_class_acc":[...].
+void append_result_json_members(std::string& out, const TrainResult& result, bool with_curves);
 
 // Every field of a result as one JSON object: the scalars by name, device,
 // confusion_test / confusion_val (100 counts, row-major), per_class_acc,

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/curve_fields.hpp"
+#include "core/number_text.hpp"
 #include "core/result_codec.hpp"
 #include <vector>
 
@@ -26,27 +27,51 @@ class NumberReader {
  public:
   NumberReader(std::string_view text, const char* what) : text_(text), what_(what) {}
 
+  // `field` names the number in the error, when given.
   template <typename T>
-  T next() {
-    while (!text_.empty() && (text_.front() == ' ' || text_.front() == '\n')) text_.remove_prefix(1);
+  T next(const char* field = nullptr) {
+    skip_space();
     T value{};
     const auto [end, error] = std::from_chars(text_.data(), text_.data() + text_.size(), value);
     if (error != std::errc())
-      throw MessageError(fmt::format("malformed {} message: expected a number at '{}'", what_, text_.substr(0, 40)));
+      throw MessageError(fmt::format("malformed {} message: expected a number{} at '{}'", what_,
+                                     field ? fmt::format(" ({})", field) : "", text_.substr(0, 40)));
     text_.remove_prefix(static_cast<size_t>(end - text_.data()));
     return value;
   }
 
+  // The `bytes` characters after the one space that follows the number before them.
+  std::string_view next_text(size_t bytes, const char* field) {
+    if (text_.empty() || text_.front() != ' ' || text_.size() - 1 < bytes)
+      throw MessageError(fmt::format("malformed {} message: {} should be {} characters, {} came", what_, field, bytes,
+                                     text_.empty() ? 0 : text_.size() - 1));
+    const std::string_view out = text_.substr(1, bytes);
+    text_.remove_prefix(1 + bytes);
+    return out;
+  }
+
+  bool at_end() {
+    skip_space();
+    return text_.empty();
+  }
+
  private:
+  void skip_space() {
+    while (!text_.empty() && (text_.front() == ' ' || text_.front() == '\n')) text_.remove_prefix(1);
+  }
+
   std::string_view text_;
   const char* what_;
 };
 
-// fmt's "{}" is the shortest text that reads back to the same double; NaN and
-// infinities come out as "nan", "inf", "-inf", which from_chars reads back.
+// append_number writes the shortest text that reads back to the same double; NaN
+// and infinities come out as "nan", "inf", "-inf", which from_chars reads back.
 void append_row(std::string& out, const EpochMetrics& m) {
-  fmt::format_to(std::back_inserter(out), "{}", m.epoch);
-  for (const auto& field : kCurveFields) fmt::format_to(std::back_inserter(out), " {}", m.*field.member);
+  append_number(out, m.epoch);
+  for (const auto& field : kCurveFields) {
+    out += ' ';
+    append_number(out, m.*field.member);
+  }
   out += '\n';
 }
 
@@ -144,22 +169,91 @@ std::pair<std::string, EpochMetrics> decode_epoch(std::string_view text) {
   return {std::string(id), read_row(in)};
 }
 
-// The result travels as the codec's JSON: written once for the journal, the
-// HDF5 view and the wire (a result message is sent once per point, so its
-// ~50 us of JSON do not matter; epochs above stay plain numbers).
+// The result travels as plain numbers, like the epochs: rank 0 reads one per
+// point, and nlohmann's JSON parser took ~28 us for the ~800 bytes of a
+// one-epoch result, the largest cost of a zero-work point on rank 0. The fields
+// are the codec's table (core/result_codec.hpp), in its order:
+//   id
+//   <kResultScalars, space-separated>
+//   <bytes> <device>
+//   <n> <confusion_test...>       n = 100 or 0 (a result without them), also for
+//   <n> <confusion_val...>        confusion_val and (n = 10) per_class_acc
+//   <n> <per_class_acc...>
+//   <n> <test_predictions, one digit per image>
+//   <rows>
+//   <curve row>...                as encode_epoch writes them
+namespace {
+
+template <typename T>
+void append_list(std::string& out, const std::vector<T>& values) {
+  append_number(out, values.size());
+  for (const T& v : values) {
+    out += ' ';
+    append_number(out, v);
+  }
+  out += '\n';
+}
+
+template <typename T>
+std::vector<T> read_list(NumberReader& in, const char* name, size_t expected) {
+  const auto count = in.next<size_t>(name);
+  if (count != expected && count != 0)  // none: a result without them
+    throw MessageError(fmt::format("malformed result message: {} must hold {} values, got {}", name, expected, count));
+  std::vector<T> values(count);
+  for (T& v : values) v = in.next<T>(name);
+  return values;
+}
+
+}  // namespace
+
 std::string encode_done(const std::string& id, const TrainResult& result) {
-  return id + '\n' + result_to_json(result, /*with_curves=*/true).dump();
+  std::string out = id + '\n';
+  const char* separator = "";
+  for (const auto& scalar : kResultScalars) {
+    out += separator;
+    std::visit([&](auto member) { append_number(out, result.*member); }, scalar.member);
+    separator = " ";
+  }
+  out += '\n';
+  append_number(out, result.device.size());
+  out += ' ' + result.device + '\n';
+  append_list(out, result.confusion_test);
+  append_list(out, result.confusion_val);
+  append_list(out, result.per_class_acc);
+  append_number(out, result.test_predictions.size());
+  out += ' ' + predictions_to_digits(result.test_predictions) + '\n';
+  append_number(out, result.curves.size());
+  out += '\n';
+  for (const auto& row : result.curves) append_row(out, row);
+  return out;
 }
 
 std::pair<std::string, TrainResult> decode_done(std::string_view text) {
   const auto [id, rest] = split_first_line(text, "result");
-  const auto json = nlohmann::json::parse(rest, nullptr, /*allow_exceptions=*/false);
+  NumberReader in(rest, "result");
+  TrainResult result;
+  for (const auto& scalar : kResultScalars)
+    std::visit(
+        [&](auto member) {
+          using Value = std::remove_reference_t<decltype(result.*member)>;
+          result.*member = in.next<Value>(scalar.name);
+        },
+        scalar.member);
+  result.device = std::string(in.next_text(in.next<size_t>("device"), "device"));
+  constexpr size_t kCells = kNumClasses * kNumClasses;
+  result.confusion_test = read_list<int64_t>(in, "confusion_test", kCells);
+  result.confusion_val = read_list<int64_t>(in, "confusion_val", kCells);
+  result.per_class_acc = read_list<double>(in, "per_class_acc", kNumClasses);
+  const std::string_view digits = in.next_text(in.next<size_t>("test_predictions"), "test_predictions");
   try {
-    if (json.is_discarded()) throw std::invalid_argument("not JSON");
-    return {std::string(id), result_from_json(json)};
-  } catch (const std::exception& e) {
-    throw MessageError(fmt::format("malformed result message ({}): '{}'", e.what(), rest.substr(0, 200)));
+    result.test_predictions = predictions_from_digits(digits);
+  } catch (const std::invalid_argument& e) {
+    throw MessageError(fmt::format("malformed result message: {}", e.what()));
   }
+  result.curves.resize(in.next<size_t>("curves"));
+  for (auto& row : result.curves) row = read_row(in);
+  if (!in.at_end()) throw MessageError("malformed result message: more after the last curve row");
+  return {std::string(id), std::move(result)};
 }
 
 std::string encode_failure(const std::string& id, const std::string& error) { return id + '\n' + error; }

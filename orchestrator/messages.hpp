@@ -72,6 +72,7 @@ std::pair<std::string, EpochVerdict> decode_point_verdict(std::string_view text)
 std::string encode_epoch(const std::string& id, const EpochMetrics& row);
 std::pair<std::string, EpochMetrics> decode_epoch(std::string_view text);
 
+// A result as plain numbers (the fields of core/result_codec.hpp; see messages.cpp).
 std::string encode_done(const std::string& id, const TrainResult& result);
 std::pair<std::string, TrainResult> decode_done(std::string_view text);
 

@@ -43,7 +43,7 @@ std::string format_pack_plan(const sweeps::Sweep& sweep, int pack, const std::st
     int points = 0, size = 1;
   };
   std::vector<std::pair<double, const sweeps::SweepPoint*>> order;
-  for (const auto& p : sweep.points) order.push_back({sweeps::estimate_point_cost(p.config), &p});
+  for (const auto& p : sweep.points) order.push_back({p.cost, &p});
   std::stable_sort(order.begin(), order.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
   std::vector<std::string> keys;
   std::map<std::string, Shape> shapes;

@@ -69,7 +69,7 @@ std::vector<QueuedPoint> build_queue(const sweeps::Sweep& sweep, const ResultsFi
     q.item = {point.id, point.config_text};
     q.label = point_label(point, keys[point.case_name]);
     q.epochs = point.config.value("epochs", 0);
-    q.cost = sweeps::estimate_point_cost(point.config);
+    q.cost = point.cost;
     queue.push_back(std::move(q));
   }
   // Longest first: the last points to start are the short ones, so workers finish together.
@@ -81,7 +81,7 @@ std::vector<QueuedPoint> build_queue(const sweeps::Sweep& sweep, const ResultsFi
 std::vector<PolicyPoint> policy_points(const sweeps::Sweep& sweep) {
   std::vector<std::pair<double, PolicyPoint>> costed;
   for (const auto& point : sweep.points)
-    costed.push_back({sweeps::estimate_point_cost(point.config),
+    costed.push_back({point.cost,
                       PolicyPoint{point.id, point.config.value("epochs", 0), point.config_text}});
   std::stable_sort(costed.begin(), costed.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
   std::vector<PolicyPoint> points;

@@ -192,6 +192,7 @@ void check_early_stopping(const EarlyStopping& early, const std::vector<SweepPoi
 }
 
 std::vector<SweepPoint> seeded_points(const json& canonical, const std::vector<int>& seeds) {
+  const double cost = estimate_point_cost(canonical);  // the seed changes nothing of it
   std::vector<SweepPoint> points;
   for (int seed : seeds) {
     SweepPoint point;
@@ -200,6 +201,7 @@ std::vector<SweepPoint> seeded_points(const json& canonical, const std::vector<i
     point.id = config_id(point.config);
     point.config_text = canonical_text(point.config);
     point.seed = seed;
+    point.cost = cost;
     points.push_back(std::move(point));
   }
   return points;

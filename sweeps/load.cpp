@@ -44,7 +44,9 @@ Sweep parse_sweep(std::string_view text, const std::string& source_name, const s
   return expand_spec(spec);
 }
 
-Sweep load_sweep(const std::string& path, const std::vector<std::string>& overrides) {
+namespace {
+
+std::string read_spec_file(const std::string& path) {
   std::error_code ec;
   if (std::filesystem::is_directory(path, ec))
     throw SpecError(path, {}, "is a directory, not a sweep file: name a .toml file inside it");
@@ -56,7 +58,19 @@ Sweep load_sweep(const std::string& path, const std::vector<std::string>& overri
   std::ostringstream text;
   text << in.rdbuf();
   if (in.bad()) throw SpecError(path, {}, "cannot read the sweep file (I/O error)");
-  return parse_sweep(text.str(), path, overrides);
+  return text.str();
+}
+
+}  // namespace
+
+Sweep load_sweep(const std::string& path, const std::vector<std::string>& overrides) {
+  return parse_sweep(read_spec_file(path), path, overrides);
+}
+
+std::string load_spec_text(const std::string& path, const std::vector<std::string>& overrides) {
+  SweepSpec spec = parse_spec(read_spec_file(path), path);
+  add_command_line_overrides(spec, overrides);
+  return spec.text;
 }
 
 }  // namespace ablate::sweeps

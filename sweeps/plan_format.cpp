@@ -147,7 +147,7 @@ std::string format_plan(const Sweep& sweep) {
     json unseeded = point.config;
     unseeded["seed"] = 0;
     configurations.insert(config_id(unseeded));
-    total_flops += estimate_point_cost(point.config);
+    total_flops += point.cost;
     has_cases = has_cases || !point.case_name.empty();
     case_width = std::max(case_width, point.case_name.size());
     full_width = std::max(full_width, varied_text(sweep, point, nullptr).size());

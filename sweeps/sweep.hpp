@@ -25,6 +25,7 @@ struct SweepPoint {
   nlohmann::json varied;  // this point's values of Sweep::varied_keys
   int trial = -1;           // the search trial it belongs to; -1: planned when the spec was read
   std::string suggested_by;  // "random" or "tpe" for a [search] sweep's points; "" when planned
+  double cost = 0;           // estimate_point_cost(config), once per point (the queue, the policy and `ablate plan`)
 };
 
 struct Sweep {
@@ -49,6 +50,12 @@ struct Sweep {
 // other overrides is caught as a different sweep. Throws SpecError
 // (file:line:column: message).
 Sweep load_sweep(const std::string& path, const std::vector<std::string>& overrides = {});
+
+// The spec text load_sweep would record (the file's text and the override
+// comments), read and parsed but not expanded: what a rank needs that only
+// checks it runs the same sweep as the rank that expands it (the expansion of
+// the same text by the same build is the same). Throws SpecError like load_sweep.
+std::string load_spec_text(const std::string& path, const std::vector<std::string>& overrides = {});
 
 // The same, for text already in memory; source_name labels messages and gives the
 // default sweep name (its file stem).

@@ -38,9 +38,10 @@ bool is_torn_first_record(std::string_view content) {
 
 }  // namespace
 
-std::string encode_journal_line(const nlohmann::json& record) {
-  const std::string text = record.dump();
-  return fmt::format("{:08x} {}\n", crc_of(text), text);
+std::string encode_journal_line(const nlohmann::json& record) { return encode_journal_text(record.dump()); }
+
+std::string encode_journal_text(std::string_view record_text) {
+  return fmt::format("{:08x} {}\n", crc_of(record_text), record_text);
 }
 
 std::optional<nlohmann::json> decode_journal_line(std::string_view line) {
@@ -178,9 +179,11 @@ void Journal::check_writable() const {
                                             path_, broken_));
 }
 
-void Journal::append(const nlohmann::json& record) {
+void Journal::append(const nlohmann::json& record) { append_text(record.dump()); }
+
+void Journal::append_text(std::string_view record_text) {
   check_writable();
-  buffer_ += encode_journal_line(record);
+  fmt::format_to(std::back_inserter(buffer_), "{:08x} {}\n", crc_of(record_text), record_text);
 }
 
 void Journal::fail(const std::string& what, int error_number) {

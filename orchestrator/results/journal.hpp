@@ -16,6 +16,8 @@ namespace ablate {
 
 // "<crc32 of json, 8 lowercase hex digits> <json>\n"
 std::string encode_journal_line(const nlohmann::json& record);
+// The same for a record's JSON text (one JSON object, no newline in it).
+std::string encode_journal_text(std::string_view record_text);
 // The record of one line (without its '\n'), or nothing when the CRC or the JSON is wrong.
 std::optional<nlohmann::json> decode_journal_line(std::string_view line);
 
@@ -44,6 +46,7 @@ class Journal {
   JournalReplay replay();
 
   void append(const nlohmann::json& record);  // buffered until write_out() or sync()
+  void append_text(std::string_view record_text);  // a record as its JSON text (one line)
   // Hands the buffered records to the operating system: from then on they survive
   // a crash (kill -9) of this process, but not yet a crash of the machine.
   void write_out();

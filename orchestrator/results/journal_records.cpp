@@ -3,6 +3,8 @@
 
 
 #include <ablate/version.hpp>
+#include "core/number_text.hpp"
+#include <fmt/format.h>
 
 #include <chrono>
 #include <ctime>
@@ -37,29 +39,54 @@ nlohmann::json sweep_record(const SweepIdentity& sweep, const std::string& at) {
   return {{"t", "sweep"}, {"at", at}, {"sweep", sweep_to_json(sweep)}};
 }
 
-nlohmann::json plan_record(const PlannedPoint& point) {
-  nlohmann::json record = {
-      {"t", "plan"}, {"id", point.id}, {"config", point.config_text}, {"case", point.case_name}, {"seed", point.seed}};
-  if (point.trial >= 0) record["trial"] = point.trial, record["suggested_by"] = point.suggested_by;
-  return record;
+std::string plan_record(const PlannedPoint& point) {
+  std::string text = "{\"t\":\"plan\",\"id\":";
+  append_json_string(text, point.id);
+  text += ",\"config\":";
+  append_json_string(text, point.config_text);
+  text += ",\"case\":";
+  append_json_string(text, point.case_name);
+  text += ",\"seed\":";
+  append_number(text, point.seed);
+  if (point.trial >= 0) {
+    text += ",\"trial\":";
+    append_number(text, point.trial);
+    text += ",\"suggested_by\":";
+    append_json_string(text, point.suggested_by);
+  }
+  return text + '}';
 }
 
-nlohmann::json start_record(const std::string& id, const PointRunInfo& info, const std::string& at, int until) {
-  nlohmann::json record = {{"t", "start"},         {"id", id},           {"at", at}, {"host", info.host},
-                           {"device", info.device}, {"torch", info.torch_version}};
-  if (until > 0) record["until"] = until;
-  return record;
+std::string start_record(const std::string& id, const PointRunInfo& info, const std::string& at, int until) {
+  std::string text = "{\"t\":\"start\",\"id\":";
+  append_json_string(text, id);
+  for (const auto& [name, value] : {std::pair<const char*, const std::string&>{"at", at},
+                                    {"host", info.host},
+                                    {"device", info.device},
+                                    {"torch", info.torch_version}}) {
+    fmt::format_to(std::back_inserter(text), ",\"{}\":", name);
+    append_json_string(text, value);
+  }
+  if (until > 0) fmt::format_to(std::back_inserter(text), ",\"until\":{}", until);
+  return text + '}';
 }
 
-nlohmann::json epoch_record(const std::string& id, const EpochMetrics& metrics) {
-  return {{"t", "epoch"}, {"id", id}, {"m", epoch_to_json(metrics)}};
+std::string epoch_record(const std::string& id, const EpochMetrics& metrics) {
+  std::string text = "{\"t\":\"epoch\",\"id\":";
+  append_json_string(text, id);
+  text += ",\"m\":";
+  append_epoch_json(text, metrics);
+  return text + '}';
 }
 
-nlohmann::json done_record(const std::string& id, const TrainResult& result, const std::string& at,
-                           bool with_curves) {
-  nlohmann::json record = {{"t", "done"}, {"id", id}, {"at", at}};
-  record.update(result_to_json(result, with_curves));
-  return record;
+std::string done_record(const std::string& id, const TrainResult& result, const std::string& at, bool with_curves) {
+  std::string text = "{\"t\":\"done\",\"id\":";
+  append_json_string(text, id);
+  text += ",\"at\":";
+  append_json_string(text, at);
+  text += ',';
+  append_result_json_members(text, result, with_curves);
+  return text + '}';
 }
 
 nlohmann::json pause_record(const std::string& id, const TrainResult& result, const RungMark& mark,

@@ -24,13 +24,14 @@ std::string iso8601_utc_now();
 
 nlohmann::json ledger_record(const std::string& ledger_id, const SweepIdentity& sweep, const std::string& created);
 nlohmann::json sweep_record(const SweepIdentity& sweep, const std::string& at);
-nlohmann::json plan_record(const PlannedPoint& point);
+// The records every point has (plan, start, epoch, done) come as their JSON
+// text, written without a JSON object: they are most of a sweep's journal.
+std::string plan_record(const PlannedPoint& point);
 // `until`: the last epoch early stopping lets this attempt train (0: all).
-nlohmann::json start_record(const std::string& id, const PointRunInfo& info, const std::string& at, int until = 0);
-nlohmann::json epoch_record(const std::string& id, const EpochMetrics& metrics);
+std::string start_record(const std::string& id, const PointRunInfo& info, const std::string& at, int until = 0);
+std::string epoch_record(const std::string& id, const EpochMetrics& metrics);
 // `with_curves`: carry result.curves too (when they differ from the streamed epochs).
-nlohmann::json done_record(const std::string& id, const TrainResult& result, const std::string& at,
-                           bool with_curves);
+std::string done_record(const std::string& id, const TrainResult& result, const std::string& at, bool with_curves);
 // Early stopping. pause: a running point ended at a rung (`mark`), its result so
 // far; promote: a paused point may train to `until` (`reason`: "top" of its rung,
 // or "idle" worker); stop: a paused point ends for good, or a running one, with

@@ -59,9 +59,87 @@ const LedgerPoint& LedgerState::point(const std::string& id, const std::string& 
 }
 
 LedgerPoint& LedgerState::point_to_change(const nlohmann::json& record, const std::string& path) {
-  const std::string id = record.at("id").get<std::string>();
-  point(id, path);  // throws for an unknown ID
-  return points_[index_.at(id)];
+  return point_to_change(record.at("id").get<std::string>(), path);
+}
+
+LedgerPoint& LedgerState::point_to_change(const std::string& id, const std::string& path) {
+  auto it = index_.find(id);
+  if (it == index_.end()) point(id, path);  // throws for an unknown ID
+  return points_[it->second];
+}
+
+namespace {
+ResultsUsageError refusal(const std::string& path, const LedgerPoint& p, const char* action, const char* allowed) {
+  return ResultsUsageError(path, fmt::format("cannot {} point '{}': it is {} (allowed only when {})", action,
+                                             p.planned.id, to_string(p.status), allowed));
+}
+}  // namespace
+
+bool LedgerState::plan(PlannedPoint planned, const std::string& path) {
+  if (!has_header()) throw ResultsUsageError(path, "a plan record before the ledger header");
+  if (contains(planned.id)) return false;  // planned before: never overwritten
+  if (planned.id.empty()) throw ResultsUsageError(path, "a point to plan has an empty id");
+  LedgerPoint p;
+  p.config = nlohmann::json::parse(planned.config_text, nullptr, /*allow_exceptions=*/false);
+  if (p.config.is_discarded() || !p.config.is_object())
+    throw ResultsUsageError(path, fmt::format("the config of point '{}' is not a JSON object: {}", planned.id,
+                                              planned.config_text.substr(0, 200)));
+  p.planned = std::move(planned);
+  index_.emplace(p.planned.id, points_.size());
+  points_.push_back(std::move(p));
+  return true;
+}
+
+void LedgerState::start(const std::string& id, const PointRunInfo& run, const std::string& at, int until,
+                        const std::string& path) {
+  if (!has_header()) throw ResultsUsageError(path, "a start record before the ledger header");
+  LedgerPoint& p = point_to_change(id, path);
+  if (p.status != PointStatus::pending && p.status != PointStatus::failed)
+    throw refusal(path, p, "start", "pending or failed");
+  p.status = PointStatus::running;
+  ++p.attempts;
+  p.error.clear();
+  p.curves.clear();
+  p.result.reset();
+  ++p.curve_generation;
+  ++p.result_generation;
+  p.run = run;
+  p.started = at;
+  p.finished.clear();
+  p.until = until;
+}
+
+void LedgerState::add_epoch(const std::string& id, const EpochMetrics& row, const std::string& path) {
+  if (!has_header()) throw ResultsUsageError(path, "an epoch record before the ledger header");
+  LedgerPoint& p = point_to_change(id, path);
+  if (p.status != PointStatus::running) throw refusal(path, p, "record an epoch of", "running");
+  try {
+    if (!put_epoch(p.curves, row)) ++p.curve_generation;
+  } catch (const std::invalid_argument& e) {
+    throw ResultsUsageError(path, fmt::format("point '{}': {}", id, e.what()));
+  }
+}
+
+void LedgerState::finish(const std::string& id, TrainResult result, const std::string& at, const std::string& path) {
+  if (!has_header()) throw ResultsUsageError(path, "a done record before the ledger header");
+  LedgerPoint& p = point_to_change(id, path);
+  if (p.status != PointStatus::running) throw refusal(path, p, "finish", "running");
+  if (!result.curves.empty()) {  // sent along when they differ from the streamed epochs
+    std::vector<EpochMetrics> curves;
+    try {
+      for (const auto& row : result.curves) put_epoch(curves, row);
+    } catch (const std::invalid_argument& e) {
+      throw ResultsUsageError(path, fmt::format("point '{}': {}", id, e.what()));
+    }
+    p.curves = std::move(curves);
+    result.curves.clear();
+    ++p.curve_generation;
+  }
+  if (!result.device.empty()) p.run.device = result.device;
+  ++p.result_generation;
+  p.status = PointStatus::done;
+  p.finished = at;
+  p.result = std::move(result);
 }
 
 size_t LedgerState::end_session() {
@@ -85,8 +163,7 @@ void LedgerState::apply(const nlohmann::json& record, const std::string& path) {
 void LedgerState::apply_checked(const nlohmann::json& record, const std::string& path) {
   const std::string type = record.at("t").get<std::string>();
   auto refuse = [&](const LedgerPoint& p, const char* action, const char* allowed) {
-    return ResultsUsageError(path, fmt::format("cannot {} point '{}': it is {} (allowed only when {})", action,
-                                               p.planned.id, to_string(p.status), allowed));
+    return refusal(path, p, action, allowed);
   };
 
   if (type == "ledger") {
@@ -104,52 +181,19 @@ void LedgerState::apply_checked(const nlohmann::json& record, const std::string&
   if (type == "sweep") {
     sweeps_.push_back(sweep_from_json(record.at("sweep")));
   } else if (type == "plan") {
-    const std::string id = record.at("id").get<std::string>();
-    if (contains(id)) return;  // planned before: never overwritten
-    LedgerPoint p;
-    p.planned = {id, record.at("config").get<std::string>(), record.at("case").get<std::string>(),
-                 record.at("seed").get<int>(), record.value("trial", -1), record.value("suggested_by", "")};
-    p.config = nlohmann::json::parse(p.planned.config_text);
-    if (!p.config.is_object())
-      throw std::invalid_argument(fmt::format("the config of point '{}' is not a JSON object", id));
-    index_.emplace(id, points_.size());
-    points_.push_back(std::move(p));
+    plan({record.at("id").get<std::string>(), record.at("config").get<std::string>(),
+          record.at("case").get<std::string>(), record.at("seed").get<int>(), record.value("trial", -1),
+          record.value("suggested_by", "")},
+         path);
   } else if (type == "start") {
-    LedgerPoint& p = point_to_change(record, path);
-    if (p.status != PointStatus::pending && p.status != PointStatus::failed)
-      throw refuse(p, "start", "pending or failed");
-    p.status = PointStatus::running;
-    ++p.attempts;
-    p.error.clear();
-    p.curves.clear();
-    p.result.reset();
-    ++p.curve_generation;
-    ++p.result_generation;
-    p.run = {record.at("host").get<std::string>(), record.at("device").get<std::string>(),
-             record.at("torch").get<std::string>()};
-    p.started = record.at("at").get<std::string>();
-    p.finished.clear();
-    p.until = record.value("until", 0);
+    start(record.at("id").get<std::string>(),
+          {record.at("host").get<std::string>(), record.at("device").get<std::string>(),
+           record.at("torch").get<std::string>()},
+          record.at("at").get<std::string>(), record.value("until", 0), path);
   } else if (type == "epoch") {
-    LedgerPoint& p = point_to_change(record, path);
-    if (p.status != PointStatus::running) throw refuse(p, "record an epoch of", "running");
-    if (!put_epoch(p.curves, epoch_from_json(record.at("m")))) ++p.curve_generation;
+    add_epoch(record.at("id").get<std::string>(), epoch_from_json(record.at("m")), path);
   } else if (type == "done") {
-    LedgerPoint& p = point_to_change(record, path);
-    if (p.status != PointStatus::running) throw refuse(p, "finish", "running");
-    TrainResult result = result_from_json(record);
-    if (!result.curves.empty()) {  // sent along when they differ from the streamed epochs
-      std::vector<EpochMetrics> curves;
-      for (const auto& row : result.curves) put_epoch(curves, row);
-      p.curves = std::move(curves);
-      result.curves.clear();
-      ++p.curve_generation;
-    }
-    if (!result.device.empty()) p.run.device = result.device;
-    ++p.result_generation;
-    p.status = PointStatus::done;
-    p.finished = record.at("at").get<std::string>();
-    p.result = std::move(result);
+    finish(record.at("id").get<std::string>(), result_from_json(record), record.at("at").get<std::string>(), path);
   } else if (type == "pause") {
     LedgerPoint& p = point_to_change(record, path);
     if (p.status != PointStatus::running) throw refuse(p, "pause", "running");

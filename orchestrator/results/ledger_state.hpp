@@ -1,5 +1,8 @@
-// LedgerState: what the journal says, folded record by record. The live ledger
-// and the replay at open both go through apply(), so they cannot disagree.
+// LedgerState: what the journal says, folded record by record. The replay at
+// open goes through apply(); the live ledger too, except for the records every
+// point has (plan, start, epoch, done), which it applies from their values rather
+// than parse the text it just wrote: apply() decodes those records and calls the
+// same transitions (plan, start, add_epoch, finish), so the paths cannot disagree.
 #pragma once
 
 #include "orchestrator/results/ledger_types.hpp"
@@ -43,6 +46,17 @@ class LedgerState {
   // epoch of a point that is not running, finishing a point twice, ...
   void apply(const nlohmann::json& record, const std::string& path);
 
+  // The transitions of the plan, start, epoch and done records, with the same
+  // checks (ResultsUsageError naming `path`).
+  // A new point, pending; false (and nothing changes) for an ID planned before.
+  bool plan(PlannedPoint planned, const std::string& path);
+  // pending/failed -> running, attempts + 1.
+  void start(const std::string& id, const PointRunInfo& run, const std::string& at, int until,
+             const std::string& path);
+  void add_epoch(const std::string& id, const EpochMetrics& row, const std::string& path);
+  // running -> done; result.curves, when not empty, replace the streamed ones.
+  void finish(const std::string& id, TrainResult result, const std::string& at, const std::string& path);
+
   // At open no attempt survives: running points become pending again.
   // Returns how many points changed.
   size_t end_session();
@@ -63,6 +77,7 @@ class LedgerState {
 
  private:
   LedgerPoint& point_to_change(const nlohmann::json& record, const std::string& path);
+  LedgerPoint& point_to_change(const std::string& id, const std::string& path);
   void apply_checked(const nlohmann::json& record, const std::string& path);
 
   std::string ledger_id_, created_;

@@ -214,12 +214,22 @@ void ResultsFile::reconcile_results_file(bool statuses_changed) {
   materialise();
 }
 
-void ResultsFile::record(const nlohmann::json& record) {
+void ResultsFile::check_recording() const {
   if (closed_) throw ResultsUsageError(path_, fmt::format("results file '{}' is closed", path_));
   journal_->check_writable();  // after a failed write the state is ahead of the journal: stop here
+}
+
+void ResultsFile::record(const nlohmann::json& record) {
+  check_recording();
   state_.apply(record, path_);
   journal_->append(record);
   if (record.contains("id") && record.at("t") != "plan") view_.touch(state_.position(record.at("id"), path_));
+  behind_ = true;
+}
+
+void ResultsFile::record_applied(const std::string& id, std::string_view record_text) {
+  journal_->append_text(record_text);
+  view_.touch(state_.position(id, path_));
   behind_ = true;
 }
 
@@ -271,12 +281,10 @@ void ResultsFile::plan(const std::vector<PlannedPoint>& points) {
   bool added = false;
   for (const auto& p : points) {
     if (p.id.empty()) throw ResultsUsageError(path_, "plan(): a point has an empty id");
-    if (state_.contains(p.id)) continue;
-    const auto config = nlohmann::json::parse(p.config_text, nullptr, /*allow_exceptions=*/false);
-    if (config.is_discarded() || !config.is_object())
-      throw ResultsUsageError(path_, fmt::format("plan(): the config of point '{}' is not a JSON object: {}", p.id,
-                                                 p.config_text.substr(0, 200)));
-    record(plan_record(p));
+    check_recording();
+    if (!state_.plan(p, path_)) continue;
+    journal_->append_text(plan_record(p));  // a new row: the view writes it without a touch
+    behind_ = true;
     added = true;
   }
   if (added) materialise();
@@ -299,12 +307,17 @@ std::vector<std::string> ResultsFile::ids_with(PointStatus status) const {
 }
 
 void ResultsFile::start_point(const std::string& id, const PointRunInfo& info, int until) {
-  record(start_record(id, info, iso8601_utc_now(), until));
+  check_recording();
+  const std::string at = iso8601_utc_now();
+  state_.start(id, info, at, until, path_);
+  record_applied(id, start_record(id, info, at, until));
   materialise_if_due();
 }
 
 void ResultsFile::record_epoch(const std::string& id, const EpochMetrics& metrics) {
-  record(epoch_record(id, metrics));
+  check_recording();
+  state_.add_epoch(id, metrics, path_);
+  record_applied(id, epoch_record(id, metrics));
   materialise_if_due();
 }
 
@@ -327,7 +340,14 @@ bool ResultsFile::curves_differ(const std::string& id, const TrainResult& result
 
 void ResultsFile::finish_point(const std::string& id, const TrainResult& result) {
   check_result(id, result, "finish_point");
-  record(done_record(id, result, iso8601_utc_now(), curves_differ(id, result)));
+  check_recording();
+  const std::string at = iso8601_utc_now();
+  const bool with_curves = curves_differ(id, result);
+  std::string text = done_record(id, result, at, with_curves);
+  TrainResult kept = result;
+  if (!with_curves) kept.curves.clear();  // the streamed epochs stand, as a replay of `text` keeps them
+  state_.finish(id, std::move(kept), at, path_);
+  record_applied(id, text);
   write_out_outcome();
   materialise_if_due();
 }

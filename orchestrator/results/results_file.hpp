@@ -116,8 +116,13 @@ class ResultsFile {
   void check_sweep(const SweepIdentity& sweep);
   void reconcile_results_file(bool statuses_changed);
   void warn(const std::string& message);
+  // Throws when nothing may be recorded: the file is closed, or the journal broke.
+  void check_recording() const;
   // Applies a record to the state, then journals it (buffered).
   void record(const nlohmann::json& record);
+  // Journals (buffered) a record of point `id` whose change the state has already
+  // applied through its typed transition (start, epoch and done, every point's).
+  void record_applied(const std::string& id, std::string_view record_text);
   // Brings the HDF5 view up to date; `wait_for_reader` = false: a file a reader holds is left behind.
   void materialise(bool wait_for_reader = true);
   void materialise_if_due();

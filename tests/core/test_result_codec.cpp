@@ -67,3 +67,22 @@ TEST_CASE("a curve row of the wrong length is refused with both lengths named", 
     }
   }
 }
+
+TEST_CASE("JSON text written directly reads back as the same strings and numbers", "[codec]") {
+  for (const std::string text : {std::string(""), std::string("plain"), std::string(R"({"a":[1,"b\\c"]})"),
+                                 std::string("tab\tnewline\ncontrol\x01"), std::string("caf\xc3\xa9")}) {
+    std::string out;
+    ablate::append_json_string(out, text);
+    CHECK(json::parse(out).get<std::string>() == text);
+  }
+  for (const double value : {0.0, -0.0, 1.0, 0.1, 1e-300, 1e300, 2.0 / 3, -12345678.0}) {
+    std::string out;
+    ablate::append_json_number(out, value);
+    const json back = json::parse(out);
+    CHECK(back.is_number_float());
+    CHECK(same_bits(back.get<double>(), value));
+  }
+  std::string nan_text;
+  ablate::append_json_number(nan_text, std::nan(""));
+  CHECK(nan_text == "\"nan\"");
+}

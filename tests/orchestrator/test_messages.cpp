@@ -117,11 +117,12 @@ TEST_CASE("malformed messages are refused with a MessageError naming the problem
   CHECK_THROWS_WITH(decode_epoch("id\n3 0.5 x"), Catch::Contains("expected a number at 'x'"));
   CHECK_THROWS_AS(decode_epoch("id\n3 0.5"), MessageError);  // too few numbers
   CHECK_THROWS_WITH(decode_done("id\ncurves 0\nconfusion_val 0\n"), Catch::Contains("malformed result message"));
-  CHECK_THROWS_WITH(decode_done("id\n{\"best_epoch\": 1}"), Catch::Contains("best_val_acc"));
-  CHECK_THROWS_WITH(decode_done(R"(x
-{"best_val_acc":0,"final_test_acc":0,"test_acc_at_best_val":0,"train_seconds":0,"parameter_count":0,"best_epoch":0,
-"device":"","confusion_test":[1,2],"confusion_val":[],"per_class_acc":[]})"),
-                    Catch::Contains("confusion_test must hold 100 values, got 2"));
+  CHECK_THROWS_WITH(decode_done("id\n{\"best_epoch\": 1}"), Catch::Contains("(best_val_acc)"));
+  std::string wrong_count = encode_done("x", TrainResult{});
+  wrong_count.replace(wrong_count.find("\n0 \n0\n"), 6, "\n0 \n2 1 2\n");  // device "", then confusion_test
+  CHECK_THROWS_WITH(decode_done(wrong_count), Catch::Contains("confusion_test must hold 100 values, got 2"));
+  CHECK_THROWS_WITH(decode_done(encode_done("x", TrainResult{}) + "7"), Catch::Contains("more after the last"));
+  CHECK_THROWS_WITH(decode_done("x\n0 0 0 0 0 0 0\n9 cpu"), Catch::Contains("device should be 9 characters"));
   CHECK_THROWS_WITH(decode_hello("{\"host\": 1}"), Catch::Contains("malformed hello"));
   CHECK_THROWS_AS(decode_assignment("just an id"), MessageError);
 }
