@@ -560,7 +560,7 @@ TEST_CASE("write_slurm_job writes the script and submits it through sbatch", "[s
   }
 }
 
-TEST_CASE("--pack reaches the job's ablate run, and is refused as ablate run refuses it", "[slurm][pack]") {
+TEST_CASE("ablate slurm --pack reaches the job's ablate run, and is refused as ablate run refuses it", "[slurm][pack]") {
   FakeCluster cluster;
   write_file(cluster.dir / "s.toml", "");
   SlurmOptions options;
