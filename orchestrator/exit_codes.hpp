@@ -1,8 +1,7 @@
 // The exit codes of `ablate` and OptionError, the one error that maps to "usage".
 #pragma once
 
-#include <stdexcept>
-#include <string>
+#include "core/option_error.hpp"  // OptionError, the one error that maps to kExitUsage
 
 namespace ablate {
 
@@ -11,12 +10,5 @@ inline constexpr int kExitError = 1;       // bad input (spec, data, results fil
 inline constexpr int kExitUsage = 2;       // bad command line
 inline constexpr int kExitFailures = 3;    // finished, but some points (or the training) failed
 inline constexpr int kExitIncomplete = 4;  // stopped early (signal, stall, failures): rerun to resume
-
-// A command-line option with a value that cannot work; the message names the
-// option and what is allowed. `main` turns it into kExitUsage.
-class OptionError : public std::invalid_argument {
- public:
-  using std::invalid_argument::invalid_argument;
-};
 
 }  // namespace ablate

@@ -176,11 +176,8 @@ int main(int argc, char** argv) {
   run_cmd->add_option("--workers-per-gpu", run.workers_per_gpu, "worker ranks that share one GPU")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
-  constexpr const char* kPackHelp =
-      "points trained together by one worker as one packed model: up to K points with equal shape keys "
-      "(docs/packing.md); auto picks K from the device and the model size; 1: one point at a time";
   std::string run_pack = "1";
-  run_cmd->add_option("--pack", run_pack, kPackHelp)->capture_default_str();
+  run_cmd->add_option("--pack", run_pack, ablate::kPackOptionHelp)->capture_default_str();
   run_cmd
       ->add_option("--progress", progress,
                    "auto (a live line in a terminal, else a line per event) | live | lines | quiet (summary, "

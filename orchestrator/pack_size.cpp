@@ -1,13 +1,11 @@
-// --pack: the option's text and the auto rule.
+// --pack auto's rule; see pack_size.hpp.
 #include "orchestrator/pack_size.hpp"
 
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <charconv>
 #include <cmath>
 
-#include "orchestrator/exit_codes.hpp"
 #include "sweeps/sweep.hpp"
 
 namespace ablate {
@@ -20,17 +18,6 @@ constexpr double kBytesPerActivation = 8;  // fp32 value kept for the backward p
 bool on_cuda(const std::string& device) { return device.rfind("cuda", 0) == 0; }
 
 }  // namespace
-
-int parse_pack_option(const std::string& text) {
-  if (text == "auto") return kPackAuto;
-  int value = 0;
-  const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (error != std::errc() || end != text.data() + text.size() || value < 1 || value > kMaxPack)
-    throw OptionError(fmt::format("--pack {}: use the number of points to train together (1 = one at a time, at "
-                                  "most {}) or auto (chosen from the device and the model size)",
-                                  text, kMaxPack));
-  return value;
-}
 
 int auto_pack_size(const nlohmann::json& config, const std::string& device) {
   const sweeps::ModelSize size = sweeps::estimate_model_size(config);

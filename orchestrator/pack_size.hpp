@@ -1,21 +1,16 @@
-// How many points one pack holds (--pack K | auto): the option's parsing and
-// --pack auto's rule, from the device and the model's size.
+// How many points one pack holds (--pack K | auto): --pack auto's rule, from the
+// device and the model's size. The option's text is core/pack_option.hpp.
 #pragma once
 
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "core/pack_option.hpp"  // kPackAuto, kMaxPack, parse_pack_option
+
 namespace ablate {
 
-// --pack auto, as RunOptions::pack holds it.
-constexpr int kPackAuto = 0;
-// The most points a pack may hold (--pack K).
-constexpr int kMaxPack = 256;
 // The most --pack auto ever picks.
 constexpr int kMaxAutoPack = 32;
-
-// "auto" -> kPackAuto; "K" -> K (1..kMaxPack). Throws OptionError naming --pack.
-int parse_pack_option(const std::string& text);
 
 // --pack auto's choice for a pack of points with this canonical config on
 // `device` (as PointWork::prepare names it: "cpu", "cuda:0"):

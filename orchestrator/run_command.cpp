@@ -371,13 +371,7 @@ void validate_run_options(const RunOptions& o) {
   if (o.workers_per_gpu < 1) throw OptionError(fmt::format("--workers-per-gpu {}: use 1 or more", o.workers_per_gpu));
   if (o.pack != kPackAuto && (o.pack < 1 || o.pack > kMaxPack))
     throw OptionError(fmt::format("--pack {}: use 1 to {} points per pack, or auto", o.pack, kMaxPack));
-  if (o.pack != 1 && o.ranks_per_point > 1)
-    throw OptionError(fmt::format(
-        "--pack {} with --ranks-per-point {}: a pack trains on one rank, a data-parallel point on several; use "
-        "--pack {} with --ranks-per-point 1 to train several points per rank, or --ranks-per-point {} without "
-        "--pack to train each point over {} ranks",
-        o.pack == kPackAuto ? "auto" : std::to_string(o.pack), o.ranks_per_point,
-        o.pack == kPackAuto ? "auto" : std::to_string(o.pack), o.ranks_per_point, o.ranks_per_point));
+  check_pack_with_ranks_per_point(o.pack, o.ranks_per_point);
   if (!(o.flush_interval_seconds >= 0))
     throw OptionError(fmt::format("flush interval {}: use seconds >= 0", o.flush_interval_seconds));
 }

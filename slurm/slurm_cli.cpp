@@ -1,6 +1,8 @@
 // The `ablate slurm` command line; see slurm_cli.hpp.
 #include "slurm/slurm_cli.hpp"
 
+#include "core/pack_option.hpp"
+
 namespace ablate::slurm {
 
 CLI::App* add_slurm_subcommand(CLI::App& app, SlurmOptions& options) {
@@ -37,6 +39,8 @@ CLI::App* add_slurm_subcommand(CLI::App& app, SlurmOptions& options) {
       ->capture_default_str();
   command->add_option("--ablate-binary", options.ablate_binary,
                       "the ablate the job runs, as compute nodes see it (default: this one)");
+  // The same option as `ablate run --pack`; checked by resolve_batch_job with ablate run's own parser.
+  command->add_option("--pack", options.pack, kPackOptionHelp)->capture_default_str();
   command->add_flag("--submit", options.submit, "submit with sbatch and print the job ID");
   command->add_option("ablate_args", options.ablate_args, "after --: more options for `ablate run`");
   command->footer(

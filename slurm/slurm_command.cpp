@@ -6,12 +6,15 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <charconv>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <optional>
 
+#include "core/pack_option.hpp"
 #include "slurm/shell_quote.hpp"
 #include "slurm/slurm_error.hpp"
 #include "slurm/submit.hpp"
@@ -113,6 +116,41 @@ int resolve_tasks_per_node(const SlurmOptions& options) {
   return options.gpus_per_node > 0 ? options.gpus_per_node : 1;
 }
 
+// The value of `option` among the arguments for ablate run ("--option V" or "--option=V"); the
+// last one given, or nothing.
+std::optional<std::string> ablate_run_value(const std::vector<std::string>& args, std::string_view option) {
+  std::optional<std::string> value;
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    const std::string& arg = args[i];
+    if (arg == option && i + 1 < args.size()) value = args[i + 1];
+    if (arg.size() > option.size() && arg.rfind(option, 0) == 0 && arg[option.size()] == '=')
+      value = arg.substr(option.size() + 1);
+  }
+  return value;
+}
+
+// --pack for the job's ablate run, checked now as ablate run will check it (with its own parser
+// and words), not after the job has waited in the queue: {"--pack", K} or {} for the default 1.
+std::vector<std::string> resolve_pack(const SlurmOptions& options) {
+  const int pack = parse_pack_option(options.pack);
+  const std::optional<std::string> pack_after_dashes = ablate_run_value(options.ablate_args, "--pack");
+  if (pack != 1 && pack_after_dashes) {
+    throw SlurmError(fmt::format("--pack {} and --pack {} after --: give --pack once, before the --",
+                                 options.pack, *pack_after_dashes));
+  }
+  const int run_pack = pack_after_dashes ? parse_pack_option(*pack_after_dashes) : pack;
+  // A --ranks-per-point that is not a count is left to ablate run, which names it.
+  int ranks_per_point = 1;
+  if (const auto text = ablate_run_value(options.ablate_args, "--ranks-per-point")) {
+    int count = 0;
+    const auto [end, error] = std::from_chars(text->data(), text->data() + text->size(), count);
+    if (error == std::errc() && end == text->data() + text->size()) ranks_per_point = count;
+  }
+  check_pack_with_ranks_per_point(run_pack, ranks_per_point);
+  if (pack == 1) return {};
+  return {"--pack", pack_option_value(pack)};
+}
+
 void write_file_whole(const std::string& path, const std::string& text) {
   const std::string temporary = path + ".tmp";
   {
@@ -178,7 +216,8 @@ BatchJob resolve_batch_job(const SlurmOptions& options) {
   job.launcher = options.launcher;
   job.max_requeues = options.max_requeues;
   job.ablate_binary = resolve_ablate_binary(options.ablate_binary);
-  job.ablate_args = options.ablate_args;
+  job.ablate_args = resolve_pack(options);
+  job.ablate_args.insert(job.ablate_args.end(), options.ablate_args.begin(), options.ablate_args.end());
   job.script_path = job.results_path + std::string(kScriptSuffix);
   job.log_pattern = slurm_filename_literal(job.results_path, "the results path (-o)") + std::string(kLogSuffix);
   return job;

@@ -9,8 +9,9 @@
 namespace ablate::slurm {
 
 // Checks every option and resolves paths and defaults, before anything is written: absolute
-// paths, the job name, ranks per node, the ablate binary. Throws SlurmError naming the option
-// and the fix. Touches the file system only to look (the sweep exists, the results directory
+// paths, the job name, ranks per node, the ablate binary, --pack (ahead of the arguments after
+// --). Throws SlurmError naming the option and the fix, or OptionError for a --pack that ablate
+// run would refuse (in ablate run's words). Touches the file system only to look (the sweep exists, the results directory
 // exists, the binary is executable).
 BatchJob resolve_batch_job(const SlurmOptions& options);
 

@@ -23,6 +23,7 @@ struct SlurmOptions {
   int signal_seconds = 120;               // TERM this long before the time limit
   std::string launcher = "srun";          // "srun" or "mpirun"
   int max_requeues = 20;                  // requeues of an incomplete sweep before giving up
+  std::string pack = "1";                 // --pack K | auto, passed on to `ablate run` (core/pack_option.hpp)
   std::vector<std::string> ablate_args;   // after `--`: more arguments for `ablate run`
   std::string ablate_binary;              // "" = this executable (/proc/self/exe)
   bool submit = false;                    // run sbatch and print the job ID

@@ -4,6 +4,7 @@
 
 #include <iostream>
 
+#include "core/option_error.hpp"
 #include "slurm/slurm_cli.hpp"
 #include "slurm/slurm_command.hpp"
 #include "slurm/slurm_error.hpp"
@@ -22,6 +23,9 @@ int main(int argc, char** argv) {
     if (*command) return ablate::slurm::run_slurm_command(options);
   } catch (const ablate::slurm::SlurmError& error) {
     std::cerr << "ablate: " << error.what() << "\n";
+  } catch (const ablate::OptionError& error) {  // --pack, in ablate run's words; main: exit 2
+    std::cerr << "ablate: " << error.what() << "\n";
+    return 2;
   }
   return 1;
 }

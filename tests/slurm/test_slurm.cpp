@@ -1,6 +1,7 @@
 // Tests of slurm/: quoting (checked by bash and by sbatch's rules), time limits, the template
 // filler, the rendered script (run by bash against fake srun/mpirun/scontrol/scancel/ablate),
-// option resolution, submission through a fake sbatch, and the command line.
+// option resolution (--pack as ablate run checks it), submission through a fake sbatch, and the
+// command line.
 #include <catch2/catch.hpp>
 #include <fmt/format.h>
 #include <stdlib.h>
@@ -11,6 +12,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "core/option_error.hpp"
+#include "core/pack_option.hpp"
 #include "slurm/batch_script.hpp"
 #include "slurm/process.hpp"
 #include "slurm/script_template.hpp"
@@ -557,6 +560,96 @@ TEST_CASE("write_slurm_job writes the script and submits it through sbatch", "[s
   }
 }
 
+TEST_CASE("ablate slurm --pack reaches the job's ablate run, and is refused as ablate run refuses it", "[slurm][pack]") {
+  FakeCluster cluster;
+  write_file(cluster.dir / "s.toml", "");
+  SlurmOptions options;
+  options.sweep_path = cluster.dir / "s.toml";
+  options.results_path = cluster.dir / "r.h5";
+  options.ablate_binary = cluster.ablate;
+  options.ablate_args = {"--retry-failed"};
+  // Writes the job, runs its script against the fakes, and gives the arguments ablate got.
+  const auto run_job = [&] {
+    const SlurmJobFiles files = write_slurm_job(options);
+    const ProcessResult result = cluster.run(files.script_path, "");
+    CHECK(result.exit_code == 0);
+    return cluster.ablate_args();
+  };
+  const std::vector<std::string> plain_run = {"run", options.sweep_path, "-o", options.results_path};
+  const auto with = [&](std::vector<std::string> extra) {
+    std::vector<std::string> words = plain_run;
+    words.insert(words.end(), extra.begin(), extra.end());
+    return words;
+  };
+  // What `ablate run` itself says about this --pack value.
+  const auto run_says = [](const std::string& value) -> std::string {
+    try {
+      ablate::parse_pack_option(value);
+    } catch (const ablate::OptionError& error) {
+      return error.what();
+    }
+    FAIL("ablate run accepts --pack " << value);
+    return "";
+  };
+
+  SECTION("--pack 4: in the script, quoted like the other arguments, and ablate run gets it") {
+    options.pack = "4";
+    CHECK(run_job() == with({"--pack", "4", "--retry-failed"}));
+    CHECK_THAT(read_file(cluster.dir / "r.h5.sbatch"), Contains("extra_args=('--pack' '4' '--retry-failed')"));
+  }
+  SECTION("--pack auto passes as auto") {
+    options.pack = "auto";
+    CHECK(run_job() == with({"--pack", "auto", "--retry-failed"}));
+  }
+  SECTION("the default 1 (or 1 given) adds nothing") {
+    CHECK(run_job() == with({"--retry-failed"}));
+    CHECK_THAT(read_file(cluster.dir / "r.h5.sbatch"), !Contains("--pack"));
+    options.pack = "1";
+    CHECK(run_job() == with({"--retry-failed"}));
+  }
+  SECTION("--pack 1 with --ranks-per-point 2 is fine") {
+    options.ablate_args = {"--ranks-per-point", "2"};
+    CHECK(run_job() == with({"--ranks-per-point", "2"}));
+  }
+  SECTION("a bad value: ablate run's own message, and no script") {
+    for (const std::string bad : {"0", "-1", "x", "4x", "", "257"}) {
+      INFO("--pack '" << bad << "'");
+      options.pack = bad;
+      CHECK_THROWS_AS(write_slurm_job(options), ablate::OptionError);
+      CHECK_THROWS_WITH(write_slurm_job(options), run_says(bad));
+    }
+    CHECK_THAT(run_says("x"), Contains("--pack x: use the number of points") && Contains("or auto"));
+    CHECK_FALSE(fs::exists(cluster.dir / "r.h5.sbatch"));
+  }
+  SECTION("with --ranks-per-point above 1 after --: refused in ablate run's words, and no script") {
+    options.pack = "4";
+    options.ablate_args = {"--retry-failed", "--ranks-per-point", "2"};
+    CHECK_THROWS_AS(write_slurm_job(options), ablate::OptionError);
+    CHECK_THROWS_WITH(write_slurm_job(options),
+                      Contains("--pack 4 with --ranks-per-point 2: a pack trains on one rank") &&
+                          Contains("use --pack 4 with --ranks-per-point 1") &&
+                          Contains("or --ranks-per-point 2 without --pack"));
+    options.pack = "auto";
+    options.ablate_args = {"--ranks-per-point=3"};
+    CHECK_THROWS_WITH(write_slurm_job(options), Contains("--pack auto with --ranks-per-point 3"));
+    CHECK_FALSE(fs::exists(cluster.dir / "r.h5.sbatch"));
+  }
+  SECTION("--pack after -- is checked the same way") {
+    options.ablate_args = {"--pack", "auto", "--ranks-per-point", "2"};
+    CHECK_THROWS_WITH(write_slurm_job(options), Contains("--pack auto with --ranks-per-point 2"));
+    options.ablate_args = {"--pack=0"};
+    CHECK_THROWS_WITH(write_slurm_job(options), run_says("0"));
+    options.ablate_args = {"--pack", "8"};
+    CHECK(run_job() == with({"--pack", "8"}));
+  }
+  SECTION("--pack both before and after --: refused, naming both") {
+    options.pack = "4";
+    options.ablate_args = {"--pack", "8"};
+    CHECK_THROWS_AS(write_slurm_job(options), SlurmError);
+    CHECK_THROWS_WITH(write_slurm_job(options), Contains("--pack 4 and --pack 8 after --: give --pack once"));
+  }
+}
+
 TEST_CASE("the slurm subcommand parses every option, and arguments after -- go to ablate run", "[slurm]") {
   CLI::App app;
   SlurmOptions options;
@@ -566,7 +659,7 @@ TEST_CASE("the slurm subcommand parses every option, and arguments after -- go t
       "--partition", "gpu", "--account", "acc", "--qos", "q", "--job-name", "n", "--cpus-per-task", "8",
       "--tasks-per-node", "2", "--sbatch-line", "#SBATCH --mem=4G", "--sbatch-line", "--exclusive",
       "--signal-seconds", "300", "--launcher", "mpirun", "--max-requeues", "5", "--ablate-binary", "/x/ablate",
-      "--submit", "--", "--retry-failed", "--stall-timeout", "600"};
+      "--pack", "auto", "--submit", "--", "--retry-failed", "--stall-timeout", "600"};
   std::vector<std::string> reversed(arguments.rbegin(), arguments.rend());  // CLI11 takes them reversed
   app.parse(reversed);
   CHECK(*command);
@@ -586,6 +679,7 @@ TEST_CASE("the slurm subcommand parses every option, and arguments after -- go t
   CHECK(options.launcher == "mpirun");
   CHECK(options.max_requeues == 5);
   CHECK(options.ablate_binary == "/x/ablate");
+  CHECK(options.pack == "auto");
   CHECK(options.submit);
   CHECK(options.ablate_args == std::vector<std::string>{"--retry-failed", "--stall-timeout", "600"});
 }
@@ -600,6 +694,7 @@ TEST_CASE("the slurm subcommand's defaults and required options", "[slurm]") {
   CHECK(options.gpus_per_node == 0);
   CHECK(options.signal_seconds == 120);
   CHECK(options.launcher == "srun");
+  CHECK(options.pack == "1");
   CHECK_FALSE(options.submit);
   CHECK(options.ablate_args.empty());
 
