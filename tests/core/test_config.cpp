@@ -29,7 +29,7 @@ TEST_CASE("canonical config holds every key with its default", "[config]") {
   CHECK(text.find(' ') == std::string::npos);
 }
 
-TEST_CASE("integral floats become ints; ints for float keys stay numbers", "[config]") {
+TEST_CASE("integral floats become ints, ints for float keys stay numbers", "[config]") {
   const json a = ablate::canonicalize_config({{"epochs", 3.0}, {"lr", 1}});
   const json b = ablate::canonicalize_config({{"epochs", 3}, {"lr", 1.0}});
   CHECK(a["epochs"].is_number_integer());

@@ -36,7 +36,7 @@ TEST_CASE("a journal line is the CRC32 of its JSON text, a space, the JSON and a
   CHECK_FALSE(decode_journal_line(array_line.substr(0, array_line.size() - 1)));  // records are objects
 }
 
-TEST_CASE("append buffers, write_out writes, sync also fdatasyncs; replay returns the records in order",
+TEST_CASE("append buffers, write_out writes, sync also fdatasyncs, replay returns the records in order",
           "[results][journal]") {
   ScratchDir dir;
   const std::string path = dir.file("j.journal");

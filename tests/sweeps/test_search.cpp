@@ -212,7 +212,7 @@ activation = { dist = "choice", values = ["relu", "tanh", "gelu", "sigmoid"] }
   CHECK(searched.varied_keys == planned.varied_keys);
 }
 
-TEST_CASE("same seed and observation order give identical suggestions; another seed does not", "[search]") {
+TEST_CASE("same seed and observation order give identical suggestions, another seed does not", "[search]") {
   auto run = [](uint64_t seed) {
     const Sweep sweep = parse_sweep(search_spec("tpe", 30, seed, 5), "d.toml");
     auto search = make_search(sweep);
@@ -354,7 +354,7 @@ TEST_CASE("a small discrete space is searched without repeating a configuration"
   }
 }
 
-TEST_CASE("failed trials rank below every outcome; a history that does not fit is refused", "[search]") {
+TEST_CASE("failed trials rank below every outcome, a history that does not fit is refused", "[search]") {
   const Sweep sweep = parse_sweep(search_spec("tpe", 20, 5, 3), "f.toml");
   auto search = make_search(sweep);
   // Everything fails: the search goes on drawing at random.
@@ -532,7 +532,7 @@ epochs = { dist = "int_uniform", low = 5, high = 20 }
   CHECK_THAT(format_plan(few), Catch::Contains("All 4 trials are random draws (startup_trials = trials)"));
 }
 
-TEST_CASE("values that are invalid together are proposed again; the valid rest of the space is searched",
+TEST_CASE("values that are invalid together are proposed again, the valid rest of the space is searched",
           "[search]") {
   // warmup_epochs must stay below epochs: expansion checks each key at its bounds
   // beside the first draw, but some pairs only show up while searching.

@@ -344,7 +344,7 @@ TEST_CASE("each member of a packed ResNet follows its lone curve", "[packed][slo
   check_pack_follows_lone_curves("resnet", 0.005);
 }
 
-TEST_CASE("a diverging member fails alone; the others' curves are unchanged", "[packed][slow]") {
+TEST_CASE("a diverging member fails alone, the others' curves are unchanged", "[packed][slow]") {
   auto configs = mixed_members("mlp");
   configs.resize(3);
   configs[1].lr = 50;

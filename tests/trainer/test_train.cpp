@@ -143,7 +143,7 @@ TEST_CASE("bf16 autocast trains every model family on the CPU to a sane accuracy
   }
 }
 
-TEST_CASE("bf16 changes the arithmetic; tf32 and cuda_graphs leave a CPU run's bits alone", "[train][precision][slow]") {
+TEST_CASE("bf16 changes the arithmetic, tf32 and cuda_graphs leave a CPU run's bits alone", "[train][precision][slow]") {
   // The CPU has no TF32 path and no CUDA graphs: those keys must not change a CPU
   // result, while bf16 must (else autocast never took effect).
   auto config = small("mlp");
