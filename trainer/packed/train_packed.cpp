@@ -309,8 +309,17 @@ void train_packed(const std::vector<PackMember>& requests, const FashionMnist& d
           m.checkpoint_path.clear();
         }
       }
+    }
+    // Reported once every member's epoch is saved: a stop requested from one
+    // member's callback (Interrupted) leaves every member's finished epoch in
+    // its checkpoint, so the pack resumes whole, as it was.
+    for (size_t k = 0; k < active.size(); ++k) {
+      Member& m = *active[k];
+      if (m.ended) continue;
+      const EpochMetrics& row = m.result.curves.back();
       const EpochVerdict verdict = m.request->on_epoch ? m.request->on_epoch(row) : EpochVerdict::go_on;
-      if (last_epoch || verdict != EpochVerdict::go_on) end_member(m, val[k], test[k], on_end, run_start);
+      if (m.epoch == m.config.epochs || verdict != EpochVerdict::go_on)
+        end_member(m, val[k], test[k], on_end, run_start);
     }
     shrink();
   }
