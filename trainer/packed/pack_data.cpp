@@ -48,7 +48,7 @@ PackData::PackData(const FashionMnist& data, const std::vector<TrainConfig>& con
   std::map<RowsKey, MemberRows> made;
   const ImageSums sums = image_sums(data.train);
   std::vector<std::vector<int64_t>> train, val, train_eval;
-  std::vector<float> scale, shift;
+  std::vector<float> scale;
   for (const auto& config : configs) {
     const RowsKey key{config.seed, config.normalize};
     auto found = made.find(key);
@@ -69,15 +69,14 @@ PackData::PackData(const FashionMnist& data, const std::vector<TrainConfig>& con
     train_eval.push_back(m.train_eval);
     // As float32: the value a float tensor times a double scalar multiplies by.
     scale.push_back(static_cast<float>(m.normalisation.scale));
-    shift.push_back(static_cast<float>(m.normalisation.shift));
-    background_.push_back(static_cast<float>(m.normalisation.shift));
+    background_.push_back(static_cast<float>(m.normalisation.shift));  // the shift: a black pixel's value
   }
   train_rows_ = stack_rows(train, device);
   val_rows_ = stack_rows(val, device);
   train_eval_rows_ = stack_rows(train_eval, device);
   const auto members = static_cast<int64_t>(configs.size());
   scale_ = torch::tensor(scale, torch::kFloat32).view({members, 1, 1, 1, 1}).to(device);
-  shift_ = torch::tensor(shift, torch::kFloat32).view({members, 1, 1, 1, 1}).to(device);
+  shift_ = torch::tensor(background_, torch::kFloat32).view({members, 1, 1, 1, 1}).to(device);
 }
 
 int64_t PackData::size(Split split) const {
