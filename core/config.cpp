@@ -206,9 +206,16 @@ nlohmann::json canonicalize_config(const nlohmann::json& partial) {
 
 std::string canonical_text(const nlohmann::json& canonical) { return canonical.dump(); }
 
-nlohmann::json non_default_part(const nlohmann::json& canonical) {
-  // Built once: every point's ID needs them, and config_to_json is ~5 us.
+namespace {
+// Built once: every point's ID needs them, and config_to_json is ~5 us.
+const nlohmann::json& default_config_json() {
   static const nlohmann::json defaults = config_to_json(TrainConfig{});
+  return defaults;
+}
+}  // namespace
+
+nlohmann::json non_default_part(const nlohmann::json& canonical) {
+  const nlohmann::json& defaults = default_config_json();
   nlohmann::json varied = nlohmann::json::object();
   for (const auto& [name, value] : canonical.items())
     if (!defaults.contains(name) || defaults.at(name) != value) varied[name] = value;
@@ -216,7 +223,19 @@ nlohmann::json non_default_part(const nlohmann::json& canonical) {
 }
 
 std::string config_id(const nlohmann::json& canonical) {
-  const std::string text = canonical_text(non_default_part(canonical));
+  // The text of non_default_part(canonical), written without building it: an
+  // object's dump is its members, sorted by key, as "key":value, comma-separated.
+  const nlohmann::json& defaults = default_config_json();
+  std::string text = "{";
+  for (const auto& [name, value] : canonical.items()) {
+    const auto it = defaults.find(name);
+    if (it != defaults.end() && *it == value) continue;
+    if (text.size() > 1) text += ',';
+    text += nlohmann::json(name).dump();
+    text += ':';
+    text += value.dump();
+  }
+  text += '}';
   uint64_t hash = 14695981039346656037ull;  // FNV-1a 64: tiny, stable, no dependency
   for (unsigned char c : text) {
     hash ^= c;

@@ -33,6 +33,10 @@ namespace {
 
 constexpr int kScheduler = 0;
 
+double seconds_since(std::chrono::steady_clock::time_point begin) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - begin).count();
+}
+
 // What one rank prepared before the ranks compare notes.
 struct Startup {
   std::exception_ptr error;
@@ -113,7 +117,7 @@ std::string budget_text(const sweeps::Sweep& sweep) {
 
 std::vector<PlannedPoint> planned_points(const sweeps::Sweep& sweep) {
   std::vector<PlannedPoint> planned;
-  for (const auto& p : sweep.points) planned.push_back({p.id, p.config_text, p.case_name, p.seed, p.trial, p.suggested_by});
+  for (const auto& p : sweep.points) planned.push_back({p.id, p.config_text, p.case_name, p.seed, p.trial, p.suggested_by, &p.config});
   return planned;
 }
 
@@ -225,6 +229,7 @@ int schedule(const RunOptions& options, Communicator& comm, PointWork& work, Sta
              ProgressReporter& progress, std::ostream& out, RunSummary* summary) {
   const sweeps::Sweep& sweep = *s.sweep;
   ResultsFile& results = *s.results;
+  const auto queue_begin = std::chrono::steady_clock::now();
   std::vector<QueuedPoint> queue = build_queue(sweep, results);
   const StatusCounts before = count_statuses(sweep, results);
   // Checkpoints are kept for unfinished points only.
@@ -295,6 +300,7 @@ int schedule(const RunOptions& options, Communicator& comm, PointWork& work, Sta
   }
   out.flush();
 
+  if (summary) summary->queue_seconds = seconds_since(queue_begin);
   progress.begin(sweep_budget(sweep), before.done + before.stopped, before.failed,
                  sweep.search ? before.pending : static_cast<int>(queue.size()));
   Scheduler scheduler(results, std::move(queue), scheduler_options, progress, std::move(policy));
@@ -321,12 +327,14 @@ int schedule(const RunOptions& options, Communicator& comm, PointWork& work, Sta
     if (outcome.stop == StopReason::stalled) abort_after_stall(outcome);
   }
   if (summary) {
-    summary->schedule_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - begin).count();
+    summary->schedule_seconds = seconds_since(begin);
     summary->done = outcome.done, summary->failed = outcome.failed, summary->interrupted = outcome.interrupted;
     summary->packs = outcome.packs, summary->largest_pack = outcome.largest_pack;
   }
   progress.end();
+  const auto close_begin = std::chrono::steady_clock::now();
   results.close();
+  if (summary) summary->close_seconds = seconds_since(close_begin);
   prune_checkpoints(results.path(), unfinished);
 
   const StatusCounts after = count_statuses(sweep, results);
@@ -397,8 +405,10 @@ int run_sweep(const RunOptions& options, Communicator& comm, PointWork& work, st
     // rank 0's, and 10,000 points cost ~0.4 s of CPU that ranks sharing cores
     // would take from rank 0.
     if (is_scheduler) {
+      const auto expand_begin = std::chrono::steady_clock::now();
       s.sweep = sweeps::load_sweep(options.spec_path, options.overrides);
       s.fingerprint = run_fingerprint(s.sweep->spec_text);
+      if (summary) summary->expand_seconds = seconds_since(expand_begin);
     } else {
       s.fingerprint = run_fingerprint(sweeps::load_spec_text(options.spec_path, options.overrides));
     }
@@ -451,7 +461,9 @@ int run_sweep(const RunOptions& options, Communicator& comm, PointWork& work, st
   // 4. Work. The ledger is opened last, so that a run refused above leaves no file behind.
   if (is_scheduler) {
     try {
+      const auto ledger_begin = std::chrono::steady_clock::now();
       open_ledger(s, options, progress);
+      if (summary) summary->ledger_seconds = seconds_since(ledger_begin);
     } catch (...) {
       for (int rank : s.worker_ranks)
         if (rank != kScheduler) comm.send(rank, static_cast<int>(MessageTag::stop), "");  // they wait for points

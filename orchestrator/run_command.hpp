@@ -34,6 +34,9 @@ struct RunSummary {
   int done = 0, failed = 0, interrupted = 0;  // points of this run
   int packs = 0, largest_pack = 0;            // assignments made, and the most points one of them held
   double schedule_seconds = 0;                // the scheduling loop: first assignment to last report
+  // Rank 0's other phases (bench_scheduler prints them): expanding the sweep, opening and
+  // planning the ledger, building the queue and policy, and the final write and close.
+  double expand_seconds = 0, ledger_seconds = 0, queue_seconds = 0, close_seconds = 0;
 };
 
 // Checks every option on its own; throws OptionError naming the option.

@@ -1,6 +1,7 @@
 // A rough FLOP count per point, for ordering work and for `ablate plan`'s estimate.
 #include <algorithm>
 
+#include "core/config.hpp"
 #include "core/families/families.hpp"
 #include "sweeps/sweep.hpp"
 
@@ -52,18 +53,30 @@ ModelSize forward_size(const json& canonical) {
   return size;
 }
 
-}  // namespace
-
-// FLOPs = 2 x MACs per forward pass; training costs about 3 forward passes per
-// image (forward + backward), and every epoch also evaluates the validation and
-// test images once.
-double estimate_point_cost(const json& config) {
+// Training FLOPs of a point whose model does `forward_macs` per image.
+double point_cost(const json& config, double forward_macs) {
   const double val = config.at("val_size").get<int>();
   const double limit = config.at("train_limit").get<int>();
   double train = std::max(0.0, kTrainImages - val);
   if (limit > 0) train = std::min(train, limit);
   const double epochs = config.at("epochs").get<int>();
-  return 2 * forward_size(config).forward_macs * epochs * (3 * train + val + kTestImages);
+  return 2 * forward_macs * epochs * (3 * train + val + kTestImages);
+}
+
+}  // namespace
+
+double estimate_point_cost(const json& config) { return point_cost(config, forward_size(config).forward_macs); }
+
+double PointCostEstimator::operator()(const json& config) {
+  // Comparing values is cheap where building a key (pack_key) costs as much as the size.
+  std::vector<json> shape_values;
+  for (const ConfigKey& key : config_keys())
+    if (key.shape) shape_values.push_back(config.at(key.name));
+  for (const Known& known : known_)
+    if (known.shape_values == shape_values) return point_cost(config, known.forward_macs);
+  const double forward_macs = forward_size(config).forward_macs;
+  if (known_.size() < 256) known_.push_back({std::move(shape_values), forward_macs});
+  return point_cost(config, forward_macs);
 }
 
 ModelSize estimate_model_size(const json& config) { return forward_size(config); }

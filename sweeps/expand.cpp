@@ -191,8 +191,8 @@ void check_early_stopping(const EarlyStopping& early, const std::vector<SweepPoi
                                 early.min_epochs, epochs));
 }
 
-std::vector<SweepPoint> seeded_points(const json& canonical, const std::vector<int>& seeds) {
-  const double cost = estimate_point_cost(canonical);  // the seed changes nothing of it
+std::vector<SweepPoint> seeded_points(const json& canonical, const std::vector<int>& seeds, PointCostEstimator* costs) {
+  const double cost = costs ? (*costs)(canonical) : estimate_point_cost(canonical);  // the seed changes nothing of it
   std::vector<SweepPoint> points;
   for (int seed : seeds) {
     SweepPoint point;
@@ -228,6 +228,7 @@ Sweep expand_spec(const SweepSpec& spec) {
   sweep.spec_text = spec.text;
   sweep.seeds = spec.seeds;
   std::unordered_set<std::string> seen_ids;
+  PointCostEstimator costs;
 
   for (const auto& c : cases) {
     std::vector<size_t> odometer(spec.grid.size(), 0);
@@ -254,7 +255,7 @@ Sweep expand_spec(const SweepSpec& spec) {
         merged.apply(spec.command_line);
 
         const json canonical = canonical_or_throw(spec, merged, fallback);
-        for (SweepPoint& point : seeded_points(canonical, spec.seeds)) {
+        for (SweepPoint& point : seeded_points(canonical, spec.seeds, &costs)) {
           if (!seen_ids.insert(point.id).second) {
             ++sweep.collapsed_duplicates;
             continue;

@@ -12,7 +12,9 @@ Sweep expand_spec(const SweepSpec& spec);
 
 // The points of one canonical configuration, one per seed, in the order of `seeds`:
 // config with the seed set, ID and canonical text. Every point of every sweep is
-// made here, planned or suggested by a search.
-std::vector<SweepPoint> seeded_points(const nlohmann::json& canonical, const std::vector<int>& seeds);
+// made here, planned or suggested by a search. `costs`, when given, is shared by
+// many calls (a sweep's expansion) and works out each model's size once.
+std::vector<SweepPoint> seeded_points(const nlohmann::json& canonical, const std::vector<int>& seeds,
+                                      PointCostEstimator* costs = nullptr);
 
 }  // namespace ablate::sweeps

@@ -28,7 +28,7 @@ std::vector<PlannedPoint> planned_points(int n) {
   std::vector<PlannedPoint> points;
   for (int i = 0; i < n; ++i) {
     const nlohmann::json canonical = canonicalize_config({{"model", "linear"}, {"lr", 0.001 + i * 1e-7}, {"epochs", 1}});
-    points.push_back({config_id(canonical), canonical_text(canonical), "default", 0});
+    points.push_back({config_id(canonical), canonical_text(canonical), "default", 0, -1, ""});
   }
   return points;
 }

@@ -90,6 +90,7 @@ pid_t start_watcher(const char* self, const std::string& results, int points, co
 struct Timed {
   double seconds = 0;           // the whole run: ledger open and plan, scheduling, close
   double schedule_seconds = 0;  // the scheduling loop alone
+  RunSummary phases;            // rank 0's other phases (mpi mode)
   int exit_code = -1;
   size_t trained_by_workers = 0;  // rank 0: sum over the workers
 };
@@ -108,6 +109,7 @@ Timed run_once(Communicator& world, Communicator& side, const std::string& spec,
   RunSummary summary;
   t.exit_code = run_sweep(options, world, work, out, &summary);
   t.schedule_seconds = summary.schedule_seconds;
+  t.phases = summary;
   t.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - begin).count();
   // Every worker reports how many points it trained (on a communicator of its own).
   if (world.rank() != 0) {
@@ -129,7 +131,7 @@ Timed run_in_process(int workers, const std::string& spec, const std::string& re
                         ResultsFileOptions{});
     std::vector<PlannedPoint> planned;
     for (const auto& p : sweep.points)
-      planned.push_back({p.id, p.config_text, p.case_name, p.seed, p.trial, p.suggested_by});
+      planned.push_back({p.id, p.config_text, p.case_name, p.seed, p.trial, p.suggested_by, &p.config});
     results.plan(planned);
     std::vector<std::unique_ptr<FakeWork>> works;
     std::vector<PointWork*> pointers;
@@ -183,6 +185,10 @@ void print_result(const char* mode, int points, int ranks, int workers, const Ti
                                {"us_per_point", 1e6 * timed.seconds / points},
                                {"schedule_seconds", timed.schedule_seconds},
                                {"schedule_points_per_s", points / timed.schedule_seconds},
+                               {"expand_seconds", timed.phases.expand_seconds},
+                               {"ledger_seconds", timed.phases.ledger_seconds},
+                               {"queue_seconds", timed.phases.queue_seconds},
+                               {"close_seconds", timed.phases.close_seconds},
                                {"rank0_peak_mib", peak_mib},
                                {"visible_points", seen.points},
                                {"visible_missing", seen.missing},

@@ -46,7 +46,7 @@ void SearchPolicy::plan_trial(const sweeps::Suggestion& suggestion) {
   std::vector<PolicyPoint> for_policy;
   std::vector<std::string> ids;
   for (const auto& p : points) {
-    planned.push_back({p.id, p.config_text, p.case_name, p.seed, p.trial, p.suggested_by});
+    planned.push_back({p.id, p.config_text, p.case_name, p.seed, p.trial, p.suggested_by, &p.config});
     const int epochs = p.config.value("epochs", 0);
     for_policy.push_back({p.id, epochs, p.config_text});
     points_[p.id] = {p.config_text, trial_label(p), epochs};

@@ -80,7 +80,9 @@ bool LedgerState::plan(PlannedPoint planned, const std::string& path) {
   if (contains(planned.id)) return false;  // planned before: never overwritten
   if (planned.id.empty()) throw ResultsUsageError(path, "a point to plan has an empty id");
   LedgerPoint p;
-  p.config = nlohmann::json::parse(planned.config_text, nullptr, /*allow_exceptions=*/false);
+  p.config = planned.config ? *planned.config
+                            : nlohmann::json::parse(planned.config_text, nullptr, /*allow_exceptions=*/false);
+  planned.config = nullptr;  // the caller's, valid only during this call
   if (p.config.is_discarded() || !p.config.is_object())
     throw ResultsUsageError(path, fmt::format("the config of point '{}' is not a JSON object: {}", planned.id,
                                               planned.config_text.substr(0, 200)));

@@ -6,6 +6,8 @@
 #include <string>
 #include <string_view>
 
+#include <nlohmann/json.hpp>
+
 namespace ablate {
 
 // The sweep a results file belongs to; the ledger refuses a different one.
@@ -24,6 +26,10 @@ struct PlannedPoint {
   int seed = 0;
   int trial = -1;            // the search trial it belongs to; -1: planned from the spec
   std::string suggested_by;  // "random" or "tpe" for a search's points; "" otherwise
+  // config_text already parsed, when the caller has it (the sweep's expansion does):
+  // planning then copies it instead of parsing the text again (~15 us a point).
+  // Only read during the plan call; it must be the parse of config_text.
+  const nlohmann::json* config = nullptr;
 };
 
 // Where an attempt at a point runs.

@@ -69,7 +69,7 @@ TEST_CASE("a curve row of the wrong length is refused with both lengths named", 
 }
 
 TEST_CASE("JSON text written directly reads back as the same strings and numbers", "[codec]") {
-  for (const std::string text : {std::string(""), std::string("plain"), std::string(R"({"a":[1,"b\\c"]})"),
+  for (const std::string& text : {std::string(""), std::string("plain"), std::string(R"({"a":[1,"b\\c"]})"),
                                  std::string("tab\tnewline\ncontrol\x01"), std::string("caf\xc3\xa9")}) {
     std::string out;
     ablate::append_json_string(out, text);
