@@ -52,6 +52,22 @@ struct TrainResult {
   std::vector<int8_t> test_predictions;
 };
 
+// Test accuracy per true class from a kNumClasses x kNumClasses confusion matrix
+// (row = true class): a row's diagonal count over its total, 0 for an empty row.
+inline std::vector<double> per_class_accuracy(const std::vector<int64_t>& confusion) {
+  if (confusion.size() != static_cast<size_t>(kNumClasses * kNumClasses))
+    throw std::invalid_argument("per_class_accuracy: a confusion matrix has " +
+                                std::to_string(kNumClasses * kNumClasses) + " cells, this one " +
+                                std::to_string(confusion.size()));
+  std::vector<double> accuracy(kNumClasses, 0.0);
+  for (size_t row = 0; row < static_cast<size_t>(kNumClasses); ++row) {
+    int64_t total = 0;
+    for (size_t col = 0; col < static_cast<size_t>(kNumClasses); ++col) total += confusion[row * kNumClasses + col];
+    if (total > 0) accuracy[row] = static_cast<double>(confusion[row * kNumClasses + row]) / static_cast<double>(total);
+  }
+  return accuracy;
+}
+
 // Predictions travel (MPI messages, the journal) as one digit per image: a
 // 10,000-image test set is a 10 kB string rather than a 40 kB number list.
 inline std::string predictions_to_digits(const std::vector<int8_t>& predictions) {

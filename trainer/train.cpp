@@ -106,16 +106,6 @@ TensorSplit select_rows(const TensorSplit& split, const std::vector<int64_t>& po
   return TensorSplit{split.images.index_select(0, index).contiguous(), split.labels.index_select(0, index)};
 }
 
-std::vector<double> per_class_accuracy(const std::vector<int64_t>& confusion) {
-  std::vector<double> accuracy(kNumClasses, 0.0);
-  for (int row = 0; row < kNumClasses; ++row) {
-    int64_t total = 0;
-    for (int col = 0; col < kNumClasses; ++col) total += confusion[row * kNumClasses + col];
-    if (total > 0) accuracy[row] = static_cast<double>(confusion[row * kNumClasses + row]) / total;
-  }
-  return accuracy;
-}
-
 // The end-of-run fields of a result, from the evaluation of its last epoch.
 void record_final_evaluation(TrainResult& result, const Evaluation& val, const Evaluation& test) {
   result.epochs_trained = result.curves.empty() ? 0 : result.curves.back().epoch;

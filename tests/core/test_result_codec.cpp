@@ -86,3 +86,17 @@ TEST_CASE("JSON text written directly reads back as the same strings and numbers
   ablate::append_json_number(nan_text, std::nan(""));
   CHECK(nan_text == "\"nan\"");
 }
+
+TEST_CASE("per_class_accuracy is each true class's diagonal count over its row, 0 for an empty row", "[metrics]") {
+  std::vector<int64_t> confusion(ablate::kNumClasses * ablate::kNumClasses, 0);
+  confusion[0 * 10 + 0] = 3, confusion[0 * 10 + 6] = 1;  // T-shirts: 3 right, 1 taken for a shirt
+  confusion[6 * 10 + 0] = 2, confusion[6 * 10 + 6] = 2;  // shirts: half right
+  confusion[9 * 10 + 9] = 5;                            // ankle boots: all right; class 1 has no images
+  const std::vector<double> accuracy = ablate::per_class_accuracy(confusion);
+  REQUIRE(accuracy.size() == 10);
+  CHECK(accuracy[0] == 0.75);
+  CHECK(accuracy[6] == 0.5);
+  CHECK(accuracy[9] == 1.0);
+  CHECK(accuracy[1] == 0.0);
+  CHECK_THROWS_WITH(ablate::per_class_accuracy(std::vector<int64_t>(99, 1)), Catch::Contains("100 cells, this one 99"));
+}

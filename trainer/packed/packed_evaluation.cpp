@@ -72,15 +72,4 @@ std::vector<MemberEvaluation> evaluate_members(PackedModel& model, const PackDat
   return evaluations;
 }
 
-std::vector<double> per_class_accuracy_of(const std::vector<int64_t>& confusion) {
-  std::vector<double> accuracy(kNumClasses, 0.0);
-  for (int row = 0; row < kNumClasses; ++row) {
-    int64_t total = 0;
-    for (int col = 0; col < kNumClasses; ++col) total += confusion[static_cast<size_t>(row * kNumClasses + col)];
-    if (total > 0) accuracy[static_cast<size_t>(row)] =
-        static_cast<double>(confusion[static_cast<size_t>(row * kNumClasses + row)]) / static_cast<double>(total);
-  }
-  return accuracy;
-}
-
 }  // namespace ablate

@@ -25,7 +25,4 @@ struct MemberEvaluation {
 std::vector<MemberEvaluation> evaluate_members(PackedModel& model, const PackData& data, PackData::Split split,
                                                bool keep_predictions);
 
-// Per-class accuracy from a 10x10 confusion matrix (row = true class).
-std::vector<double> per_class_accuracy_of(const std::vector<int64_t>& confusion);
-
 }  // namespace ablate

@@ -68,7 +68,7 @@ void end_member(Member& m, const MemberEvaluation& val, const MemberEvaluation& 
   r.test_predictions = test.predictions;
   r.confusion_test = test.confusion;
   r.confusion_val = val.confusion;
-  r.per_class_acc = per_class_accuracy_of(test.confusion);
+  r.per_class_acc = per_class_accuracy(test.confusion);
   r.final_test_acc = test.accuracy;
   r.train_seconds = m.earlier_seconds + seconds_since(run_start);
   m.ended = true;
