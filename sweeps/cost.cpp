@@ -53,7 +53,9 @@ ModelSize forward_size(const json& canonical) {
   return size;
 }
 
-// Training FLOPs of a point whose model does `forward_macs` per image.
+// Training FLOPs of a point whose model does `forward_macs` per image: FLOPs = 2 x
+// MACs per forward pass; training costs about 3 forward passes per image (forward +
+// backward), and every epoch also evaluates the validation and test images once.
 double point_cost(const json& config, double forward_macs) {
   const double val = config.at("val_size").get<int>();
   const double limit = config.at("train_limit").get<int>();
