@@ -17,8 +17,10 @@ namespace ablate {
 // MPI tags; one per kind of message.
 enum class MessageTag : int {
   hello = 1,        // worker -> 0, once: fingerprint, host, device, startup error
-  assign = 2,       // 0 -> worker: train this pack (one point, or several with equal pack keys)
-  stop = 3,         // 0 -> worker: interrupt the current point at its next epoch, then exit
+  // 0 -> worker: train this pack (one point, or several with equal pack keys); one
+  // that comes while the worker trains is its next pack, held until then (hand-ahead)
+  assign = 2,
+  stop = 3,         // 0 -> worker: interrupt the current point at its next epoch (and held packs), then exit
   epoch = 4,        // worker -> 0: one finished epoch of a point of the current pack
   done = 5,         // worker -> 0: a point's final result
   failed = 6,       // worker -> 0: a point threw; the message

@@ -3,6 +3,8 @@
 
 #include <fmt/format.h>
 
+#include <deque>
+
 #include "orchestrator/messages.hpp"
 #include "orchestrator/mpi_check.hpp"
 
@@ -70,15 +72,21 @@ std::optional<WorkerEvent> MpiChannel::next_event(std::chrono::milliseconds time
 void serve_points(Communicator& comm, PointWork& work, const std::function<bool()>& stop_requested,
                   Communicator* group) {
   bool stop_received = false;
-  // Rank 0 sends a worker nothing but `stop` while it trains.
+  // Packs rank 0 handed over in advance (Scheduler's hand-ahead), trained in turn.
+  std::deque<Message> held;
+  bool left_unfinished = false;  // a pack was interrupted: the sweep stops, held packs do not start
+  // While it trains, rank 0 sends a worker its next pack, or `stop`.
   auto check_for_stop = [&] {
-    if (!stop_received) {
-      if (auto message = comm.try_receive(kScheduler)) {
-        if (message->tag != tag(MessageTag::stop))
-          throw MessageError(
-              fmt::format("rank {} got a message with tag {} from rank 0 while training", comm.rank(), message->tag));
+    while (!stop_received) {
+      std::optional<Message> message = comm.try_receive(kScheduler);
+      if (!message) break;
+      if (message->tag == tag(MessageTag::assign))
+        held.push_back(std::move(*message));
+      else if (message->tag == tag(MessageTag::stop))
         stop_received = true;
-      }
+      else
+        throw MessageError(
+            fmt::format("rank {} got a message with tag {} from rank 0 while training", comm.rank(), message->tag));
     }
     return stop_received || (stop_requested && stop_requested());
   };
@@ -88,7 +96,13 @@ void serve_points(Communicator& comm, PointWork& work, const std::function<bool(
   };
 
   while (!stop_received) {
-    const Message message = comm.receive(kScheduler);
+    Message message;
+    if (held.empty()) {
+      message = comm.receive(kScheduler);
+    } else {
+      message = std::move(held.front());
+      held.pop_front();
+    }
     if (message.tag == tag(MessageTag::stop)) break;
     if (message.tag != tag(MessageTag::assign))
       throw MessageError(
@@ -105,7 +119,7 @@ void serve_points(Communicator& comm, PointWork& work, const std::function<bool(
                   what == MessageTag::failed ? encode_failure(pack[member].id, error) : pack[member].id);
       }
     };
-    if (check_for_stop()) {
+    if (left_unfinished || check_for_stop()) {
       end_the_rest(MessageTag::interrupted, "");
       continue;
     }
@@ -113,7 +127,11 @@ void serve_points(Communicator& comm, PointWork& work, const std::function<bool(
     // Rank 0's answer to an epoch of a verdict_each_epoch point; its stop instead
     // (the sweep is stopping) interrupts the pack.
     auto await_verdict = [&](const std::string& id) {
-      const Message answer = comm.receive(kScheduler);
+      Message answer = comm.receive(kScheduler);
+      while (answer.tag == tag(MessageTag::assign)) {  // the next pack, handed over in advance
+        held.push_back(std::move(answer));
+        answer = comm.receive(kScheduler);
+      }
       if (answer.tag == tag(MessageTag::stop)) {
         stop_received = true;
         return std::optional<EpochVerdict>();
@@ -165,6 +183,7 @@ void serve_points(Communicator& comm, PointWork& work, const std::function<bool(
           });
       end_the_rest(MessageTag::failed, "the training ended without reporting this point's outcome");
     } catch (const Interrupted&) {
+      left_unfinished = true;
       end_the_rest(MessageTag::interrupted, "");
     } catch (const MpiError&) {
       throw;  // the job cannot go on
@@ -176,6 +195,10 @@ void serve_points(Communicator& comm, PointWork& work, const std::function<bool(
       end_the_rest(MessageTag::failed, "the training threw something that is not a std::exception");
     }
   }
+  // Told to stop while holding packs: each of their points ends, untrained, as interrupted.
+  for (const Message& message : held)
+    for (const WorkItem& item : decode_assignment(message.payload))
+      comm.send(kScheduler, tag(MessageTag::interrupted), item.id);
   tell_followers(MessageTag::stop, "");
 }
 

@@ -30,7 +30,9 @@ class MpiChannel : public WorkerChannel {
 };
 
 // A worker rank's loop: trains the packs rank 0 assigns, streams each epoch,
-// reports each point's outcome as it ends, until rank 0 says stop. Between
+// reports each point's outcome as it ends, until rank 0 says stop. A pack that
+// comes while it trains is held and trained next (rank 0 hands short points
+// ahead); told to stop, it reports a held pack's points interrupted. Between
 // epochs it looks for a stop from rank 0 and checks `stop_requested` (a signal
 // to this process); either interrupts the pack. With a `group` of more than one rank (--ranks-per-point),
 // this rank is the group's leader: it hands every point to its followers, tells

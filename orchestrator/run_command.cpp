@@ -284,6 +284,7 @@ int schedule(const RunOptions& options, Communicator& comm, PointWork& work, Sta
   SchedulerOptions scheduler_options;
   scheduler_options.max_consecutive_failures = options.max_consecutive_failures;
   scheduler_options.stall_timeout_seconds = options.stall_timeout_seconds;
+  scheduler_options.hand_ahead_below_seconds = options.hand_ahead_below_seconds;
   if (options.pack != 1) {
     const std::string device = infos.front().device;  // --pack auto sizes packs for the first worker's device
     scheduler_options.pack_size = [pack = options.pack, device](const std::string& config_text) {
@@ -330,6 +331,7 @@ int schedule(const RunOptions& options, Communicator& comm, PointWork& work, Sta
     summary->schedule_seconds = seconds_since(begin);
     summary->done = outcome.done, summary->failed = outcome.failed, summary->interrupted = outcome.interrupted;
     summary->packs = outcome.packs, summary->largest_pack = outcome.largest_pack;
+    summary->handed_ahead = outcome.handed_ahead;
   }
   progress.end();
   const auto close_begin = std::chrono::steady_clock::now();
@@ -375,6 +377,10 @@ void validate_run_options(const RunOptions& o) {
   if (!(o.stall_timeout_seconds >= 0) || !std::isfinite(o.stall_timeout_seconds))
     throw OptionError(
         fmt::format("--stall-timeout {}: use seconds >= 0 (0 turns the watch off)", o.stall_timeout_seconds));
+  if (!(o.hand_ahead_below_seconds >= 0) || !std::isfinite(o.hand_ahead_below_seconds))
+    throw OptionError(fmt::format("--hand-ahead {}: use seconds >= 0 (0: a worker gets its next point only when it "
+                                  "reports the last one's end)",
+                                  o.hand_ahead_below_seconds));
   if (o.ranks_per_point < 1) throw OptionError(fmt::format("--ranks-per-point {}: use 1 or more", o.ranks_per_point));
   if (o.workers_per_gpu < 1) throw OptionError(fmt::format("--workers-per-gpu {}: use 1 or more", o.workers_per_gpu));
   if (o.pack != kPackAuto && (o.pack < 1 || o.pack > kMaxPack))

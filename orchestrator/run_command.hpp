@@ -22,6 +22,7 @@ struct RunOptions {
   bool allow_different_sweep = false;   // add this sweep's points to a file made by another (or edited) spec
   int max_consecutive_failures = 10;    // 0 = never stop for failures
   double stall_timeout_seconds = 1800;  // 0 = no stall watch
+  double hand_ahead_below_seconds = 0.05;  // --hand-ahead (SchedulerOptions); 0 = never
   int ranks_per_point = 1;
   int workers_per_gpu = 1;
   int pack = 1;  // --pack: points of equal pack keys trained together per worker; kPackAuto (pack_size.hpp) = auto
@@ -33,6 +34,7 @@ struct RunOptions {
 struct RunSummary {
   int done = 0, failed = 0, interrupted = 0;  // points of this run
   int packs = 0, largest_pack = 0;            // assignments made, and the most points one of them held
+  int handed_ahead = 0;                       // assignments made to a worker still training (short points)
   double schedule_seconds = 0;                // the scheduling loop: first assignment to last report
   // Rank 0's other phases (bench_scheduler prints them): expanding the sweep, opening and
   // planning the ledger, building the queue and policy, and the final write and close.

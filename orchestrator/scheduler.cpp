@@ -163,6 +163,17 @@ ScheduleOutcome Scheduler::run(WorkerChannel& channel, const std::function<int()
   return outcome_;
 }
 
+namespace {
+
+template <typename Members>
+std::vector<WorkItem> items_of(const Members& members) {
+  std::vector<WorkItem> items;
+  for (const auto& member : members) items.push_back(member.item);
+  return items;
+}
+
+}  // namespace
+
 void Scheduler::assign_idle_workers(WorkerChannel& channel) {
   while (!idle_.empty()) {
     const int index = idle_.back();
@@ -177,41 +188,65 @@ void Scheduler::assign_idle_workers(WorkerChannel& channel) {
       w.stopped = true;
       continue;
     }
-    const bool others_busy = any_busy();
-    const std::optional<Assignment> first = policy_->next(others_busy, {});
-    if (!first) return;  // idle for now: a pause or an outcome may make work for it
+    std::vector<Member> pack = choose_pack(channel, index, any_busy());
+    if (pack.empty()) return;  // idle for now: a pause or an outcome may make work for it
     idle_.pop_back();
-    w.members.clear();
-    start_member(channel, index, *first);
-    // The pack: the policy's next choices among the points of the first one's
-    // pack key, each started (and so no longer pending) before the next is asked for.
-    const int limit = options_.pack_size
-                          ? std::clamp(options_.pack_size(w.members.front().item.config_text), 1, options_.max_pack)
-                          : 1;
-    if (limit > 1) {
-      const std::string key = pack_key_of(first->id);
-      const PointFilter fits = [&](const std::string& id) { return pack_key_of(id) == key; };
-      while (static_cast<int>(w.members.size()) < limit) {
-        const std::optional<Assignment> more = policy_->next(others_busy, fits);
-        if (!more) break;
-        for (const auto& member : w.members)
-          if (member.item.id == more->id)
-            throw std::logic_error(fmt::format("the scheduling policy chose point {} twice for one pack", more->id));
-        start_member(channel, index, *more);
-      }
+    w.members = std::move(pack);
+    begin_pack(channel, index);
+    channel.assign(index, items_of(w.members));
+  }
+  // Idle workers first: a pack handed ahead waits, however briefly.
+  hand_ahead(channel);
+}
+
+void Scheduler::hand_ahead(WorkerChannel& channel) {
+  if (outcome_.stop != StopReason::none || !policy_->chooses_ahead()) {
+    ahead_.clear();
+    return;
+  }
+  while (!ahead_.empty()) {
+    const int index = ahead_.back();
+    WorkerState& w = workers_[index];
+    if (!w.busy || w.stopped || !w.next.empty()) {
+      ahead_.pop_back();
+      continue;
     }
-    w.busy = true;
-    w.last_report = std::chrono::steady_clock::now();
-    ++outcome_.packs;
-    outcome_.largest_pack = std::max(outcome_.largest_pack, static_cast<int>(w.members.size()));
-    std::vector<WorkItem> pack;
-    for (const auto& member : w.members) pack.push_back(member.item);
-    channel.assign(index, pack);
+    std::vector<Member> pack = choose_pack(channel, index, /*others_busy=*/true);
+    if (pack.empty()) return;
+    ahead_.pop_back();
+    w.next = std::move(pack);
+    ++outcome_.handed_ahead;
+    channel.assign(index, items_of(w.next));
   }
 }
 
-void Scheduler::start_member(WorkerChannel& channel, int index, const Assignment& assignment) {
-  WorkerState& w = workers_[index];
+std::vector<Scheduler::Member> Scheduler::choose_pack(WorkerChannel& channel, int index, bool others_busy) {
+  std::vector<Member> pack;
+  const std::optional<Assignment> first = policy_->next(others_busy, {});
+  if (!first) return pack;
+  pack.push_back(start_member(channel, index, *first));
+  // The pack: the policy's next choices among the points of the first one's pack key.
+  const int limit = options_.pack_size
+                        ? std::clamp(options_.pack_size(pack.front().item.config_text), 1, options_.max_pack)
+                        : 1;
+  if (limit > 1) {
+    const std::string key = pack_key_of(first->id);
+    const PointFilter fits = [&](const std::string& id) { return pack_key_of(id) == key; };
+    while (static_cast<int>(pack.size()) < limit) {
+      const std::optional<Assignment> more = policy_->next(others_busy, fits);
+      if (!more) break;
+      for (const auto& member : pack)
+        if (member.item.id == more->id)
+          throw std::logic_error(fmt::format("the scheduling policy chose point {} twice for one pack", more->id));
+      pack.push_back(start_member(channel, index, *more));
+    }
+  }
+  ++outcome_.packs;
+  outcome_.largest_pack = std::max(outcome_.largest_pack, static_cast<int>(pack.size()));
+  return pack;
+}
+
+Scheduler::Member Scheduler::start_member(WorkerChannel& channel, int index, const Assignment& assignment) {
   const auto it = queued_point(assignment);
   const WorkerInfo& info = channel.worker(index);
   Member member;
@@ -220,9 +255,21 @@ void Scheduler::start_member(WorkerChannel& channel, int index, const Assignment
   member.item.until = assignment.until;
   member.item.verdict_each_epoch = assignment.verdict_each_epoch;
   results_.start_point(member.item.id, PointRunInfo{info.host, info.device, info.software}, assignment.until);
-  progress_.started(slot(index, w.members.size()), info.name, member.item.id, member.point->label,
-                    member.point->epochs);
-  w.members.push_back(std::move(member));
+  return member;
+}
+
+void Scheduler::begin_pack(WorkerChannel& channel, int index) {
+  WorkerState& w = workers_[index];
+  const WorkerInfo& info = channel.worker(index);
+  for (size_t m = 0; m < w.members.size(); ++m)
+    progress_.started(slot(index, m), info.name, w.members[m].item.id, w.members[m].point->label,
+                      w.members[m].point->epochs);
+  w.busy = true;
+  w.pack_clean = true;
+  w.pack_started = w.last_report = std::chrono::steady_clock::now();
+  if (options_.hand_ahead_below_seconds > 0 && w.last_pack_seconds >= 0 &&
+      w.last_pack_seconds < options_.hand_ahead_below_seconds)
+    ahead_.push_back(index);
 }
 
 const std::string& Scheduler::pack_key_of(const std::string& id) {
@@ -292,6 +339,7 @@ void Scheduler::handle(WorkerChannel& channel, const WorkerEvent& event) {
     std::vector<std::string> given;
     for (const auto& m : w.members)
       if (!m.ended) given.push_back(m.item.id);
+    for (const auto& m : w.next) given.push_back(m.item.id + " (after those)");
     throw MessageError(fmt::format("{} reported on point {}, but it was given {}", channel.worker(event.worker).name,
                                    event.point_id, given.empty() ? "nothing" : fmt::format("{}", fmt::join(given, ", "))));
   }
@@ -326,6 +374,7 @@ void Scheduler::handle(WorkerChannel& channel, const WorkerEvent& event) {
       if (error.empty()) break;
       [[fallthrough]];
     case WorkerEvent::Kind::failed:
+      w.pack_clean = false;
       results_.fail_point(id, error);
       ++outcome_.failed;
       ++consecutive_failures_;
@@ -334,6 +383,7 @@ void Scheduler::handle(WorkerChannel& channel, const WorkerEvent& event) {
     case WorkerEvent::Kind::interrupted:
       // Left running in the ledger: the next open turns it back to pending, and
       // its checkpoint lets the rerun go on from the last finished epoch.
+      w.pack_clean = false;
       ++outcome_.interrupted;
       progress_.interrupted(progress_slot);
       break;
@@ -348,8 +398,16 @@ void Scheduler::handle(WorkerChannel& channel, const WorkerEvent& event) {
   if (event.kind != WorkerEvent::Kind::interrupted) policy_->on_outcome(id);
   member->ended = true;
   if (std::all_of(w.members.begin(), w.members.end(), [](const Member& m) { return m.ended; })) {
-    w.busy = false;
-    idle_.push_back(event.worker);
+    w.last_pack_seconds =
+        w.pack_clean ? std::chrono::duration<double>(std::chrono::steady_clock::now() - w.pack_started).count() : -1;
+    if (w.next.empty()) {
+      w.busy = false;
+      idle_.push_back(event.worker);
+    } else {  // the worker went on with the pack it holds
+      w.members = std::move(w.next);
+      w.next.clear();
+      begin_pack(channel, event.worker);
+    }
   }
 
   if (event.kind == WorkerEvent::Kind::interrupted)

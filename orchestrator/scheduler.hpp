@@ -53,6 +53,12 @@ struct SchedulerOptions {
   // is `max_pack`, which sizes the progress reporter's slots.
   std::function<int(const std::string& config_text)> pack_size;
   int max_pack = 1;
+  // A worker whose last pack took less than this is handed its next pack while
+  // it still trains the current one (0: never), when the policy chooses ahead
+  // (SchedulingPolicy::chooses_ahead). For points of milliseconds the round trip
+  // to rank 0 is most of a point's time; a long point is never held in advance,
+  // or at a sweep's tail it could wait behind another while a worker idles.
+  double hand_ahead_below_seconds = 0.05;
 };
 
 enum class StopReason {
@@ -69,6 +75,7 @@ struct ScheduleOutcome {
   int done = 0, failed = 0, interrupted = 0;  // points of this run
   int paused = 0, stopped = 0;                // early stopping's pauses and stops in this run
   int packs = 0;                              // assignments made (a lone point is a pack of one)
+  int handed_ahead = 0;                       // of them, handed to a worker still training its previous pack
   int largest_pack = 0;                       // points in the largest of them
 };
 
@@ -92,15 +99,28 @@ class Scheduler {
     bool ended = false;  // its last event came
   };
   struct WorkerState {
-    bool busy = false;     // some member has not ended
+    bool busy = false;     // some member of its pack (or of the next) has not ended
     bool stopped = false;  // told to stop (or retired): gets nothing more
-    std::vector<Member> members;
+    std::vector<Member> members;  // the pack it trains
+    std::vector<Member> next;     // the pack it was handed in advance, trained after `members`; empty: none
     std::chrono::steady_clock::time_point last_report;
+    std::chrono::steady_clock::time_point pack_started;
+    bool pack_clean = true;         // no member of its pack has failed or been interrupted
+    // How long its last pack took; -1 before its first, or when a member failed or
+    // was interrupted (a worker failing in a streak is handed nothing ahead).
+    double last_pack_seconds = -1;
   };
 
   void assign_idle_workers(WorkerChannel& channel);
-  // Starts the policy's `assignment` as member `member` of worker `index`'s pack.
-  void start_member(WorkerChannel& channel, int index, const Assignment& assignment);
+  // Hands the next pack to busy workers with short packs (SchedulerOptions::hand_ahead_below_seconds).
+  void hand_ahead(WorkerChannel& channel);
+  // The policy's next pack for worker `index`, each member started in the
+  // ledger (and so no longer pending) before the next is chosen; empty: none for now.
+  std::vector<Member> choose_pack(WorkerChannel& channel, int index, bool others_busy);
+  // The ledger's start of the policy's `assignment`, given to worker `index`.
+  Member start_member(WorkerChannel& channel, int index, const Assignment& assignment);
+  // Worker `index` begins training `members`: the progress lines and the stall watch start.
+  void begin_pack(WorkerChannel& channel, int index);
   // The pack key of a queued or planned point (cached).
   const std::string& pack_key_of(const std::string& id);
   // The progress reporter's slot of a worker's member.
@@ -124,6 +144,7 @@ class Scheduler {
   std::unique_ptr<SchedulingPolicy> policy_;
   std::vector<WorkerState> workers_;
   std::vector<int> idle_;  // workers ready for a point
+  std::vector<int> ahead_;  // busy workers that may be handed their next pack (stale entries are skipped)
   std::unordered_map<std::string, std::string> pack_keys_;  // by point ID
   int consecutive_failures_ = 0;
   ScheduleOutcome outcome_;

@@ -34,9 +34,9 @@ void ThreadChannel::assign(int worker, const std::vector<WorkItem>& pack) {
   {
     std::lock_guard lock(mutex_);
     Slot& slot = *slots_.at(worker);
-    if (slot.assigned || slot.stop) throw std::logic_error("ThreadChannel::assign to a worker that is not idle");
+    if (slot.stop) throw std::logic_error("ThreadChannel::assign to a worker told to stop");
     if (pack.empty()) throw std::logic_error("ThreadChannel::assign of an empty pack");
-    slot.assigned = pack;
+    slot.assigned.push_back(pack);  // a second one is held until the first is trained
   }
   slots_.at(worker)->wake.notify_one();
 }
@@ -86,20 +86,22 @@ void ThreadChannel::push(WorkerEvent event) {
 
 void ThreadChannel::worker_main(Slot& slot, int index) {
   while (true) {
-    std::optional<std::vector<WorkItem>> pack;
+    std::vector<WorkItem> pack;
     {
       std::unique_lock lock(mutex_);
-      slot.wake.wait(lock, [&] { return slot.assigned.has_value() || slot.stop; });
-      if (!slot.assigned) return;  // stopped while idle
-      pack = std::move(slot.assigned);
-      slot.assigned.reset();
+      slot.wake.wait(lock, [&] { return !slot.assigned.empty() || slot.stop; });
+      if (slot.assigned.empty()) return;  // stopped, with nothing held
+      pack = std::move(slot.assigned.front());
+      slot.assigned.pop_front();
     }
-    train_pack(slot, index, *pack);
+    train_pack(slot, index, pack);  // after a stop, a held pack is reported interrupted
   }
 }
 
 void ThreadChannel::train_pack(Slot& slot, int index, const std::vector<WorkItem>& pack) {
-  auto stopping = [&] { return slot.stop_flag.load() || (stop_requested_ && stop_requested_()); };
+  auto stopping = [&] {
+    return slot.left_unfinished || slot.stop_flag.load() || (stop_requested_ && stop_requested_());
+  };
   std::vector<EpochVerdict> last_verdict(pack.size(), EpochVerdict::go_on);
   std::vector<bool> ended(pack.size(), false);
   auto last_event = [&](size_t member, WorkerEvent::Kind kind) {
@@ -118,7 +120,7 @@ void ThreadChannel::train_pack(Slot& slot, int index, const std::vector<WorkItem
       push(std::move(event));
     }
   };
-  if (stopping()) {  // stopped between the assignment and its start
+  if (stopping()) {  // stopped between the assignment and its start (or held in advance)
     end_the_rest(WorkerEvent::Kind::interrupted, "");
     return;
   }
@@ -152,6 +154,7 @@ void ThreadChannel::train_pack(Slot& slot, int index, const std::vector<WorkItem
         });
     end_the_rest(WorkerEvent::Kind::failed, "the training ended without reporting this point's outcome");
   } catch (const Interrupted&) {
+    slot.left_unfinished = true;  // the sweep is stopping: a pack held in advance must not start
     end_the_rest(WorkerEvent::Kind::interrupted, "");
   } catch (const std::exception& e) {
     end_the_rest(WorkerEvent::Kind::failed, e.what());

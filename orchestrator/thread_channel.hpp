@@ -39,10 +39,11 @@ class ThreadChannel : public WorkerChannel {
   struct Slot {
     PointWork* work = nullptr;
     WorkerInfo info;
-    std::optional<std::vector<WorkItem>> assigned;  // waiting for the thread to pick it up
+    std::deque<std::vector<WorkItem>> assigned;     // packs waiting for the thread, in order; guarded by mutex_
     bool stop = false;                              // guarded by mutex_
     std::map<std::string, EpochVerdict> verdicts;   // rank 0's answers by point ID; guarded by mutex_
     std::atomic<bool> stop_flag{false};  // the same, read by the epoch callback without the lock
+    bool left_unfinished = false;        // its training was interrupted: held packs are not trained; worker thread only
     std::thread thread;
     // Only this worker's thread waits on it: waking every worker at each assignment
     // and verdict made 1,000 simulated workers spend the machine on wake-ups.

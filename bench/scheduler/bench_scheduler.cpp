@@ -95,8 +95,10 @@ struct Timed {
   size_t trained_by_workers = 0;  // rank 0: sum over the workers
 };
 
-Timed run_once(Communicator& world, Communicator& side, const std::string& spec, const std::string& results) {
+Timed run_once(Communicator& world, Communicator& side, const std::string& spec, const std::string& results,
+               double hand_ahead) {
   RunOptions options;
+  options.hand_ahead_below_seconds = hand_ahead;
   options.spec_path = spec;
   options.results_path = results;
   options.progress = ProgressStyle::quiet;
@@ -122,7 +124,7 @@ Timed run_once(Communicator& world, Communicator& side, const std::string& spec,
 
 // 1,000 simulated workers: the scheduler and the ledger of `ablate run`, the
 // workers threads of this process, each with a FakeWork.
-Timed run_in_process(int workers, const std::string& spec, const std::string& results_path) {
+Timed run_in_process(int workers, const std::string& spec, const std::string& results_path, double hand_ahead) {
   const sweeps::Sweep sweep = sweeps::load_sweep(spec);
   Timed t;
   const auto begin = std::chrono::steady_clock::now();
@@ -145,6 +147,7 @@ Timed run_in_process(int workers, const std::string& spec, const std::string& re
     ProgressReporter progress(out, ProgressStyle::quiet, workers);
     SchedulerOptions options;
     options.stall_timeout_seconds = 0;
+    options.hand_ahead_below_seconds = hand_ahead;
     ThreadChannel channel(pointers, infos);
     Scheduler scheduler(results, build_queue(sweep, results), options, progress,
                         make_policy(sweep, policy_points(sweep), results));
@@ -152,6 +155,7 @@ Timed run_in_process(int workers, const std::string& spec, const std::string& re
     const ScheduleOutcome outcome = scheduler.run(channel, [] { return 0; });
     t.schedule_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - loop).count();
     t.exit_code = outcome.stop == StopReason::none ? kExitOk : 1;
+    t.phases.handed_ahead = outcome.handed_ahead;
     for (const auto& work : works) t.trained_by_workers += work->finished().size();
     results.close();
   }
@@ -189,6 +193,7 @@ void print_result(const char* mode, int points, int ranks, int workers, const Ti
                                {"ledger_seconds", timed.phases.ledger_seconds},
                                {"queue_seconds", timed.phases.queue_seconds},
                                {"close_seconds", timed.phases.close_seconds},
+                               {"handed_ahead", timed.phases.handed_ahead},
                                {"rank0_peak_mib", peak_mib},
                                {"visible_points", seen.points},
                                {"visible_missing", seen.missing},
@@ -236,6 +241,7 @@ int main(int argc, char** argv) {
   CLI::App app{"bench_scheduler: scheduler and results-ledger overhead with zero-work points"};
   int points = 10000, warmup = 500, in_process_workers = 0;
   bool watch = true;
+  double hand_ahead = RunOptions{}.hand_ahead_below_seconds;
   std::string dir = std::filesystem::temp_directory_path().string();
   app.add_option("--points", points, "points in the timed sweep")->capture_default_str()->check(CLI::PositiveNumber);
   app.add_option("--warmup", warmup, "points in the untimed warm-up sweep")->capture_default_str();
@@ -243,6 +249,8 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--in-process-workers", in_process_workers,
                  "simulate this many workers as threads of one process instead of MPI ranks (e.g. 1000)");
+  app.add_option("--hand-ahead", hand_ahead, "as ablate run --hand-ahead (0: every assignment waits for a report)")
+      ->capture_default_str();
   app.add_flag("!--no-watch", watch, "no reader process measuring when points appear in the .h5");
 
   if (std::find_if(argv, argv + argc, [](const char* a) { return std::string(a) == "--in-process-workers"; }) !=
@@ -255,11 +263,13 @@ int main(int argc, char** argv) {
     }
     std::ofstream(scratch + "/warmup.toml") << sweep_text(warmup);
     std::ofstream(scratch + "/bench.toml") << sweep_text(points);
-    bool ok = warmup <= 0 || run_in_process(in_process_workers, scratch + "/warmup.toml", scratch + "/warmup.h5")
-                                     .exit_code == kExitOk;
+    bool ok = warmup <= 0 ||
+              run_in_process(in_process_workers, scratch + "/warmup.toml", scratch + "/warmup.h5", hand_ahead)
+                      .exit_code == kExitOk;
     const std::string report = scratch + "/visibility.json";
     const pid_t watcher = watch ? start_watcher(argv[0], scratch + "/bench.h5", points, report) : -1;
-    const Timed timed = run_in_process(in_process_workers, scratch + "/bench.toml", scratch + "/bench.h5");
+    const Timed timed =
+        run_in_process(in_process_workers, scratch + "/bench.toml", scratch + "/bench.h5", hand_ahead);
     const auto seen = watch ? finish_watcher(watcher, report) : bench::VisibilityReport{};
     ok = ok && check(timed, scratch + "/bench.h5.journal", points) && (!watch || seen.missing == 0);
     print_result("in_process", points, 1, in_process_workers, timed, peak_rss_mib(), seen, dir, ok);
@@ -294,11 +304,12 @@ int main(int argc, char** argv) {
   scratch = world.broadcast(scratch, 0);
 
   bool ok = true;
-  if (warmup > 0) ok = run_once(world, *side, scratch + "/warmup.toml", scratch + "/warmup.h5").exit_code == kExitOk;
+  if (warmup > 0)
+    ok = run_once(world, *side, scratch + "/warmup.toml", scratch + "/warmup.h5", hand_ahead).exit_code == kExitOk;
   const std::string report = scratch + "/visibility.json";
   const pid_t watcher =
       world.rank() == 0 && watch ? start_watcher(argv[0], scratch + "/bench.h5", points, report) : -1;
-  const Timed timed = run_once(world, *side, scratch + "/bench.toml", scratch + "/bench.h5");
+  const Timed timed = run_once(world, *side, scratch + "/bench.toml", scratch + "/bench.h5", hand_ahead);
 
   if (world.rank() == 0) {
     const auto seen = watch ? finish_watcher(watcher, report) : bench::VisibilityReport{};

@@ -11,6 +11,7 @@ class FullBudgetPolicy : public SchedulingPolicy {
   FullBudgetPolicy(std::vector<PolicyPoint> points, const ResultsFile& results);
   std::optional<Assignment> next(bool others_busy, const PointFilter& fits) override;
   void add_points(std::vector<PolicyPoint> points) override;
+  bool chooses_ahead() const override { return true; }  // the order is fixed up front
 
  private:
   const ResultsFile& results_;

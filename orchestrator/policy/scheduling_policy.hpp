@@ -60,6 +60,11 @@ class SchedulingPolicy {
   // as without one, only the choice of what to hand out is narrowed.
   virtual std::optional<Assignment> next(bool others_busy, const PointFilter& fits) = 0;
 
+  // True when its choices do not wait for outcomes still to come (a fixed
+  // order): the scheduler may then choose a worker's next pack while the worker
+  // still trains its current one, and hand it over in advance.
+  virtual bool chooses_ahead() const { return false; }
+
   // The verdict on a running point after it reported `row` (recorded in the
   // ledger already). Only asked for assignments with verdict_each_epoch.
   virtual EpochVerdict after_epoch(const std::string& id, const EpochMetrics& row) {

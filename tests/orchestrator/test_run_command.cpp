@@ -2,6 +2,7 @@
 // with FakeWork: exit codes, resume, --retry-failed, edited specs, signals,
 // stalls, and the checks made before anything trains.
 #include <catch2/catch.hpp>
+#include <cmath>
 #include <csignal>
 #include <filesystem>
 #include <fstream>
@@ -397,6 +398,8 @@ TEST_CASE("bad options are refused before anything runs naming the option", "[or
   refuse(o, "--max-consecutive-failures -2");
   o = good, o.stall_timeout_seconds = -1;
   refuse(o, "--stall-timeout -1");
+  o = good, o.hand_ahead_below_seconds = std::nan("");
+  refuse(o, "--hand-ahead nan: use seconds >= 0");
   o = good, o.ranks_per_point = 2;  // in one process: a group of two needs mpirun
   refuse(o, "--ranks-per-point 2 trains each point on 2 ranks: start ablate under mpirun");
   o = good, o.workers_per_gpu = 0;

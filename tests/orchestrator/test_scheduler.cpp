@@ -2,6 +2,7 @@
 // point exactly once over several workers, failures and stops, in milliseconds.
 #include <algorithm>
 #include <catch2/catch.hpp>
+#include <deque>
 #include <set>
 #include <sstream>
 
@@ -221,4 +222,90 @@ TEST_CASE("a worker silent past the stall timeout ends the run at once naming it
                                        Catch::Contains("hidden=[256] lr=0.1 seed=0") &&
                                        Catch::Contains("after epoch 1/3"));
   CHECK(out.str() == outcome.stop_message + "\n");  // notes are printed even when quiet
+}
+
+namespace {
+
+// A worker that trains nothing: at every second look of the scheduler for an
+// event, the oldest pack it holds ends (done, or interrupted after a stop). It
+// records how many packs the worker held at each assignment.
+class ScriptedChannel : public WorkerChannel {
+ public:
+  int worker_count() const override { return 1; }
+  const WorkerInfo& worker(int) const override { return info_; }
+  void assign(int, const std::vector<WorkItem>& pack) override {
+    held_.push_back(pack);
+    held_at_assign.push_back(static_cast<int>(held_.size()));
+  }
+  void verdict(int, const std::string&, EpochVerdict) override {}
+  void stop(int) override { stopped = true; }
+  std::optional<WorkerEvent> next_event(std::chrono::milliseconds) override {
+    if (++looks_ % 2 == 1 || held_.empty()) return std::nullopt;  // still training
+    WorkerEvent event;
+    event.point_id = held_.front().front().id;  // packs of one here
+    event.kind = stopped ? WorkerEvent::Kind::interrupted : WorkerEvent::Kind::done;
+    if (!stopped) event.result = fake_result(nlohmann::json::parse(held_.front().front().config_text));
+    (stopped ? interrupted : done).push_back(event.point_id);
+    held_.pop_front();
+    return event;
+  }
+
+  std::vector<int> held_at_assign;
+  std::vector<std::string> done, interrupted;
+  bool stopped = false;
+
+ private:
+  WorkerInfo info_{"scripted", "host", "fake", "fake", "fake"};
+  std::deque<std::vector<WorkItem>> held_;
+  int looks_ = 0;
+};
+
+}  // namespace
+
+TEST_CASE("short points are handed ahead - one pack held at most - a stop ends held ones interrupted",
+          "[orchestrator]") {
+  test::Scratch dir;
+  const sweeps::Sweep sweep = sweeps::parse_sweep(test::fake_sweep_text(), "fake.toml");
+  Ledger ledger(dir, sweep);
+  std::ostringstream out;
+  ProgressReporter progress(out, ProgressStyle::quiet, 1);
+  ScriptedChannel channel;
+  SchedulerOptions options;
+  options.hand_ahead_below_seconds = 60;  // every pack is short (a loaded machine can make an instant one take 50 ms)
+
+  SECTION("a sweep of instant points: from the second on, each is handed over before the last one ends") {
+    Scheduler scheduler(ledger.results, build_queue(sweep, ledger.results), options, progress);
+    const ScheduleOutcome outcome = scheduler.run(channel, kNoSignal);
+    CHECK(outcome.done == 12);
+    CHECK(channel.done.size() == 12);
+    CHECK(std::set<std::string>(channel.done.begin(), channel.done.end()).size() == 12);
+    CHECK(outcome.handed_ahead == 10);  // the first two go to an idle worker (no pack time measured yet)
+    CHECK(*std::max_element(channel.held_at_assign.begin(), channel.held_at_assign.end()) == 2);
+    CHECK(ledger.results.ids_with(PointStatus::done).size() == 12);
+  }
+  SECTION("hand-ahead off, or packs longer than its threshold: never more than one pack") {
+    options.hand_ahead_below_seconds = GENERATE(0.0, 1e-9);
+    Scheduler scheduler(ledger.results, build_queue(sweep, ledger.results), options, progress);
+    const ScheduleOutcome outcome = scheduler.run(channel, kNoSignal);
+    CHECK(outcome.done == 12);
+    CHECK(outcome.handed_ahead == 0);
+    CHECK(*std::max_element(channel.held_at_assign.begin(), channel.held_at_assign.end()) == 1);
+  }
+  SECTION("a stop while a pack is held: both the running and the held point end interrupted, nothing lost") {
+    int polls = 0;
+    // At the 6th look the worker trains the 3rd point and holds the 4th (see ScriptedChannel).
+    const auto signal_at_sixth_look = [&] { return ++polls >= 6 ? 15 : 0; };
+    Scheduler scheduler(ledger.results, build_queue(sweep, ledger.results), options, progress);
+    const ScheduleOutcome outcome = scheduler.run(channel, signal_at_sixth_look);
+    CHECK(outcome.done == 2);
+    CHECK(outcome.stop == StopReason::signal);
+    CHECK(channel.stopped);
+    REQUIRE(channel.interrupted.size() == 2);  // the pack it trained and the one it held
+    CHECK(outcome.interrupted == 2);
+    const auto running = ledger.results.ids_with(PointStatus::running);  // pending again at the next open
+    CHECK(std::set<std::string>(running.begin(), running.end()) ==
+          std::set<std::string>(channel.interrupted.begin(), channel.interrupted.end()));
+    CHECK(static_cast<int>(ledger.results.ids_with(PointStatus::done).size()) == outcome.done);
+    CHECK(outcome.done + 2 + static_cast<int>(ledger.results.ids_with(PointStatus::pending).size()) == 12);
+  }
 }
