@@ -22,6 +22,7 @@
 #include "orchestrator/messages.hpp"
 #include "orchestrator/mpi_channel.hpp"
 #include "orchestrator/pack_size.hpp"
+#include "orchestrator/planned_points.hpp"
 #include "orchestrator/results/results_file.hpp"
 #include "orchestrator/scheduler.hpp"
 #include "orchestrator/stop_signals.hpp"
@@ -115,12 +116,6 @@ std::string budget_text(const sweeps::Sweep& sweep) {
                      search.method == "tpe" ? fmt::format(" ({} random first)", search.startup_trials) : "");
 }
 
-std::vector<PlannedPoint> planned_points(const sweeps::Sweep& sweep) {
-  std::vector<PlannedPoint> planned;
-  for (const auto& p : sweep.points) planned.push_back({p.id, p.config_text, p.case_name, p.seed, p.trial, p.suggested_by, &p.config});
-  return planned;
-}
-
 // Rank 0's part after the handshake: the sweep's ledger, planned and ready.
 void open_ledger(Startup& s, const RunOptions& options, ProgressReporter& progress) {
   ResultsFileOptions results_options;
@@ -130,7 +125,7 @@ void open_ledger(Startup& s, const RunOptions& options, ProgressReporter& progre
   const sweeps::Sweep& sweep = *s.sweep;
   s.results = std::make_unique<ResultsFile>(
       options.results_path, SweepIdentity{sweep.name, sweep.source_path, sweep.spec_text}, results_options);
-  s.results->plan(planned_points(sweep));
+  s.results->plan(planned_points(sweep.points));
   if (options.retry_failed) s.results->reset_failed();
 }
 

@@ -28,6 +28,7 @@
 #include "orchestrator/exit_codes.hpp"
 #include "orchestrator/fake_work.hpp"
 #include "orchestrator/mpi_communicator.hpp"
+#include "orchestrator/planned_points.hpp"
 #include "orchestrator/policy/scheduling_policy.hpp"
 #include "orchestrator/progress.hpp"
 #include "orchestrator/results/journal.hpp"
@@ -131,10 +132,7 @@ Timed run_in_process(int workers, const std::string& spec, const std::string& re
   {
     ResultsFile results(results_path, SweepIdentity{sweep.name, sweep.source_path, sweep.spec_text},
                         ResultsFileOptions{});
-    std::vector<PlannedPoint> planned;
-    for (const auto& p : sweep.points)
-      planned.push_back({p.id, p.config_text, p.case_name, p.seed, p.trial, p.suggested_by, &p.config});
-    results.plan(planned);
+    results.plan(planned_points(sweep.points));
     std::vector<std::unique_ptr<FakeWork>> works;
     std::vector<PointWork*> pointers;
     std::vector<WorkerInfo> infos;

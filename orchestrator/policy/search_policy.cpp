@@ -5,6 +5,8 @@
 
 #include <cmath>
 
+#include "orchestrator/planned_points.hpp"
+
 namespace ablate {
 namespace {
 
@@ -42,18 +44,16 @@ SearchPolicy::SearchPolicy(const sweeps::Sweep& sweep, std::unique_ptr<Schedulin
 
 void SearchPolicy::plan_trial(const sweeps::Suggestion& suggestion) {
   const std::vector<sweeps::SweepPoint> points = search_->points_for(suggestion);
-  std::vector<PlannedPoint> planned;
   std::vector<PolicyPoint> for_policy;
   std::vector<std::string> ids;
   for (const auto& p : points) {
-    planned.push_back({p.id, p.config_text, p.case_name, p.seed, p.trial, p.suggested_by, &p.config});
     const int epochs = p.config.value("epochs", 0);
     for_policy.push_back({p.id, epochs, p.config_text});
     points_[p.id] = {p.config_text, trial_label(p), epochs};
     trial_of_[p.id] = suggestion.trial;
     ids.push_back(p.id);
   }
-  results_.plan(planned);  // points the ledger has already are left as they are
+  results_.plan(planned_points(points));  // points the ledger has already are left as they are
   if (trial_ids_.size() <= static_cast<size_t>(suggestion.trial)) {
     trial_ids_.resize(static_cast<size_t>(suggestion.trial) + 1);
     observed_.resize(trial_ids_.size(), false);

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "orchestrator/fake_work.hpp"
+#include "orchestrator/planned_points.hpp"
 #include "orchestrator/scheduler.hpp"
 #include "orchestrator/thread_channel.hpp"
 #include "orchestrator_test_support.hpp"
@@ -54,9 +55,7 @@ struct InProcessSweep {
   ScheduleOutcome run(int workers, const FakeWork::Options& options, const std::function<int()>& stop_signal = {}) {
     ResultsFile results(path, SweepIdentity{sweep.name, sweep.source_path, sweep.spec_text},
                         ResultsFileOptions{false, 0, [](const std::string&) {}});
-    std::vector<PlannedPoint> planned;
-    for (const auto& p : sweep.points) planned.push_back({p.id, p.config_text, p.case_name, p.seed, p.trial, p.suggested_by});
-    results.plan(planned);
+    results.plan(planned_points(sweep.points));
     std::vector<std::unique_ptr<PackRecordingWork>> works;
     std::vector<PointWork*> pointers;
     for (int i = 0; i < workers; ++i) {

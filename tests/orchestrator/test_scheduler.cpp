@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "orchestrator/fake_work.hpp"
+#include "orchestrator/planned_points.hpp"
 #include "orchestrator/scheduler.hpp"
 #include "orchestrator/thread_channel.hpp"
 #include "orchestrator_test_support.hpp"
@@ -20,9 +21,7 @@ struct Ledger {
   explicit Ledger(const test::Scratch& dir, const sweeps::Sweep& sweep)
       : results(dir.file("r.h5"), SweepIdentity{sweep.name, sweep.source_path, sweep.spec_text},
                 ResultsFileOptions{false, 0, [](const std::string&) {}}) {
-    std::vector<PlannedPoint> planned;
-    for (const auto& p : sweep.points) planned.push_back({p.id, p.config_text, p.case_name, p.seed, p.trial, p.suggested_by});
-    results.plan(planned);
+    results.plan(planned_points(sweep.points));
   }
   ResultsFile results;
 };
