@@ -1,5 +1,6 @@
 // Tests of sweeps/: spec parsing, validation messages, expansion, random search,
 // point IDs, cost estimate, plan output and the shipped study files.
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <cmath>
 #include <cstdlib>
@@ -840,7 +841,7 @@ TEST_CASE("every shipped study parses and expands", "[sweeps]") {
   const auto dir = source_dir() / "sweeps";
   // Expected point counts: a change here should be a deliberate change of a study.
   const std::map<std::string, size_t> expected = {
-      {"activations", 15}, {"anchors", 9},       {"augmentation", 15},  {"cnn_vs_mlp", 6}, {"depth", 12},          {"hparam_search", 36}, {"hparam_search_tpe", 0}, {"hparam_search_asha", 81},
+      {"activations", 15}, {"anchors", 9},       {"anchor_cnn_tuning", 4}, {"augmentation", 15},  {"cnn_vs_mlp", 6}, {"depth", 12},          {"hparam_search", 36}, {"hparam_search_tpe", 0}, {"hparam_search_asha", 81},
       {"modern", 15},      {"normalization", 36}, {"quickstart", 3}, {"regularization", 21}, {"seed_study", 81}};
   std::map<std::string, Sweep> studies;
   for (const auto& entry : std::filesystem::directory_iterator(dir)) {
@@ -850,8 +851,10 @@ TEST_CASE("every shipped study parses and expands", "[sweeps]") {
     CHECK(sweep.name == entry.path().stem().string());
     CHECK_FALSE(sweep.description.empty());
     CHECK(sweep.collapsed_duplicates == 0);
-    // One seed where the study is about a budget or a quick look, three where it compares settings.
-    const bool one_seed = sweep.name == "quickstart" || sweep.name == "hparam_search_asha";
+    // One seed where the study is about a budget or a quick look (a screen before three seeds),
+    // three where it compares settings.
+    const bool one_seed =
+        sweep.name == "quickstart" || sweep.name == "hparam_search_asha" || sweep.name == "anchor_cnn_tuning";
     CHECK(sweep.seeds == (one_seed ? std::vector<int>{0} : std::vector<int>{0, 1, 2}));
     CHECK_FALSE(format_plan(sweep).empty());
     studies.emplace(sweep.name, sweep);
@@ -859,6 +862,10 @@ TEST_CASE("every shipped study parses and expands", "[sweeps]") {
   std::map<std::string, size_t> counts;
   for (const auto& [name, sweep] : studies) counts[name] = sweep.points.size();
   CHECK(counts == expected);
+
+  // The tuning screen's first case is the CNN anchor itself: its point is the anchor's seed 0.
+  const auto anchor_ids = ids(studies.at("anchors"));
+  CHECK(std::count(anchor_ids.begin(), anchor_ids.end(), studies.at("anchor_cnn_tuning").points.front().id) == 1);
 
   // seed_study repeats the other studies' configurations exactly, so they share point IDs (and results).
   const auto seed_study_ids = ids(studies.at("seed_study"));
