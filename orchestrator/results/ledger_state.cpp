@@ -188,6 +188,11 @@ void LedgerState::apply_checked(const nlohmann::json& record, const std::string&
           record.value("suggested_by", "")},
          path);
   } else if (type == "start") {
+    // A start of a point the journal left running: the run that started it ended
+    // without an outcome (killed or stopped), and the open after it made the point
+    // pending again without a record. This start is the next attempt.
+    if (LedgerPoint& p = point_to_change(record, path); p.status == PointStatus::running)
+      p.status = PointStatus::pending;
     start(record.at("id").get<std::string>(),
           {record.at("host").get<std::string>(), record.at("device").get<std::string>(),
            record.at("torch").get<std::string>()},

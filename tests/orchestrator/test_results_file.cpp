@@ -260,6 +260,37 @@ TEST_CASE("reopening resumes: done stays done, running becomes pending, restarte
   CHECK(std::count(owners.begin(), owners.end(), 1) == 1);
 }
 
+TEST_CASE("a point restarted after an interrupted run replays as its second attempt, without a warning",
+          "[hdf5][results]") {
+  ScratchDir dir;
+  const std::string path = dir.file("results.h5");
+  const auto points = test_points(2);
+  {
+    ResultsFile results(path, test_sweep(), quiet_options());
+    results.plan(points);
+    results.start_point("p0001", {"node01", "cpu", "2.3.0"});
+    results.record_epoch("p0001", test_epoch(1, 1));
+  }  // the run stops with p0001 running
+  {
+    std::vector<std::string> warnings;
+    ResultsFile results(path, test_sweep(), quiet_options(&warnings));
+    REQUIRE(warnings.size() == 1);  // "... were running when the previous run stopped"
+    results.start_point("p0001", {"node02", "cpu", "2.3.0"});  // journaled after the first start, no end between
+    results.record_epoch("p0001", test_epoch(7, 1));
+    results.finish_point("p0001", test_result(7, 1));
+  }
+  // The journal now holds two starts of p0001 in a row: the open between them turned it
+  // pending without a record. Replaying it must take the second as a new attempt.
+  std::vector<std::string> warnings;
+  ResultsFile results(path, test_sweep(), quiet_options(&warnings));
+  CHECK(warnings.empty());
+  CHECK(results.status("p0001") == PointStatus::done);
+  CHECK(results.attempts("p0001") == 2);
+  CHECK(results.point("p0001").run.host == "node02");
+  REQUIRE(results.point("p0001").curves.size() == 1);
+  CHECK(same_epoch(results.point("p0001").curves[0], test_epoch(7, 1)));
+}
+
 TEST_CASE("the .h5 follows the journal at most once per flush interval, and on close", "[hdf5][results]") {
   ScratchDir dir;
   const std::string path = dir.file("results.h5");
