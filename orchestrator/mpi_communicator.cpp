@@ -49,17 +49,32 @@ MpiCommunicator::MpiCommunicator(MPI_Comm comm, bool owned) : comm_(comm), owned
 }
 
 MpiCommunicator::~MpiCommunicator() {
+  for (auto& send : sends_in_flight_) MPI_Wait(&send->request, MPI_STATUS_IGNORE);  // nothing useful to do with an error
   if (owned_) MPI_Comm_free(&comm_);
+}
+
+void MpiCommunicator::reap_completed_sends() {
+  std::erase_if(sends_in_flight_, [](const std::unique_ptr<SendInFlight>& send) {
+    int done = 0;
+    ABLATE_MPI_CHECK(MPI_Test(&send->request, &done, MPI_STATUS_IGNORE));
+    return done != 0;
+  });
 }
 
 void MpiCommunicator::send(int dest, int tag, std::string_view payload) {
   if (payload.size() > static_cast<size_t>(std::numeric_limits<int>::max()))
     throw std::length_error(
         fmt::format("message of {} bytes to rank {} is too large for one MPI send", payload.size(), dest));
-  ABLATE_MPI_CHECK(MPI_Send(payload.data(), static_cast<int>(payload.size()), MPI_CHAR, dest, tag, comm_));
+  reap_completed_sends();
+  auto send = std::make_unique<SendInFlight>();
+  send->payload.assign(payload);
+  ABLATE_MPI_CHECK(MPI_Isend(send->payload.data(), static_cast<int>(send->payload.size()), MPI_CHAR, dest, tag, comm_,
+                             &send->request));
+  sends_in_flight_.push_back(std::move(send));
 }
 
 std::optional<Message> MpiCommunicator::try_receive(int source) {
+  if (!sends_in_flight_.empty()) reap_completed_sends();
   int found = 0;
   MPI_Message handle;
   MPI_Status status;
