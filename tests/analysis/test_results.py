@@ -145,10 +145,13 @@ def test_a_point_never_started_has_a_row_and_its_config_but_nothing_else(interru
         if point["attempts"] == 0:
             assert point["started"] == b"" and point["epochs_done"] == 0 and point["has_result"] == 0
             assert point["predictions_count"] == 0 and not (curve_points == row).any()
+            # Its text columns are left at the fill value (no string written): they read as empty.
+            assert [point[c] for c in ("error", "host", "device", "torch_version")] == [b""] * 4
     assert "later" in set(table.loc[table["id"].isin(never_started), "case"])
     for point_id in never_started:
         row = table[table["id"] == point_id].iloc[0]
         assert row["status"] == "pending"
+        assert (row["error"], row["host"], row["device"]) == ("", "", "")
         for key, value in json.loads(row["config_json"]).items():
             assert row[key] == (tuple(value) if isinstance(value, list) else value), key
         with ResultsFile(interrupted_h5) as results:
