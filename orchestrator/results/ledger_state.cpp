@@ -3,6 +3,7 @@
 
 #include "orchestrator/results/journal_records.hpp"
 #include "orchestrator/results/results_error.hpp"
+#include "core/config.hpp"
 
 #include <fmt/format.h>
 
@@ -75,17 +76,57 @@ ResultsUsageError refusal(const std::string& path, const LedgerPoint& p, const c
 }
 }  // namespace
 
+namespace {
+const nlohmann::json& default_config() {
+  static const nlohmann::json defaults = config_to_json(TrainConfig{});
+  return defaults;
+}
+}  // namespace
+
+nlohmann::json config_delta(const nlohmann::json& config) {
+  if (!config.is_object()) throw std::invalid_argument("config_delta: the config is not a JSON object");
+  const nlohmann::json& defaults = default_config();
+  nlohmann::json delta = nlohmann::json::object();
+  // Both sorted by key: walk them in step.
+  auto c = config.begin(), d = defaults.begin();
+  while (c != config.end() || d != defaults.end()) {
+    if (d == defaults.end() || (c != config.end() && c.key() < d.key())) {  // a key the defaults lack
+      delta[c.key()] = *c;
+      ++c;
+    } else if (c == config.end() || d.key() < c.key()) {  // a default key the config lacks
+      delta[d.key()] = nullptr;
+      ++d;
+    } else {
+      if (*c != *d) delta[c.key()] = *c;
+      ++c, ++d;
+    }
+  }
+  return delta;
+}
+
+const nlohmann::json* config_value(const LedgerPoint& point, const std::string& key) {
+  if (const auto it = point.config_delta.find(key); it != point.config_delta.end())
+    return it->is_null() ? nullptr : &*it;
+  const nlohmann::json& defaults = default_config();
+  const auto it = defaults.find(key);
+  return it == defaults.end() ? nullptr : &*it;
+}
+
 bool LedgerState::plan(PlannedPoint planned, const std::string& path) {
   if (!has_header()) throw ResultsUsageError(path, "a plan record before the ledger header");
   if (contains(planned.id)) return false;  // planned before: never overwritten
   if (planned.id.empty()) throw ResultsUsageError(path, "a point to plan has an empty id");
   LedgerPoint p;
-  p.config = planned.config ? *planned.config
-                            : nlohmann::json::parse(planned.config_text, nullptr, /*allow_exceptions=*/false);
+  if (planned.config) {
+    p.config_delta = config_delta(*planned.config);
+  } else {
+    const auto config = nlohmann::json::parse(planned.config_text, nullptr, /*allow_exceptions=*/false);
+    if (config.is_discarded() || !config.is_object())
+      throw ResultsUsageError(path, fmt::format("the config of point '{}' is not a JSON object: {}", planned.id,
+                                                planned.config_text.substr(0, 200)));
+    p.config_delta = config_delta(config);
+  }
   planned.config = nullptr;  // the caller's, valid only during this call
-  if (p.config.is_discarded() || !p.config.is_object())
-    throw ResultsUsageError(path, fmt::format("the config of point '{}' is not a JSON object: {}", planned.id,
-                                              planned.config_text.substr(0, 200)));
   p.planned = std::move(planned);
   index_.emplace(p.planned.id, points_.size());
   points_.push_back(std::move(p));

@@ -19,7 +19,10 @@ namespace ablate {
 
 struct LedgerPoint {
   PlannedPoint planned;
-  nlohmann::json config;  // planned.config_text, parsed once
+  // planned.config_text, parsed once and kept as its difference from the default
+  // config (config_delta()): a copy of every key would be most of rank 0's memory
+  // allocations and frees for a big sweep. Read values with config_value().
+  nlohmann::json config_delta;
   PointStatus status = PointStatus::pending;
   std::string error;      // "" unless failed
   int attempts = 0;       // start records seen, interrupted attempts included
@@ -38,6 +41,13 @@ struct LedgerPoint {
   // whenever `result` is set or dropped: the HDF5 view rewrites only what changed.
   uint64_t curve_generation = 0, result_generation = 0;
 };
+
+// The keys where `config` differs from the default config: a value unlike the
+// default's, a key the defaults lack, or null where `config` lacks a default key
+// (a config written before the key existed). Both are sorted JSON objects.
+nlohmann::json config_delta(const nlohmann::json& config);
+// A point's value of `key`, nullptr when its config has no such key.
+const nlohmann::json* config_value(const LedgerPoint& point, const std::string& key);
 
 class LedgerState {
  public:

@@ -135,15 +135,15 @@ void push(H5Column& column, const T& value) {
   else column.ints.push_back(static_cast<int64_t>(value));
 }
 
-void push_hyperparameter(H5Column& column, const nlohmann::json& config, const std::string& key) {
-  const auto it = config.find(key);
+void push_hyperparameter(H5Column& column, const LedgerPoint& point, const std::string& key) {
+  const nlohmann::json* value = config_value(point, key);
   switch (column.kind) {  // numeric kinds only when every point has the key, of that kind
-    case H5Column::Kind::int64: column.ints.push_back(it->get<int64_t>()); break;
-    case H5Column::Kind::float64: column.floats.push_back(it->get<double>()); break;
-    case H5Column::Kind::int8: column.ints.push_back(it->get<bool>() ? 1 : 0); break;
+    case H5Column::Kind::int64: column.ints.push_back(value->get<int64_t>()); break;
+    case H5Column::Kind::float64: column.floats.push_back(value->get<double>()); break;
+    case H5Column::Kind::int8: column.ints.push_back(value->get<bool>() ? 1 : 0); break;
     default:
-      if (it == config.end()) column.strings.emplace_back();
-      else column.strings.push_back(it->is_string() ? it->get<std::string>() : it->dump());
+      if (!value) column.strings.emplace_back();
+      else column.strings.push_back(value->is_string() ? value->get<std::string>() : value->dump());
   }
 }
 
@@ -158,7 +158,7 @@ void push_index_row(std::vector<H5Column>& columns, const SweptColumns& swept, c
   push(columns[c++], p.planned.config_text);
   push(columns[c++], p.planned.trial);
   push(columns[c++], p.planned.suggested_by);
-  for (const auto& entry : swept) push_hyperparameter(columns[c++], p.config, entry.first);
+  for (const auto& entry : swept) push_hyperparameter(columns[c++], p, entry.first);
   const TrainResult* result = p.result ? &*p.result : nullptr;
   for (const auto& scalar : kResultScalars)  // NaN or 0 until the point has a result
     std::visit(
@@ -259,33 +259,29 @@ void SweptKeys::take(Key& key, const nlohmann::json* value) const {
 
 void SweptKeys::add(const std::vector<LedgerPoint>& points) {
   if (points.empty() || seen_ >= points.size()) return;
-  const nlohmann::json& first = points.front().config;
-  auto lookup = [](const nlohmann::json& config, const std::string& key) -> const nlohmann::json* {
-    const auto it = config.find(key);
-    return it == config.end() ? nullptr : &*it;
-  };
+  const LedgerPoint& first = points.front();
   // A key seen to differ for the first time: its column's kind over every point so far.
   auto swept = [&](const std::string& key, size_t upto) {
     auto [it, added] = keys_.try_emplace(key);
     if (added)
-      for (size_t j = 0; j <= upto; ++j) take(it->second, lookup(points[j].config, key));
+      for (size_t j = 0; j <= upto; ++j) take(it->second, config_value(points[j], key));
     return added;
   };
+  auto same = [](const nlohmann::json* a, const nlohmann::json* b) { return a && b ? *a == *b : a == b; };
   for (size_t i = std::max<size_t>(seen_, 1); i < points.size(); ++i) {
-    const nlohmann::json& config = points[i].config;
-    // Configs are sorted maps: walk this one in step with the first point's.
-    auto a = first.begin(), b = config.begin();
-    while (a != first.end() || b != config.end()) {
-      if (b == config.end() || (a != first.end() && a.key() < b.key())) {  // this point lacks it
-        if (!swept(a.key(), i)) take(keys_.at(a.key()), nullptr);
-        ++a;
-      } else if (a == first.end() || b.key() < a.key()) {  // the first point lacks it
-        if (!swept(b.key(), i)) take(keys_.at(b.key()), &*b);
-        ++b;
-      } else {
-        if (*a != *b && !swept(a.key(), i)) take(keys_.at(a.key()), &*b);
-        ++a, ++b;
-      }
+    // Two points can differ only in keys where one of them differs from the
+    // defaults: walk the two deltas (sorted maps) in step.
+    const nlohmann::json& a_delta = first.config_delta;
+    const nlohmann::json& b_delta = points[i].config_delta;
+    auto a = a_delta.begin(), b = b_delta.begin();
+    while (a != a_delta.end() || b != b_delta.end()) {
+      const bool from_a = b == b_delta.end() || (a != a_delta.end() && a.key() <= b.key());
+      const bool from_b = a == a_delta.end() || (b != b_delta.end() && b.key() <= a.key());
+      const std::string& key = from_a ? a.key() : b.key();
+      const nlohmann::json* value = config_value(points[i], key);
+      if (!same(config_value(first, key), value) && !swept(key, i)) take(keys_.at(key), value);
+      if (from_a) ++a;
+      if (from_b) ++b;
     }
   }
   seen_ = points.size();
