@@ -222,18 +222,31 @@ nlohmann::json non_default_part(const nlohmann::json& canonical) {
   return varied;
 }
 
+namespace {
+// Printable ASCII without quote or backslash: JSON writes such a string as it is.
+bool needs_no_escaping(const std::string& text) {
+  return std::all_of(text.begin(), text.end(),
+                     [](unsigned char c) { return c >= 0x20 && c < 0x7f && c != '"' && c != '\\'; });
+}
+}  // namespace
+
 std::string config_id(const nlohmann::json& canonical) {
   // The text of non_default_part(canonical), written without building it: an
   // object's dump is its members, sorted by key, as "key":value, comma-separated.
+  // Both objects are sorted by key: walk the defaults in step (a sweep makes this
+  // text for every point, so no lookups and no JSON string per key).
   const nlohmann::json& defaults = default_config_json();
   std::string text = "{";
-  for (const auto& [name, value] : canonical.items()) {
-    const auto it = defaults.find(name);
-    if (it != defaults.end() && *it == value) continue;
+  auto d = defaults.begin();
+  for (auto it = canonical.begin(); it != canonical.end(); ++it) {
+    const std::string& name = it.key();
+    while (d != defaults.end() && d.key() < name) ++d;
+    if (d != defaults.end() && d.key() == name && *d == *it) continue;
     if (text.size() > 1) text += ',';
-    text += nlohmann::json(name).dump();
+    if (needs_no_escaping(name)) text.append("\"").append(name).append("\"");  // what dump() writes for it
+    else text += nlohmann::json(name).dump();
     text += ':';
-    text += value.dump();
+    text += it->dump();
   }
   text += '}';
   uint64_t hash = 14695981039346656037ull;  // FNV-1a 64: tiny, stable, no dependency

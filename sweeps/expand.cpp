@@ -191,12 +191,15 @@ void check_early_stopping(const EarlyStopping& early, const std::vector<SweepPoi
                                 early.min_epochs, epochs));
 }
 
-std::vector<SweepPoint> seeded_points(const json& canonical, const std::vector<int>& seeds, PointCostEstimator* costs) {
+std::vector<SweepPoint> seeded_points(json canonical, const std::vector<int>& seeds, PointCostEstimator* costs) {
   const double cost = costs ? (*costs)(canonical) : estimate_point_cost(canonical);  // the seed changes nothing of it
   std::vector<SweepPoint> points;
-  for (int seed : seeds) {
+  points.reserve(seeds.size());
+  for (size_t i = 0; i < seeds.size(); ++i) {
+    const int seed = seeds[i];
     SweepPoint point;
-    point.config = canonical;
+    if (i + 1 < seeds.size()) point.config = canonical;
+    else point.config = std::move(canonical);  // the last seed takes it: a copy is some 40 allocations
     point.config["seed"] = seed;  // seeds were range-checked when parsed
     point.id = config_id(point.config);
     point.config_text = canonical_text(point.config);
@@ -254,8 +257,7 @@ Sweep expand_spec(const SweepSpec& spec) {
         if (spec.random) merged.context.push_back(fmt::format("random sample {}", s));
         merged.apply(spec.command_line);
 
-        const json canonical = canonical_or_throw(spec, merged, fallback);
-        for (SweepPoint& point : seeded_points(canonical, spec.seeds, &costs)) {
+        for (SweepPoint& point : seeded_points(canonical_or_throw(spec, merged, fallback), spec.seeds, &costs)) {
           if (!seen_ids.insert(point.id).second) {
             ++sweep.collapsed_duplicates;
             continue;

@@ -14,7 +14,7 @@ Sweep expand_spec(const SweepSpec& spec);
 // config with the seed set, ID and canonical text. Every point of every sweep is
 // made here, planned or suggested by a search. `costs`, when given, is shared by
 // many calls (a sweep's expansion) and works out each model's size once.
-std::vector<SweepPoint> seeded_points(const nlohmann::json& canonical, const std::vector<int>& seeds,
+std::vector<SweepPoint> seeded_points(nlohmann::json canonical, const std::vector<int>& seeds,
                                       PointCostEstimator* costs = nullptr);
 
 }  // namespace ablate::sweeps

@@ -148,7 +148,7 @@ std::vector<SweepPoint> search_points(const SearchPlan& plan, const std::vector<
     throw SpecError(plan.source_name, plan.settings.pos,
                     fmt::format("{} (in search trial {}: {})", e.what(), suggestion.trial, suggestion.values.dump()));
   }
-  std::vector<SweepPoint> points = seeded_points(canonical, seeds);
+  std::vector<SweepPoint> points = seeded_points(std::move(canonical), seeds);
   for (auto& point : points) {
     point.trial = suggestion.trial;
     point.suggested_by = suggestion.suggested_by;

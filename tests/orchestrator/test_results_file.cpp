@@ -178,6 +178,28 @@ TEST_CASE("results file round trip: root, point attributes, curves, confusion, i
   }
 }
 
+TEST_CASE("a key one config lacks is a text hp.* column, empty where missing; a default value counts like any other",
+          "[hdf5][results]") {
+  ScratchDir dir;
+  const std::string path = dir.file("results.h5");
+  {
+    ResultsFile results(path, test_sweep(), quiet_options());
+    // p0 has l1 at its default, p1 another l1, p2 was written before l1 existed; lr is the same everywhere.
+    results.plan({{"p0", R"({"l1":0.0,"lr":0.1})", "", 0, -1, ""},
+                  {"p1", R"({"l1":0.5,"lr":0.1})", "", 0, -1, ""},
+                  {"p2", R"({"lr":0.1})", "", 0, -1, ""}});
+  }
+  RawFile file(path);
+  hid_t index = H5Dopen2(file.id, "/index", H5P_DEFAULT);
+  REQUIRE(index >= 0);
+  const auto names = raw_member_names(index);
+  CHECK(std::count(names.begin(), names.end(), "hp.l1") == 1);
+  CHECK(std::count(names.begin(), names.end(), "hp.lr") == 0);  // not swept
+  CHECK(raw_member_class(index, "hp.l1") == H5T_STRING);         // not every point has it
+  CHECK(raw_string_column(index, "hp.l1") == std::vector<std::string>{"0.0", "0.5", ""});
+  H5Dclose(index);
+}
+
 TEST_CASE("the journal records each event once and carries curves on done only when they differ",
           "[hdf5][results]") {
   ScratchDir dir;
