@@ -841,7 +841,7 @@ TEST_CASE("every shipped study parses and expands", "[sweeps]") {
   const auto dir = source_dir() / "sweeps";
   // Expected point counts: a change here should be a deliberate change of a study.
   const std::map<std::string, size_t> expected = {
-      {"activations", 15}, {"anchors", 9},       {"anchor_cnn_tuning", 4}, {"augmentation", 15},  {"cnn_vs_mlp", 6}, {"depth", 12},          {"hparam_search", 36}, {"hparam_search_tpe", 0}, {"hparam_search_asha", 81},
+      {"activations", 15}, {"anchors", 12},       {"anchor_cnn_tuning", 4}, {"augmentation", 15},  {"cnn_vs_mlp", 6}, {"depth", 12},          {"hparam_search", 36}, {"hparam_search_tpe", 0}, {"hparam_search_asha", 81},
       {"modern", 15},      {"normalization", 36}, {"quickstart", 3}, {"regularization", 21}, {"seed_study", 81}};
   std::map<std::string, Sweep> studies;
   for (const auto& entry : std::filesystem::directory_iterator(dir)) {
@@ -866,6 +866,17 @@ TEST_CASE("every shipped study parses and expands", "[sweeps]") {
   // The tuning screen's first case is the CNN anchor itself: its point is the anchor's seed 0.
   const auto anchor_ids = ids(studies.at("anchors"));
   CHECK(std::count(anchor_ids.begin(), anchor_ids.end(), studies.at("anchor_cnn_tuning").points.front().id) == 1);
+  // ... and the case it chose on validation is the tuned anchor: its seed 0 is the screen's point.
+  const Sweep& screen = studies.at("anchor_cnn_tuning");
+  const auto chosen = std::find_if(screen.points.begin(), screen.points.end(),
+                                   [](const SweepPoint& p) { return p.case_name == "erase_20_no_dropout"; });
+  REQUIRE(chosen != screen.points.end());
+  const auto& anchors = studies.at("anchors").points;
+  const auto tuned = std::find_if(anchors.begin(), anchors.end(), [](const SweepPoint& p) {
+    return p.case_name == "cnn_bn_aug_tuned" && p.seed == 0;
+  });
+  REQUIRE(tuned != anchors.end());
+  CHECK(tuned->id == chosen->id);
 
   // seed_study repeats the other studies' configurations exactly, so they share point IDs (and results).
   const auto seed_study_ids = ids(studies.at("seed_study"));
