@@ -178,7 +178,7 @@ TEST_CASE("results file round trip: root, point attributes, curves, confusion, i
   }
 }
 
-TEST_CASE("a key one config lacks is a text hp.* column, empty where missing; a default value counts like any other",
+TEST_CASE("a key one config lacks is a text hp.* column, empty where missing, and a default value counts like any other",
           "[hdf5][results]") {
   ScratchDir dir;
   const std::string path = dir.file("results.h5");
