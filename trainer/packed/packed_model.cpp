@@ -19,6 +19,16 @@ torch::Tensor images_to_features(const torch::Tensor& x, int64_t members) {
   return x.reshape({x.size(0), members, -1}).transpose(0, 1);
 }
 
+// A linear layer's weight stack [K, out, in] (the only parameters of three
+// dimensions) is kept in the memory order of its transpose [K, in, out]: the
+// batched matmul's weight gradient arrives in that order, and autograd keeps a
+// gradient laid out as its parameter is without copying it. A contiguous stack
+// cost a copy of every weight gradient at every step (11% of a packed 2x256 MLP's time).
+torch::Tensor laid_out_as_its_gradient(const torch::Tensor& stack) {
+  if (stack.dim() != 3) return stack;
+  return stack.transpose(1, 2).contiguous().transpose(1, 2);
+}
+
 }  // namespace
 
 PackedModel::PackedModel(const std::vector<torch::nn::Sequential>& members, const torch::nn::Sequential& structure,
@@ -53,7 +63,7 @@ PackedModel::PackedModel(const std::vector<torch::nn::Sequential>& members, cons
     std::vector<torch::Tensor> stacks;
     for (auto& of_tensor : slices) {
       auto stacked = torch::stack(of_tensor);
-      if (of_parameters) stacked.requires_grad_(true);
+      if (of_parameters) stacked = laid_out_as_its_gradient(stacked).requires_grad_(true);
       stacks.push_back(stacked);
     }
     return stacks;
@@ -230,7 +240,7 @@ void PackedModel::copy_member_from(int64_t k, const torch::nn::Module& lone) {
 void PackedModel::keep_members(const std::vector<int64_t>& kept) {
   torch::NoGradGuard no_grad;
   const auto index = torch::tensor(kept, torch::kInt64).to(parameters_.empty() ? torch::kCPU : parameters_[0].device());
-  for (auto& p : parameters_) p = p.index_select(0, index).requires_grad_(true);
+  for (auto& p : parameters_) p = laid_out_as_its_gradient(p.index_select(0, index)).requires_grad_(true);
   for (auto& b : buffers_) b = b.index_select(0, index);
   std::vector<double> dropout;
   std::vector<torch::Generator> generators;

@@ -6,6 +6,8 @@
 #include <cmath>
 #include <stdexcept>
 
+#include "trainer/packed/fused_sgd.hpp"
+
 namespace ablate {
 namespace {
 
@@ -78,17 +80,24 @@ void PackedOptimizer::step(const std::vector<double>& lrs) {
                         .view({kRows, static_cast<int64_t>(members)})
                         .to(parameters_.front().options());
   auto column = [&](Row row, const torch::Tensor& like) { return per_member(rows[row], like); };
+  std::vector<SgdMemberNumbers> sgd_numbers;
+  for (size_t k = 0; k < members; ++k) sgd_numbers.push_back({lrs[k], momentum_[k], weight_decay_[k]});
 
   for (size_t i = 0; i < parameters_.size(); ++i) {
     auto& p = parameters_[i];
     if (!p.grad().defined()) continue;
     torch::Tensor grad = p.grad();
+    if (kind_ == "sgd" && can_fuse_sgd(p, grad, first_moment_[i])) {
+      fused_sgd_step(p, grad, first_moment_[i], sgd_numbers, nesterov_, any_nonzero(momentum_));
+      continue;
+    }
     if (kind_ == "sgd") {
-      if (decay) grad = grad + column(kDecay, p) * p;
+      // One pass per line: a pack's state outgrows the caches, so each pass is a trip to memory.
+      if (decay) grad = torch::addcmul(grad, column(kDecay, p), p);
       auto& buffer = first_moment_[i];
       if (any_nonzero(momentum_)) {
         const auto momentum = column(kMomentum, p);
-        buffer.mul_(momentum).add_(grad);
+        at::addcmul_out(buffer, grad, buffer, momentum);  // buffer = momentum * buffer + grad
         grad = nesterov_ ? grad + momentum * buffer : buffer;
       }
       p.addcmul_(grad, column(kNegativeLr, p));
@@ -97,7 +106,7 @@ void PackedOptimizer::step(const std::vector<double>& lrs) {
     if (kind_ == "adamw") {
       if (decay) p.mul_(column(kDecoupledDecay, p));
     } else if (decay) {
-      grad = grad + column(kDecay, p) * p;
+      grad = torch::addcmul(grad, column(kDecay, p), p);
     }
     auto& exp_avg = first_moment_[i];
     auto& exp_avg_sq = second_moment_[i];
@@ -164,8 +173,13 @@ void PackedOptimizer::keep_members(const std::vector<int64_t>& kept, std::vector
   torch::NoGradGuard no_grad;
   parameters_ = std::move(parameters);
   const auto index = torch::tensor(kept, torch::kInt64).to(parameters_.front().device());
-  for (auto& m : first_moment_) m = m.index_select(0, index);
-  for (auto& m : second_moment_) m = m.index_select(0, index);
+  // Each state stack keeps its parameter's memory order (elementwise passes over like-laid-out tensors).
+  auto select_like_parameter = [&](std::vector<torch::Tensor>& stacks) {
+    for (size_t i = 0; i < stacks.size(); ++i)
+      stacks[i] = torch::empty_like(parameters_[i]).copy_(stacks[i].index_select(0, index));
+  };
+  select_like_parameter(first_moment_);
+  select_like_parameter(second_moment_);
   auto select = [&](auto& values) {
     std::remove_reference_t<decltype(values)> selected;
     for (int64_t k : kept) selected.push_back(values[static_cast<size_t>(k)]);

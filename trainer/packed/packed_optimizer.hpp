@@ -1,7 +1,8 @@
 // PackedOptimizer: SGD, Adam or AdamW over a packed model's parameter stacks,
 // each member with its own learning rate, momentum, weight decay and step
 // count. The update is the lone optimizer's (torch::optim's formulas, step for
-// step), with every per-member number a [K] tensor broadcast over the stack.
+// step), with every per-member number a [K] tensor broadcast over the stack
+// (SGD on the CPU: one fused pass per stack, fused_sgd.hpp).
 #pragma once
 
 #include <torch/torch.h>
