@@ -19,6 +19,13 @@ torch::Tensor images_to_features(const torch::Tensor& x, int64_t members) {
   return x.reshape({x.size(0), members, -1}).transpose(0, 1);
 }
 
+// ReLU over a layer's fresh output, in place: the lone model's values without
+// a second tensor of K members' activations to allocate and fault in. Every
+// layer before one (linear, convolution, BatchNorm, pooling, a sum) leaves its
+// output out of its own backward pass, so autograd loses nothing (and would
+// stop with an error, not a wrong gradient, if it did).
+torch::Tensor relu_in_place(torch::Tensor x) { return x.relu_(); }
+
 // A linear layer's weight stack [K, out, in] (the only parameters of three
 // dimensions) is kept in the memory order of its transpose [K, in, out]: the
 // batched matmul's weight gradient arrives in that order, and autograd keeps a
@@ -89,6 +96,8 @@ PackedModel::Layer PackedModel::describe(const std::string& prefix, const std::s
     layer.conv_options = F::Conv2dFuncOptions().stride(options.stride()).padding(padding).groups(members_);
   } else if (module->as<torch::nn::Dropout>()) {
     layer.kind = Kind::dropout;
+  } else if (module->as<torch::nn::ReLU>()) {
+    layer.kind = Kind::relu;
   } else if (auto* block = module->as<ResidualBlock>()) {
     layer.kind = Kind::residual;
     layer.inner.push_back(describe(prefix + "conv1.", block->conv1.ptr(), nullptr));
@@ -132,12 +141,14 @@ torch::Tensor PackedModel::forward(const torch::Tensor& images) {
     // Images [B, K*C, H, W]: member k's channels at [k*C, (k+1)*C).
     x = images.transpose(0, 1).reshape({images.size(1), -1, images.size(3), images.size(4)}).contiguous();
   }
+  bool made_by_a_layer = false;  // a ReLU in place never writes the caller's images
   for (size_t i = 0; i < layers_.size(); ++i) {
     if (layers_[i].kind == Kind::flatten) {
       if (i > 0) x = images_to_features(x, members_);
       continue;
     }
-    x = run(layers_[i], x);
+    x = layers_[i].kind == Kind::relu && !made_by_a_layer ? torch::relu(x) : run(layers_[i], x);
+    made_by_a_layer = true;
   }
   return x;
 }
@@ -200,11 +211,13 @@ torch::Tensor PackedModel::run(Layer& layer, const torch::Tensor& x) {
       }
       return x * masks;
     }
+    case Kind::relu:
+      return relu_in_place(x);
     case Kind::residual: {
-      auto y = torch::relu(run(layer.inner[1], run(layer.inner[0], x)));
+      auto y = relu_in_place(run(layer.inner[1], run(layer.inner[0], x)));
       y = run(layer.inner[3], run(layer.inner[2], y));
       auto shortcut = layer.inner.size() > 4 ? run(layer.inner[5], run(layer.inner[4], x)) : x;
-      return torch::relu(y + shortcut);
+      return relu_in_place(y + shortcut);
     }
     case Kind::parameterless:
       return layer.parameterless.forward(x);

@@ -55,7 +55,7 @@ class PackedModel {
   void keep_members(const std::vector<int64_t>& kept);
 
  private:
-  enum class Kind { flatten, linear, batchnorm, conv, dropout, residual, parameterless };
+  enum class Kind { flatten, linear, batchnorm, conv, dropout, relu, residual, parameterless };
   struct Layer {
     Kind kind = Kind::parameterless;
     std::string prefix;  // the lone model's name of the layer ("3.", "4.conv1.")
