@@ -28,9 +28,11 @@ int auto_pack_size(const nlohmann::json& config, const std::string& device) {
         kBytesPerParameter * size.parameters + kBytesPerActivation * size.activations * batch;
     return static_cast<int>(std::clamp(std::floor(kCudaPackBytes / member_bytes), 1.0, double(kMaxAutoPack)));
   }
+  // A grouped convolution of K members trains slower on the CPU than K lone
+  // ones (the seed study's CNN at K = 2 and 4: 0.6x, docs/benchmarks.md).
+  if (size.convolution_macs > 0) return 1;
   if (size.forward_macs <= 100e3) return 8;
   if (size.forward_macs <= 1e6) return 4;
-  if (size.forward_macs <= 5e6) return 2;
   return 1;
 }
 

@@ -19,8 +19,9 @@ constexpr int kMaxAutoPack = 32;
 //     activation value and image of a batch, at most kMaxAutoPack;
 //   elsewhere (the CPU): 8 when a forward pass is at most 100k multiply-
 //     accumulates per image (the linear model), 4 up to 1M (MLPs such as
-//     2x256), 2 up to 5M (small CNNs), else 1: the framework's per-operation
-//     overhead, which packing shares out, only matters for small models.
+//     2x256), else 1: the framework's per-operation overhead, which packing
+//     shares out, only matters for small models; and 1 for any model with
+//     convolutions (a grouped convolution is slower there than separate ones).
 // A model the cost estimate does not know gets 1.
 int auto_pack_size(const nlohmann::json& config, const std::string& device);
 

@@ -32,15 +32,21 @@ ModelSize forward_size(const json& canonical) {
         size.forward_macs += in * out;
         size.activations += kStoredCopies * out;
         break;
-      case LayerKind::conv3x3:
-        size.forward_macs += pixels * in * out * kConv3x3;
+      case LayerKind::conv3x3: {
+        const double macs = pixels * in * out * kConv3x3;
+        size.forward_macs += macs;
+        size.convolution_macs += macs;
         size.activations += kStoredCopies * pixels * out;
         break;
-      case LayerKind::residual_block:  // two 3x3 convs at the output's side, and the 1x1 projection
-        size.forward_macs += pixels * in * out * kConv3x3 + pixels * out * out * kConv3x3;
-        if (layer.has_projection()) size.forward_macs += pixels * in * out;
+      }
+      case LayerKind::residual_block: {  // two 3x3 convs at the output's side, and the 1x1 projection
+        double macs = pixels * in * out * kConv3x3 + pixels * out * out * kConv3x3;
+        if (layer.has_projection()) macs += pixels * in * out;
+        size.forward_macs += macs;
+        size.convolution_macs += macs;
         size.activations += 2 * kStoredCopies * pixels * out;
         break;
+      }
       case LayerKind::batchnorm:
       case LayerKind::activation:
       case LayerKind::max_pool2x2:

@@ -83,9 +83,11 @@ class PointCostEstimator {
 
 // A model's size per image, roughly (for --pack auto and `ablate plan --pack`):
 // multiply-accumulates of a forward pass, parameters, and the values a forward
-// pass keeps for the backward pass, from the family's layer plan (core/families/).
+// pass keeps for the backward pass, from the family's layer plan (core/families/);
+// `convolution_macs`: the part of forward_macs in convolutions.
 struct ModelSize {
   double forward_macs = 0, parameters = 0, activations = 0;
+  double convolution_macs = 0;
 };
 ModelSize estimate_model_size(const nlohmann::json& canonical_config);
 

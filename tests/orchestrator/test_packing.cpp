@@ -316,11 +316,13 @@ TEST_CASE("the rule of --pack auto picks K from the device and the model size", 
     config.update(nlohmann::json::parse(overrides));
     return config;
   };
-  // On the CPU: the linear model (7,840 MACs per image) 8, a 2x256 MLP (268k) 4, a CNN [32, 64] (4.2M) 2,
-  // a ResNet 1.
+  // On the CPU: the linear model (7,840 MACs per image) 8, a 2x256 MLP (268k) 4, a 2x2048 MLP (5.8M) 1,
+  // a CNN [32, 64] (4.2M, its grouped convolutions slower than lone ones) 1, a ResNet 1.
   CHECK(auto_pack_size(config(R"({"model":"linear","hidden":[]})"), "cpu") == 8);
   CHECK(auto_pack_size(config(R"({"model":"mlp","hidden":[256,256]})"), "cpu") == 4);
-  CHECK(auto_pack_size(config(R"({"model":"cnn","channels":[32,64],"fc_width":128})"), "cpu") == 2);
+  CHECK(auto_pack_size(config(R"({"model":"mlp","hidden":[2048,2048]})"), "cpu") == 1);
+  CHECK(auto_pack_size(config(R"({"model":"cnn","channels":[32,64],"fc_width":128})"), "cpu") == 1);
+  CHECK(auto_pack_size(config(R"({"model":"cnn","channels":[8],"fc_width":16})"), "cpu") == 1);
   CHECK(auto_pack_size(config(R"({"model":"resnet","resnet_width":16,"resnet_blocks":[2,2,2]})"), "cpu") == 1);
   // On CUDA the memory rule: small models reach the cap of 32; a 2x4096 MLP at batch 128
   // (20,037,642 parameters x 16 bytes = 320.6 MB, plus 3 x 8,202 stored values x 128

@@ -755,12 +755,15 @@ TEST_CASE("estimate_model_size reads every family's layer plan", "[sweeps]") {
   // conv 1->8 without bias (BatchNorm follows: + 2*8), then 8*14*14 = 1568 features to 10 classes.
   const auto cnn = size({{"model", "cnn"}, {"channels", {8}}, {"fc_width", 0}, {"batchnorm", true}});
   CHECK(cnn.forward_macs == 56448 + 15680);
+  CHECK(cnn.convolution_macs == 56448);
   CHECK(cnn.parameters == 9 * 8 + 2 * 8 + 15680 + 10);
   CHECK(cnn.activations == 3 * (28 * 28 * 8) + 3 * 10);  // convolution and linear outputs, three copies each
   // stem 1->8 (no bias) + BatchNorm; block 8->8 at 28x28; block 8->16 stride 2 at 14x14 with its 1x1
   // shortcut; every convolution bias-free and followed by BatchNorm.
   const auto resnet = size({{"model", "resnet"}, {"resnet_width", 8}, {"resnet_blocks", {1, 1}}});
   CHECK(resnet.forward_macs == 56448 + 784 * (2 * 8 * 8 * 9) + 196 * (8 * 16 * 9 + 16 * 16 * 9 + 8 * 16) + 16 * 10);
+  CHECK(resnet.convolution_macs == resnet.forward_macs - 16 * 10);
+  CHECK(size({{"model", "mlp"}, {"hidden", {256}}}).convolution_macs == 0);
   CHECK(resnet.parameters == (72 + 16) + (2 * 576 + 32) + (1152 + 2304 + 64 + 128 + 32) + 170);
   CHECK(resnet.activations == 3 * (784 * 8) + 2 * 3 * (784 * 8) + 2 * 3 * (196 * 16) + 3 * 10);
   // Every registered family costs something: none is scheduled last for being unknown.
