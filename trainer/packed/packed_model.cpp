@@ -119,6 +119,12 @@ PackedModel::Layer PackedModel::describe(const std::string& prefix, const std::s
   return layer;
 }
 
+bool PackedModel::convolutional() const {
+  for (const auto& layer : layers_)
+    if (layer.kind == Kind::conv || layer.kind == Kind::residual) return true;
+  return false;
+}
+
 torch::Tensor& PackedModel::parameter(const std::string& name) {
   for (size_t i = 0; i < parameter_names_.size(); ++i)
     if (parameter_names_[i] == name) return parameters_[i];

@@ -36,6 +36,8 @@ class PackedModel {
   void train(bool on = true) { training_ = on; }
   bool is_training() const { return training_; }
   int64_t members() const { return members_; }
+  // Whether the model convolves images (a CNN, a ResNet), not flat features only.
+  bool convolutional() const;
 
   // Stacks of the members' parameters / buffers, in the lone model's
   // parameters() / buffers() order: entry i is [K, *shape of the lone one's i].
