@@ -60,7 +60,8 @@ void PackedOptimizer::step(const std::vector<double>& lrs) {
   const size_t members = lrs.size();
   const bool decay = any_nonzero(weight_decay_);
   // This step's per-member numbers, a row each, made into one tensor on the
-  // parameters' device and type (one copy per step, not one per parameter and number).
+  // parameters' device and type when the tensor form needs them (one copy per
+  // step, not one per parameter and number).
   enum Row { kDecay, kMomentum, kNegativeLr, kBiasCorrection2Root, kNegativeStepSize, kDecoupledDecay, kRows };
   std::vector<double> table(kRows * members);
   auto cell = [&](Row row, size_t k) -> double& { return table[row * members + k]; };
@@ -76,12 +77,17 @@ void PackedOptimizer::step(const std::vector<double>& lrs) {
     cell(kNegativeStepSize, k) = -lrs[k] / bias_correction1;
     cell(kDecoupledDecay, k) = 1 - lrs[k] * weight_decay_[k];
   }
-  const auto rows = torch::tensor(table, torch::kFloat64)
-                        .view({kRows, static_cast<int64_t>(members)})
-                        .to(parameters_.front().options());
-  auto column = [&](Row row, const torch::Tensor& like) { return per_member(rows[row], like); };
+  torch::Tensor rows;  // made at its first use: the fused CPU SGD step needs none
+  auto column = [&](Row row, const torch::Tensor& like) {
+    if (!rows.defined())
+      rows = torch::tensor(table, torch::kFloat64)
+                 .view({kRows, static_cast<int64_t>(members)})
+                 .to(parameters_.front().options());
+    return per_member(rows[row], like);
+  };
   std::vector<SgdMemberNumbers> sgd_numbers;
-  for (size_t k = 0; k < members; ++k) sgd_numbers.push_back({lrs[k], momentum_[k], weight_decay_[k]});
+  if (kind_ == "sgd")
+    for (size_t k = 0; k < members; ++k) sgd_numbers.push_back({lrs[k], momentum_[k], weight_decay_[k]});
 
   for (size_t i = 0; i < parameters_.size(); ++i) {
     auto& p = parameters_[i];
