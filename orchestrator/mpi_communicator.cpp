@@ -54,18 +54,23 @@ MpiCommunicator::~MpiCommunicator() {
 }
 
 void MpiCommunicator::reap_completed_sends() {
-  std::erase_if(sends_in_flight_, [](const std::unique_ptr<SendInFlight>& send) {
-    int done = 0;
-    ABLATE_MPI_CHECK(MPI_Test(&send->request, &done, MPI_STATUS_IGNORE));
-    return done != 0;
-  });
+  std::vector<MPI_Request> requests;
+  requests.reserve(sends_in_flight_.size());
+  for (const auto& send : sends_in_flight_) requests.push_back(send->request);
+  int completed = 0;
+  std::vector<int> indices(requests.size());
+  ABLATE_MPI_CHECK(MPI_Testsome(static_cast<int>(requests.size()), requests.data(), &completed, indices.data(),
+                                MPI_STATUSES_IGNORE));
+  if (completed == MPI_UNDEFINED || completed == 0) return;
+  for (int i = 0; i < completed; ++i) sends_in_flight_[indices[i]].reset();
+  std::erase(sends_in_flight_, nullptr);
 }
 
 void MpiCommunicator::send(int dest, int tag, std::string_view payload) {
   if (payload.size() > static_cast<size_t>(std::numeric_limits<int>::max()))
     throw std::length_error(
         fmt::format("message of {} bytes to rank {} is too large for one MPI send", payload.size(), dest));
-  reap_completed_sends();
+  if (sends_in_flight_.size() >= kSendsBeforeReaping) reap_completed_sends();
   auto send = std::make_unique<SendInFlight>();
   send->payload.assign(payload);
   ABLATE_MPI_CHECK(MPI_Isend(send->payload.data(), static_cast<int>(send->payload.size()), MPI_CHAR, dest, tag, comm_,
@@ -74,7 +79,6 @@ void MpiCommunicator::send(int dest, int tag, std::string_view payload) {
 }
 
 std::optional<Message> MpiCommunicator::try_receive(int source) {
-  if (!sends_in_flight_.empty()) reap_completed_sends();
   int found = 0;
   MPI_Message handle;
   MPI_Status status;

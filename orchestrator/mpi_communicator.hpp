@@ -63,12 +63,17 @@ class MpiCommunicator : public Communicator {
   int rank_ = 0, size_ = 1;
   std::string host_;
   // Sends not yet complete, each with its own copy of the payload (a unique_ptr,
-  // so reaping others never moves a buffer MPI still reads).
+  // so reaping others never moves a buffer MPI still reads). They are reaped in
+  // batches, with one MPI_Testsome: each MPI_Test of a send runs MPI's progress
+  // loop, which on a node with more ranks than cores yields the CPU when it finds
+  // nothing to do (testing every send at every poll cost rank 0 a quarter of its
+  // scheduling time). A send needs no test to leave: MPI_Improbe progresses it.
   struct SendInFlight {
     MPI_Request request = MPI_REQUEST_NULL;
     std::string payload;
   };
   std::vector<std::unique_ptr<SendInFlight>> sends_in_flight_;
+  static constexpr size_t kSendsBeforeReaping = 64;
   void reap_completed_sends();
 };
 
