@@ -99,11 +99,12 @@ bool is_integral(const nlohmann::json& v) {
   return std::isfinite(d) && std::floor(d) == d && std::fabs(d) < 9e15;
 }
 
-void check_number(const ConfigKey& key, double value, const std::string& shown) {
+template <typename Shown>
+void check_number(const ConfigKey& key, double value, const Shown& shown) {
   if (!std::isfinite(value))
-    throw ConfigError(key.name, fmt::format("{} = {} is not a finite number", key.name, shown));
+    throw ConfigError(key.name, fmt::format("{} = {} is not a finite number", key.name, shown()));
   if (value < key.min || value > key.max)
-    throw ConfigError(key.name, fmt::format("{} = {} is out of range: {} must be in {}", key.name, shown,
+    throw ConfigError(key.name, fmt::format("{} = {} is out of range: {} must be in {}", key.name, shown(),
                                             key.name, range_text(key)));
 }
 
@@ -150,9 +151,11 @@ std::string suggest_config_key(const std::string& unknown) {
 }
 
 void validate_config_value(const ConfigKey& key, const nlohmann::json& value) {
-  const std::string shown = value.dump();
+  // The value as written, for messages only: a sweep validates every key of every
+  // point, and writing each value out would cost more than checking it.
+  const auto shown = [&value] { return value.dump(); };
   auto wrong_type = [&] {
-    return ConfigError(key.name, fmt::format("{} = {} has the wrong type: {} must be {} ({})", key.name, shown,
+    return ConfigError(key.name, fmt::format("{} = {} has the wrong type: {} must be {} ({})", key.name, shown(),
                                              key.name, kind_name(key.field), key.help));
   };
   std::visit(
@@ -188,8 +191,29 @@ void validate_config_value(const ConfigKey& key, const nlohmann::json& value) {
       key.field);
 }
 
+namespace {
+// Sets one field from a value validate_config_value accepted.
+void assign_config_value(TrainConfig& config, const ConfigKey& key, const nlohmann::json& value) {
+  std::visit(
+      [&](auto member) {
+        using T = std::remove_cvref_t<decltype(config.*member)>;
+        if constexpr (std::is_same_v<T, int>) {
+          config.*member = static_cast<int>(value.template get<double>());
+        } else if constexpr (std::is_same_v<T, std::vector<int>>) {
+          std::vector<int> values;
+          for (const auto& e : value) values.push_back(static_cast<int>(e.template get<double>()));
+          config.*member = values;
+        } else {
+          config.*member = value.template get<T>();
+        }
+      },
+      key.field);
+}
+}  // namespace
+
 nlohmann::json canonicalize_config(const nlohmann::json& partial) {
   if (!partial.is_object()) throw ConfigError("", "a config must be a JSON object of key = value pairs");
+  TrainConfig config;
   for (const auto& [name, value] : partial.items()) {
     const ConfigKey* key = find_config_key(name);
     if (!key) {
@@ -198,8 +222,8 @@ nlohmann::json canonicalize_config(const nlohmann::json& partial) {
                                            : fmt::format("unknown key '{}' (did you mean '{}'?)", name, hint));
     }
     validate_config_value(*key, value);
+    assign_config_value(config, *key, value);
   }
-  TrainConfig config = config_from_json(partial);
   validate_config(config);
   return config_to_json(config);
 }
@@ -285,28 +309,25 @@ TrainConfig config_from_json(const nlohmann::json& partial) {
     auto it = partial.find(key.name);
     if (it == partial.end()) continue;
     validate_config_value(key, *it);
-    std::visit(
-        [&](auto member) {
-          using T = std::remove_cvref_t<decltype(config.*member)>;
-          if constexpr (std::is_same_v<T, int>) {
-            config.*member = static_cast<int>(it->template get<double>());
-          } else if constexpr (std::is_same_v<T, std::vector<int>>) {
-            std::vector<int> values;
-            for (const auto& e : *it) values.push_back(static_cast<int>(e.template get<double>()));
-            config.*member = values;
-          } else {
-            config.*member = it->template get<T>();
-          }
-        },
-        key.field);
+    assign_config_value(config, key, *it);
   }
   return config;
 }
 
 nlohmann::json config_to_json(const TrainConfig& config) {
+  // The table's keys in name order: each member then goes in at the end of the
+  // object's sorted map with no search (a sweep makes this object for every point).
+  static const std::vector<const ConfigKey*> by_name = [] {
+    std::vector<const ConfigKey*> keys;
+    for (const auto& key : kConfigKeys) keys.push_back(&key);
+    std::sort(keys.begin(), keys.end(),
+              [](const ConfigKey* a, const ConfigKey* b) { return std::string_view(a->name) < b->name; });
+    return keys;
+  }();
   nlohmann::json out = nlohmann::json::object();
-  for (const auto& key : kConfigKeys)
-    std::visit([&](auto member) { out[key.name] = config.*member; }, key.field);
+  auto& members = out.get_ref<nlohmann::json::object_t&>();
+  for (const ConfigKey* key : by_name)
+    std::visit([&](auto member) { members.emplace_hint(members.end(), key->name, config.*member); }, key->field);
   return out;
 }
 

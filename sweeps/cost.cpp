@@ -76,12 +76,18 @@ double point_cost(const json& config, double forward_macs) {
 double estimate_point_cost(const json& config) { return point_cost(config, forward_size(config).forward_macs); }
 
 double PointCostEstimator::operator()(const json& config) {
-  // Comparing values is cheap where building a key (pack_key) costs as much as the size.
+  // Comparing values in place is cheap where building a key (pack_key), or even
+  // copying the values, costs as much as the size.
+  for (const Known& known : known_) {
+    size_t i = 0;
+    bool same = true;
+    for (const ConfigKey& key : config_keys())
+      if (key.shape && !(same = config.at(key.name) == known.shape_values[i++])) break;
+    if (same) return point_cost(config, known.forward_macs);
+  }
   std::vector<json> shape_values;
   for (const ConfigKey& key : config_keys())
     if (key.shape) shape_values.push_back(config.at(key.name));
-  for (const Known& known : known_)
-    if (known.shape_values == shape_values) return point_cost(config, known.forward_macs);
   const double forward_macs = forward_size(config).forward_macs;
   if (known_.size() < 256) known_.push_back({std::move(shape_values), forward_macs});
   return point_cost(config, forward_macs);

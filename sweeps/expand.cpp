@@ -60,17 +60,25 @@ void check_size(const SweepSpec& spec) {
                               count, fmt::join(factors, " x "), kMaxSweepPoints));
 }
 
-// The values one point takes from each layer, merged in order, with where each came from.
+// The values one point takes from each layer, merged in order, with where each
+// came from when `traced` (for messages only: a point is merged again, traced,
+// when its values are refused).
 struct MergedPoint {
   json partial = json::object();
+  bool traced = true;
   std::map<std::string, SourcePos> origin;
   std::vector<std::string> context;  // what distinguishes this point, for messages
 
   void apply(const std::vector<SpecValue>& values) {
-    for (const auto& v : values) {
-      partial[v.key] = v.value;
-      origin[v.key] = v.pos;
-    }
+    for (const auto& v : values) apply(v);
+  }
+  void apply(const SpecValue& v) {
+    partial[v.key] = v.value;
+    if (traced) origin[v.key] = v.pos;
+  }
+  template <typename Text>
+  void add_context(const Text& text) {
+    if (traced) context.push_back(text());
   }
 };
 
@@ -237,27 +245,37 @@ Sweep expand_spec(const SweepSpec& spec) {
     std::vector<size_t> odometer(spec.grid.size(), 0);
     for (bool more_grid = true; more_grid;) {
       for (size_t s = 0; s < samples.size(); ++s) {
-        MergedPoint merged;
-        merged.apply(spec.base);
-        merged.apply(c.overrides);
-        if (!c.name.empty()) merged.context.push_back(fmt::format("case '{}'", c.name));
-        // Where a cross-key error points when the key it names was left at its
-        // default: the case, else the first grid value, else [random], else [base].
-        SourcePos fallback = !c.name.empty()      ? c.pos
-                             : spec.random        ? spec.random->pos
-                             : !spec.base.empty() ? spec.base.front().pos
-                                                  : SourcePos{1, 1};
-        for (size_t a = 0; a < spec.grid.size(); ++a) {
-          const SpecValue& value = spec.grid[a].values[odometer[a]];
-          merged.apply({value});
-          merged.context.push_back(fmt::format("{} = {}", value.key, value.value.dump()));
-          if (c.name.empty() && a == 0) fallback = value.pos;
+        auto merge = [&](bool traced) {
+          MergedPoint merged;
+          merged.traced = traced;
+          merged.apply(spec.base);
+          merged.apply(c.overrides);
+          if (!c.name.empty()) merged.add_context([&] { return fmt::format("case '{}'", c.name); });
+          for (size_t a = 0; a < spec.grid.size(); ++a) {
+            const SpecValue& value = spec.grid[a].values[odometer[a]];
+            merged.apply(value);
+            merged.add_context([&] { return fmt::format("{} = {}", value.key, value.value.dump()); });
+          }
+          merged.apply(samples[s]);
+          if (spec.random) merged.add_context([&] { return fmt::format("random sample {}", s); });
+          merged.apply(spec.command_line);
+          return merged;
+        };
+        json canonical;
+        try {
+          canonical = canonicalize_config(merge(/*traced=*/false).partial);
+        } catch (const ConfigError&) {
+          // Where a cross-key error points when the key it names was left at its
+          // default: the case, else the first grid value, else [random], else [base].
+          const SourcePos fallback = !c.name.empty()      ? c.pos
+                                     : !spec.grid.empty() ? spec.grid[0].values[odometer[0]].pos
+                                     : spec.random        ? spec.random->pos
+                                     : !spec.base.empty() ? spec.base.front().pos
+                                                          : SourcePos{1, 1};
+          canonical = canonical_or_throw(spec, merge(/*traced=*/true), fallback);  // throws it again, placed
         }
-        merged.apply(samples[s]);
-        if (spec.random) merged.context.push_back(fmt::format("random sample {}", s));
-        merged.apply(spec.command_line);
 
-        for (SweepPoint& point : seeded_points(canonical_or_throw(spec, merged, fallback), spec.seeds, &costs)) {
+        for (SweepPoint& point : seeded_points(std::move(canonical), spec.seeds, &costs)) {
           if (!seen_ids.insert(point.id).second) {
             ++sweep.collapsed_duplicates;
             continue;
