@@ -39,6 +39,8 @@ enum class MessageTag : int {
   stopped = 12,  // worker -> 0: a verdict stopped the point; its result so far
   verdict = 13,  // 0 -> worker, after each epoch of a verdict_each_epoch point: its ID, go_on | pause | stop
   end_run = 14,  // leader -> follower: the point's run ends after this epoch (pause | stop), normally
+  // 0 -> every other rank, once, after every hello: "" to go, else "exit_code\nmessage".
+  start = 15,
 };
 
 // A message that does not parse: different ablate builds, or a bug.

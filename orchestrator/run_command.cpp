@@ -136,7 +136,7 @@ void prepare_worker(Startup& s, const RunOptions& options, PointWork& work, Comm
   s.device = work.prepare(s.placement);
 }
 
-// Every worker says hello to rank 0, which checks them all and broadcasts a
+// Every worker says hello to rank 0, which checks them all and sends each a
 // verdict: "" to go, else "exit_code\nmessage". Returns rank 0's view of the workers.
 std::vector<WorkerInfo> handshake(Communicator& comm, Startup& s, PointWork& work, std::string& verdict) {
   std::vector<WorkerInfo> infos;
@@ -175,7 +175,17 @@ std::vector<WorkerInfo> handshake(Communicator& comm, Startup& s, PointWork& wor
     else if (!problem.empty())
       verdict = fmt::format("{}\n{}", problem_code, problem);
   }
-  verdict = comm.broadcast(verdict, kScheduler);
+  // Point to point, not a broadcast: a worker waits here while rank 0 expands the
+  // sweep, and a sleeping poll leaves it the CPU.
+  if (comm.rank() == kScheduler) {
+    for (int rank = 1; rank < comm.size(); ++rank) comm.send(rank, static_cast<int>(MessageTag::start), verdict);
+  } else {
+    const Message message = comm.receive(kScheduler);
+    if (message.tag != static_cast<int>(MessageTag::start))
+      throw MessageError(fmt::format("rank {} expected rank 0's verdict on the start, got tag {}", comm.rank(),
+                                     message.tag));
+    verdict = message.payload;
+  }
   return infos;
 }
 
@@ -395,6 +405,12 @@ int run_sweep(const RunOptions& options, Communicator& comm, PointWork& work, st
   const bool is_worker = comm.size() == 1 || !is_scheduler;
   ProgressReporter progress(out, options.progress, std::max(1, comm.size() - 1));
 
+  // Collective, and first: rank 0 then expands the sweep while the others wait for its
+  // verdict in a sleeping poll (in a collective they would spin and, with more ranks
+  // than cores, take the CPU the expansion needs).
+  const auto node = comm.split_node();
+  const auto node_workers = node->split(is_worker ? 1 : 0, node->rank());
+
   // 1. Everything that can be wrong is checked on every rank before any point trains
   //    (and before the results file is touched).
   Startup s;
@@ -416,9 +432,6 @@ int run_sweep(const RunOptions& options, Communicator& comm, PointWork& work, st
   } catch (...) {
     s.error = std::current_exception();
   }
-  // Collective: every rank takes part whatever happened above.
-  const auto node = comm.split_node();
-  const auto node_workers = node->split(is_worker ? 1 : 0, node->rank());
   if (!s.error && is_worker) {
     try {
       prepare_worker(s, options, work, *node_workers);
