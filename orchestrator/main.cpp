@@ -172,8 +172,9 @@ int main(int argc, char** argv) {
       ->check(CLI::NonNegativeNumber);
   run_cmd
       ->add_option("--hand-ahead", run.hand_ahead_below_seconds,
-                   "a worker whose last point took less than this many seconds gets its next one while it still "
-                   "trains (hides the round trip to rank 0 for tiny points; 0: never)")
+                   "a worker whose last point took less than this many seconds gets its next ones while it still "
+                   "trains, up to this many seconds of them and at most 4 (hides the round trip to rank 0 for tiny "
+                   "points; 0: never)")
       ->capture_default_str()
       ->check(CLI::NonNegativeNumber);
   run_cmd->add_option("--ranks-per-point", run.ranks_per_point, "ranks that train one point together, data-parallel (gradients averaged over the group)")

@@ -5,6 +5,7 @@
 #include <fmt/ranges.h>
 
 #include <algorithm>
+#include <cmath>
 #include <csignal>
 #include <cstring>
 #include <map>
@@ -207,17 +208,24 @@ void Scheduler::hand_ahead(WorkerChannel& channel) {
   while (!ahead_.empty()) {
     const int index = ahead_.back();
     WorkerState& w = workers_[index];
-    if (!w.busy || w.stopped || !w.next.empty()) {
+    if (!w.busy || w.stopped || w.next.size() >= packs_ahead(index)) {
       ahead_.pop_back();
       continue;
     }
     std::vector<Member> pack = choose_pack(channel, index, /*others_busy=*/true);
     if (pack.empty()) return;
-    ahead_.pop_back();
-    w.next = std::move(pack);
     ++outcome_.handed_ahead;
-    channel.assign(index, items_of(w.next));
+    channel.assign(index, items_of(pack));
+    w.next.push_back(std::move(pack));
   }
+}
+
+size_t Scheduler::packs_ahead(int index) const {
+  const double last = workers_[index].last_pack_seconds;
+  if (last < 0) return 0;                 // before its first pack ended, or after a failure
+  if (last == 0) return kMaxPacksAhead;  // faster than the clock tells apart
+  const double fit = std::floor(options_.hand_ahead_below_seconds / last);
+  return static_cast<size_t>(std::clamp(fit, 1.0, static_cast<double>(kMaxPacksAhead)));
 }
 
 std::vector<Scheduler::Member> Scheduler::choose_pack(WorkerChannel& channel, int index, bool others_busy) {
@@ -339,7 +347,8 @@ void Scheduler::handle(WorkerChannel& channel, const WorkerEvent& event) {
     std::vector<std::string> given;
     for (const auto& m : w.members)
       if (!m.ended) given.push_back(m.item.id);
-    for (const auto& m : w.next) given.push_back(m.item.id + " (after those)");
+    for (const auto& pack : w.next)
+      for (const auto& m : pack) given.push_back(m.item.id + " (after those)");
     throw MessageError(fmt::format("{} reported on point {}, but it was given {}", channel.worker(event.worker).name,
                                    event.point_id, given.empty() ? "nothing" : fmt::format("{}", fmt::join(given, ", "))));
   }
@@ -404,8 +413,8 @@ void Scheduler::handle(WorkerChannel& channel, const WorkerEvent& event) {
       w.busy = false;
       idle_.push_back(event.worker);
     } else {  // the worker went on with the pack it holds
-      w.members = std::move(w.next);
-      w.next.clear();
+      w.members = std::move(w.next.front());
+      w.next.pop_front();
       begin_pack(channel, event.worker);
     }
   }

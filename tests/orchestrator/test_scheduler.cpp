@@ -4,6 +4,7 @@
 #include <catch2/catch.hpp>
 #include <deque>
 #include <set>
+#include <thread>
 #include <sstream>
 
 #include "orchestrator/fake_work.hpp"
@@ -160,6 +161,7 @@ TEST_CASE("failures are recorded and counted - N in a row stop the sweep", "[orc
     ThreadChannel channel({&work}, infos(1));
     SchedulerOptions scheduler_options;
     scheduler_options.max_consecutive_failures = 2;
+    scheduler_options.hand_ahead_below_seconds = 0;  // nothing held in advance: the counts below are exact
     Scheduler scheduler(ledger.results, build_queue(sweep, ledger.results), scheduler_options, progress);
     const ScheduleOutcome outcome = scheduler.run(channel, kNoSignal);
     CHECK(outcome.stop == StopReason::consecutive_failures);
@@ -169,6 +171,22 @@ TEST_CASE("failures are recorded and counted - N in a row stop the sweep", "[orc
     CHECK(outcome.failed == 2);  // 256/0.5 seeds 0 and 1
     CHECK(ledger.results.ids_with(PointStatus::pending).size() == 8);
     CHECK(work.started().size() == 4);
+  }
+  SECTION("two in a row stop it with packs held in advance too: every point done, failed or left to resume") {
+    ThreadChannel channel({&work}, infos(1));
+    SchedulerOptions scheduler_options;
+    scheduler_options.max_consecutive_failures = 2;
+    scheduler_options.hand_ahead_below_seconds = 60;  // the worker may hold up to 4 packs when the failures come
+    Scheduler scheduler(ledger.results, build_queue(sweep, ledger.results), scheduler_options, progress);
+    const ScheduleOutcome outcome = scheduler.run(channel, kNoSignal);
+    CHECK(outcome.stop == StopReason::consecutive_failures);
+    // The worker may end a held point or two (here, failing ones) before the stop reaches it: recorded as they ended.
+    CHECK(outcome.failed >= 2);
+    const auto count = [&](PointStatus status) { return static_cast<int>(ledger.results.ids_with(status).size()); };
+    CHECK(count(PointStatus::done) == outcome.done);
+    CHECK(count(PointStatus::failed) == outcome.failed);
+    CHECK(count(PointStatus::running) == outcome.interrupted);  // pending again at the next open
+    CHECK(outcome.done + outcome.failed + outcome.interrupted + count(PointStatus::pending) == 12);
   }
 }
 
@@ -239,6 +257,7 @@ class ScriptedChannel : public WorkerChannel {
   void verdict(int, const std::string&, EpochVerdict) override {}
   void stop(int) override { stopped = true; }
   std::optional<WorkerEvent> next_event(std::chrono::milliseconds) override {
+    std::this_thread::sleep_for(look_time);
     if (++looks_ % 2 == 1 || held_.empty()) return std::nullopt;  // still training
     WorkerEvent event;
     event.point_id = held_.front().front().id;  // packs of one here
@@ -252,6 +271,7 @@ class ScriptedChannel : public WorkerChannel {
   std::vector<int> held_at_assign;
   std::vector<std::string> done, interrupted;
   bool stopped = false;
+  std::chrono::milliseconds look_time{0};  // each look lasts this long: a pack at least twice as long
 
  private:
   WorkerInfo info_{"scripted", "host", "fake", "fake", "fake"};
@@ -261,7 +281,8 @@ class ScriptedChannel : public WorkerChannel {
 
 }  // namespace
 
-TEST_CASE("short points are handed ahead - one pack held at most - a stop ends held ones interrupted",
+TEST_CASE("short points are handed ahead - up to 4 packs and their threshold's worth - a stop ends held ones "
+          "interrupted",
           "[orchestrator]") {
   test::Scratch dir;
   const sweeps::Sweep sweep = sweeps::parse_sweep(test::fake_sweep_text(), "fake.toml");
@@ -279,8 +300,17 @@ TEST_CASE("short points are handed ahead - one pack held at most - a stop ends h
     CHECK(channel.done.size() == 12);
     CHECK(std::set<std::string>(channel.done.begin(), channel.done.end()).size() == 12);
     CHECK(outcome.handed_ahead == 10);  // the first two go to an idle worker (no pack time measured yet)
-    CHECK(*std::max_element(channel.held_at_assign.begin(), channel.held_at_assign.end()) == 2);
+    // The pack it trains and four held.
+    CHECK(*std::max_element(channel.held_at_assign.begin(), channel.held_at_assign.end()) == 5);
     CHECK(ledger.results.ids_with(PointStatus::done).size() == 12);
+  }
+  SECTION("packs of 20 ms or more under a 60 ms threshold: at most 3 held, 60 ms of work") {
+    options.hand_ahead_below_seconds = 0.06;
+    channel.look_time = std::chrono::milliseconds(10);
+    Scheduler scheduler(ledger.results, build_queue(sweep, ledger.results), options, progress);
+    const ScheduleOutcome outcome = scheduler.run(channel, kNoSignal);
+    CHECK(outcome.done == 12);
+    CHECK(*std::max_element(channel.held_at_assign.begin(), channel.held_at_assign.end()) <= 4);
   }
   SECTION("hand-ahead off, or packs longer than its threshold: never more than one pack") {
     options.hand_ahead_below_seconds = GENERATE(0.0, 1e-9);
@@ -292,19 +322,19 @@ TEST_CASE("short points are handed ahead - one pack held at most - a stop ends h
   }
   SECTION("a stop while a pack is held: both the running and the held point end interrupted, nothing lost") {
     int polls = 0;
-    // At the 6th look the worker trains the 3rd point and holds the 4th (see ScriptedChannel).
+    // At the 6th look the worker trains the 3rd point and holds the 4th to the 7th (see ScriptedChannel).
     const auto signal_at_sixth_look = [&] { return ++polls >= 6 ? 15 : 0; };
     Scheduler scheduler(ledger.results, build_queue(sweep, ledger.results), options, progress);
     const ScheduleOutcome outcome = scheduler.run(channel, signal_at_sixth_look);
     CHECK(outcome.done == 2);
     CHECK(outcome.stop == StopReason::signal);
     CHECK(channel.stopped);
-    REQUIRE(channel.interrupted.size() == 2);  // the pack it trained and the one it held
-    CHECK(outcome.interrupted == 2);
+    REQUIRE(channel.interrupted.size() == 5);  // the pack it trained and the four it held
+    CHECK(outcome.interrupted == 5);
     const auto running = ledger.results.ids_with(PointStatus::running);  // pending again at the next open
     CHECK(std::set<std::string>(running.begin(), running.end()) ==
           std::set<std::string>(channel.interrupted.begin(), channel.interrupted.end()));
     CHECK(static_cast<int>(ledger.results.ids_with(PointStatus::done).size()) == outcome.done);
-    CHECK(outcome.done + 2 + static_cast<int>(ledger.results.ids_with(PointStatus::pending).size()) == 12);
+    CHECK(outcome.done + 5 + static_cast<int>(ledger.results.ids_with(PointStatus::pending).size()) == 12);
   }
 }
