@@ -103,7 +103,8 @@ class ResultsFile {
   // flush() does both now.
   void flush_if_due();
   void flush();
-  // Final materialisation; releases the journal lock. Idempotent.
+  // Final materialisation (waiting up to the reader patience, 2 s at most, for a
+  // reader to let go of the file); releases the journal lock. Idempotent.
   void close();
 
   const std::string& path() const { return path_; }

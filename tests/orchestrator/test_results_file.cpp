@@ -7,12 +7,16 @@
 
 #include <ablate/version.hpp>
 
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <cmath>
 #include <regex>
+#include <thread>
 
 using namespace ablate;
 using namespace ablate::test;
@@ -749,6 +753,49 @@ print("ok")
   const int rc = std::system((python + " '" + script + "' '" + path + "' > '" + out + "' 2>&1").c_str());
   INFO(read_text(out));
   CHECK(rc == 0);
+}
+
+TEST_CASE("the last write waits for a reader that lets go soon, and replaces the file if it stays",
+          "[hdf5][results]") {
+  ScratchDir dir;
+  const std::string path = dir.file("results.h5");
+  ResultsFile::Options options = quiet_options(nullptr, /*interval=*/0);
+  options.reader_patience_seconds = 2;  // the most the close waits
+  ResultsFile results(path, test_sweep(), options);
+  const auto points = test_points(2);
+  results.plan(points);
+  run_point(results, points[0], 0, 1);
+  auto inode = [&] {
+    struct stat info {};
+    REQUIRE(::stat(path.c_str(), &info) == 0);
+    return info.st_ino;
+  };
+  const auto before = inode();
+  // A reader's shared lock, as HDF5 takes it (flock), on a descriptor of its own.
+  const int reader = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  REQUIRE(reader >= 0);
+  REQUIRE(::flock(reader, LOCK_SH) == 0);
+  results.start_point("p0001", {"n", "cpu", "t"});  // held back: the reader holds the file
+
+  SECTION("a reader that lets go within the patience: the close updates the file in place") {
+    std::thread let_go([reader] {
+      ::usleep(150'000);
+      ::close(reader);
+    });
+    results.close();
+    let_go.join();
+    CHECK(inode() == before);
+  }
+  SECTION("a reader that stays past the patience: the close replaces the file whole") {
+    const auto begin = std::chrono::steady_clock::now();
+    results.close();
+    CHECK(std::chrono::steady_clock::now() - begin >= std::chrono::milliseconds(1900));
+    CHECK(inode() != before);
+    ::close(reader);
+  }
+  RawFile fresh(path);
+  CHECK(raw_point_status(fresh.id, "p0001") == "running");
+  CHECK(raw_point_status(fresh.id, "p0000") == "done");
 }
 
 TEST_CASE("a reader holding the .h5 open: updates wait for it, then a new file replaces it", "[hdf5][results]") {
