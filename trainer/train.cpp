@@ -7,6 +7,7 @@
 #include "trainer/checkpoint.hpp"
 #include "trainer/dataset.hpp"
 #include "trainer/device.hpp"
+#include "trainer/eval_batch.hpp"
 #include "trainer/gradient_sync.hpp"
 #include "trainer/models.hpp"
 #include "trainer/optim.hpp"
@@ -19,15 +20,10 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-// Images per evaluation batch: 1,000, or 256 for a convolutional model on the
-// CPU: its first activations are 32 channels or more of each image, and a
-// block over glibc's 32 MB mmap threshold (1,000 images: 100 MB) is mapped
-// afresh, page-faulted and zeroed batch after batch.
-int64_t eval_batch_for(torch::nn::Sequential& model, torch::Device device) {
-  if (!device.is_cpu()) return 1000;
+bool has_convolutions(torch::nn::Sequential& model) {
   for (const auto& module : model->modules(/*include_self=*/false))
-    if (module->as<torch::nn::Conv2d>()) return 256;
-  return 1000;
+    if (module->as<torch::nn::Conv2d>()) return true;
+  return false;
 }
 
 double seconds_since(Clock::time_point start) {
@@ -73,7 +69,8 @@ Evaluation evaluate(torch::nn::Sequential& model, const TensorSplit& split, Grad
   auto loss_sum = torch::zeros({1}, options);
   auto confusion = torch::zeros({kNumClasses * kNumClasses}, options);
   auto predictions = keep_predictions ? torch::zeros({split.size()}, options) : torch::zeros({0}, options);
-  const int64_t eval_batch = eval_batch_for(model, split.images.device());
+  const int64_t eval_batch =
+      eval_batch_images(/*members=*/1, split.images.device().is_cpu() && has_convolutions(model));
   for (int64_t first = begin; first < end; first += eval_batch) {
     const int64_t last = std::min(first + eval_batch, end);
     auto images = split.images.slice(0, first, last);

@@ -4,22 +4,11 @@
 #include <algorithm>
 
 #include "core/metrics.hpp"
+#include "trainer/eval_batch.hpp"
 
 namespace ablate {
 namespace {
 
-// Images per member per batch: a lone evaluation's 1,000, fewer in larger
-// packs, so that a batch of every member stays near 4,000 images (12 MB of
-// 28x28 float32); on the CPU near 256 for a convolutional model, whose first
-// activations are 32 channels or more of each image (256 images: 26 MB), as
-// the lone evaluation does (trainer/train.cpp). There a block over glibc's
-// 32 MB mmap threshold is a fresh mmap, page-faulted and zeroed batch after
-// batch (half a packed CNN's evaluation time at 1,000); CUDA's caching
-// allocator keeps its blocks, and small batches would only add launches.
-int64_t eval_batch_for(int64_t members, bool convolutional_on_cpu) {
-  if (convolutional_on_cpu) return std::clamp<int64_t>(256 / members, 8, 1000);
-  return std::clamp<int64_t>(4000 / members, 100, 1000);
-}
 constexpr int64_t kCells = kNumClasses * kNumClasses;
 
 }  // namespace
@@ -40,7 +29,7 @@ std::vector<MemberEvaluation> evaluate_members(PackedModel& model, const PackDat
   auto member_offset = torch::arange(members, torch::TensorOptions().dtype(torch::kInt64).device(device))
                            .mul_(kCells)
                            .unsqueeze(1);
-  const int64_t eval_batch = eval_batch_for(members, model.convolutional() && device.is_cpu());
+  const int64_t eval_batch = eval_batch_images(members, model.convolutional() && device.is_cpu());
   for (int64_t first = 0; first < size; first += eval_batch) {
     const int64_t last = std::min(first + eval_batch, size);
     const PackBatch batch = data.eval_batch(split, first, last);
