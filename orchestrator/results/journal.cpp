@@ -44,7 +44,10 @@ std::string encode_journal_text(std::string_view record_text) {
   return fmt::format("{:08x} {}\n", crc_of(record_text), record_text);
 }
 
-std::optional<nlohmann::json> decode_journal_line(std::string_view line) {
+namespace {
+
+// The record's JSON text of a line whose CRC matches; nothing otherwise.
+std::optional<std::string_view> checked_text(std::string_view line) {
   if (line.size() < kCrcDigits + 2 || line[kCrcDigits] != ' ') return std::nullopt;
   uint32_t expected = 0;
   for (size_t i = 0; i < kCrcDigits; ++i) {
@@ -57,9 +60,27 @@ std::optional<nlohmann::json> decode_journal_line(std::string_view line) {
   }
   const std::string_view text = line.substr(kCrcDigits + 1);
   if (crc_of(text) != expected) return std::nullopt;
-  auto record = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+  return text;
+}
+
+}  // namespace
+
+std::optional<nlohmann::json> decode_journal_line(std::string_view line) {
+  const auto text = checked_text(line);
+  if (!text) return std::nullopt;
+  auto record = nlohmann::json::parse(*text, nullptr, /*allow_exceptions=*/false);
   if (record.is_discarded() || !record.is_object()) return std::nullopt;
   return record;
+}
+
+bool journal_line_intact(std::string_view line) {
+  const auto text = checked_text(line);
+  // An accepted JSON text that starts with '{' is one object.
+  return text && !text->empty() && text->front() == '{' && nlohmann::json::accept(*text);
+}
+
+nlohmann::json JournalReplay::record(const Entry& entry) const {
+  return nlohmann::json::parse(std::string_view(content).substr(entry.begin, entry.size));
 }
 
 Journal::Journal(std::string path) : path_(std::move(path)) {
@@ -129,8 +150,9 @@ JournalReplay Journal::replay() {
       damaged.push_back({line, begin});
       break;
     }
-    if (auto record = decode_journal_line(std::string_view(content).substr(begin, newline - begin))) {
-      replay.entries.push_back({std::move(*record), line});
+    if (journal_line_intact(std::string_view(content).substr(begin, newline - begin))) {
+      const size_t text_begin = begin + kCrcDigits + 1;
+      replay.entries.push_back({text_begin, newline - text_begin, line});
       good_end = newline + 1;
     } else {
       damaged.push_back({line, begin});
@@ -166,6 +188,8 @@ JournalReplay Journal::replay() {
                                               errno_text(errno)));
     durable_bytes_ = written_bytes_ = good_end;
   }
+  content.resize(good_end);
+  replay.content = std::move(content);
   return replay;
 }
 

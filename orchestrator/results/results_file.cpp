@@ -141,15 +141,15 @@ void ResultsFile::open_ledger(const SweepIdentity& sweep) {
     return;
   }
 
-  const auto& header = replay.entries.front();
-  if (header.record.value("t", "") != "ledger" || header.record.value("format", "") != kJournalFormat)
+  const nlohmann::json header = replay.record(replay.entries.front());
+  if (header.value("t", "") != "ledger" || header.value("format", "") != kJournalFormat)
     throw ResultsRefusedError(journal_path_, fmt::format("'{}' does not start with an ablate journal header; it is not "
                                                          "the journal of results file '{}': move it away or choose "
                                                          "another results path",
                                                          journal_path_, path_));
   for (const auto& entry : replay.entries) {
     try {
-      state_.apply(entry.record, journal_path_);
+      state_.apply(replay.record(entry), journal_path_);
     } catch (const ResultsUsageError& e) {
       if (&entry == &replay.entries.front())
         throw ResultsRefusedError(journal_path_, fmt::format("cannot read the header of results journal '{}': {}",

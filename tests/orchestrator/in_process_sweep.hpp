@@ -90,7 +90,8 @@ struct InProcessSweep {
   std::vector<nlohmann::json> journal() const {
     Journal journal(path + ".journal");
     std::vector<nlohmann::json> records;
-    for (const auto& entry : journal.replay().entries) records.push_back(entry.record);
+    const JournalReplay replay = journal.replay();
+    for (const auto& entry : replay.entries) records.push_back(replay.record(entry));
     return records;
   }
 

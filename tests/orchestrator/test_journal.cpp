@@ -67,7 +67,7 @@ TEST_CASE("append buffers, write_out writes, sync also fdatasyncs, replay return
   const auto replay = journal.replay();
   CHECK(replay.warnings.empty());
   REQUIRE(replay.entries.size() == 3);
-  CHECK(replay.entries[2].record["n"] == 3);
+  CHECK(replay.record(replay.entries[2])["n"] == 3);
   CHECK(replay.entries[2].line == 3);
 }
 
@@ -98,7 +98,7 @@ TEST_CASE("a torn last line is cut off with a warning, and appends continue on a
   const auto replay = journal.replay();
   CHECK(replay.warnings.empty());
   REQUIRE(replay.entries.size() == 4);
-  CHECK(replay.entries[3].record["n"] == 5);
+  CHECK(replay.record(replay.entries[3])["n"] == 5);
 }
 
 TEST_CASE("a damaged line between good ones is skipped with a warning naming it", "[results][journal]") {
@@ -116,8 +116,8 @@ TEST_CASE("a damaged line between good ones is skipped with a warning naming it"
   Journal journal(path);
   const auto replay = journal.replay();
   REQUIRE(replay.entries.size() == 2);
-  CHECK(replay.entries[0].record["n"] == 1);
-  CHECK(replay.entries[1].record["n"] == 3);
+  CHECK(replay.record(replay.entries[0])["n"] == 1);
+  CHECK(replay.record(replay.entries[1])["n"] == 3);
   CHECK(replay.entries[1].line == 3);
   REQUIRE(replay.warnings.size() == 1);
   CHECK(replay.warnings[0].find("line 2 is damaged") != std::string::npos);
