@@ -1,14 +1,20 @@
 // bench_ledger: the results ledger alone, the part of rank 0's work that grows
 // with the sweep: plan N points, start/epoch/finish each, close (the final HDF5
-// render and atomic replace). One process, no MPI. Prints one line:
+// render and atomic replace), then reopen it in a child process as a resume does
+// (its whole journal replayed; peak memory its own). No MPI. Prints one line:
 //   bench=ledger points=10000 open_s=... plan_s=... events_s=... close_s=... us_per_point=...
+//   reopen_s=... reopen_peak_mib=...
 #include <fmt/format.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
+#include <iostream>
 #include <string>
 #include <vector>
 
@@ -43,6 +49,50 @@ TrainResult one_epoch_result(const EpochMetrics& epoch) {
   return result;
 }
 
+// A resume's first step: opening the finished ledger replays its whole journal.
+struct Reopened {
+  double seconds = -1, peak_mib = 0;
+};
+
+Reopened reopen(const std::string& path) {
+  Reopened r;
+  const auto start = std::chrono::steady_clock::now();
+  ResultsFile::Options options;
+  options.on_warning = [](const std::string& w) { std::cerr << "bench_ledger (reopen): " << w << "\n"; };
+  ResultsFile again(path, {"bench-ledger", "bench.toml", "bench"}, options);
+  r.seconds = seconds_since(start);
+  std::ifstream status("/proc/self/status");
+  for (std::string line; std::getline(status, line);)
+    if (line.rfind("VmHWM:", 0) == 0) r.peak_mib = std::stod(line.substr(6)) / 1024;
+  again.close();
+  return r;
+}
+
+// The same in a fresh process (this program with --reopen), so that the peak
+// memory is the reopening's own, not this process's ledger's.
+Reopened reopen_in_fresh_process(const std::string& path) {
+  int pipe_ends[2];
+  if (::pipe(pipe_ends) != 0) return {};
+  const pid_t child = ::fork();
+  if (child == 0) {
+    ::dup2(pipe_ends[1], STDOUT_FILENO);
+    ::close(pipe_ends[0]);
+    ::close(pipe_ends[1]);
+    ::execl("/proc/self/exe", "bench_ledger", "--reopen", path.c_str(), static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  ::close(pipe_ends[1]);
+  std::string out;
+  char buffer[256];
+  for (ssize_t n; (n = ::read(pipe_ends[0], buffer, sizeof buffer)) > 0;) out.append(buffer, static_cast<size_t>(n));
+  ::close(pipe_ends[0]);
+  int status = 0;
+  if (child < 0 || ::waitpid(child, &status, 0) != child || !WIFEXITED(status) || WEXITSTATUS(status) != 0) return {};
+  Reopened r;
+  if (std::sscanf(out.c_str(), "%lf %lf", &r.seconds, &r.peak_mib) != 2) return {};
+  return r;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -51,7 +101,14 @@ int main(int argc, char** argv) {
   std::string dir = std::filesystem::temp_directory_path().string();
   app.add_option("--points", points, "points planned and finished")->capture_default_str()->check(CLI::PositiveNumber);
   app.add_option("--dir", dir, "where the ledger is written")->capture_default_str();
+  std::string reopen_path;
+  app.add_option("--reopen", reopen_path, "only reopen this ledger and print its seconds and peak MiB (internal)");
   CLI11_PARSE(app, argc, argv);
+  if (!reopen_path.empty()) {
+    const Reopened r = reopen(reopen_path);
+    std::cout << fmt::format("{} {}", r.seconds, r.peak_mib) << std::endl;
+    return 0;
+  }
 
   std::string scratch = dir + "/ablate-bench-ledger-XXXXXX";
   if (!::mkdtemp(scratch.data())) {
@@ -81,13 +138,14 @@ int main(int argc, char** argv) {
   start = std::chrono::steady_clock::now();
   ledger.close();
   const double close_s = seconds_since(start);
+  const Reopened reopened = reopen_in_fresh_process(scratch + "/bench.h5");
   std::filesystem::remove_all(scratch);
 
   std::cout << fmt::format(
                    "bench=ledger points={} open_s={:.3f} plan_s={:.3f} events_s={:.3f} close_s={:.3f} "
-                   "us_per_point={:.1f} dir={}",
+                   "us_per_point={:.1f} reopen_s={:.3f} reopen_peak_mib={:.0f} dir={}",
                    points, open_s, plan_s, events_s, close_s, 1e6 * (open_s + plan_s + events_s + close_s) / points,
-                   dir)
+                   reopened.seconds, reopened.peak_mib, dir)
             << std::endl;
-  return 0;
+  return reopened.seconds >= 0 ? 0 : 1;
 }

@@ -75,12 +75,17 @@ std::optional<nlohmann::json> decode_journal_line(std::string_view line) {
 
 bool journal_line_intact(std::string_view line) {
   const auto text = checked_text(line);
-  // An accepted JSON text that starts with '{' is one object.
-  return text && !text->empty() && text->front() == '{' && nlohmann::json::accept(*text);
+  return text && text->front() == '{' && text->back() == '}';
 }
 
 nlohmann::json JournalReplay::record(const Entry& entry) const {
-  return nlohmann::json::parse(std::string_view(content).substr(entry.begin, entry.size));
+  auto record = nlohmann::json::parse(std::string_view(content).substr(entry.begin, entry.size), nullptr,
+                                      /*allow_exceptions=*/false);
+  if (record.is_discarded() || !record.is_object())
+    throw ResultsUsageError(journal_path, fmt::format("the line is damaged: its CRC matches but its text is not "
+                                                      "one JSON object (line {} of '{}')",
+                                                      entry.line, journal_path));
+  return record;
 }
 
 Journal::Journal(std::string path) : path_(std::move(path)) {
@@ -190,6 +195,7 @@ JournalReplay Journal::replay() {
   }
   content.resize(good_end);
   replay.content = std::move(content);
+  replay.journal_path = path_;
   return replay;
 }
 

@@ -22,7 +22,8 @@ std::string encode_journal_text(std::string_view record_text);
 std::optional<nlohmann::json> decode_journal_line(std::string_view line);
 
 // Whether a line (without its '\n') holds an intact record: its CRC matches and its
-// text is one JSON object. Checks without building the record.
+// text is braced as one JSON object. The CRC covers the text as written (always a
+// JSON object); the JSON itself is read when the record is (JournalReplay::record).
 bool journal_line_intact(std::string_view line);
 
 // A journal's intact records, as text: each is parsed when the ledger applies it
@@ -34,10 +35,13 @@ struct JournalReplay {
     size_t begin = 0, size = 0;  // of the record's JSON text in `content`
     size_t line = 0;             // 1-based, for messages
   };
-  std::string content;  // the journal's bytes
+  std::string content;  // the journal's bytes, up to the end of its last intact record
+  std::string journal_path;
   std::vector<Entry> entries;
   std::vector<std::string> warnings;  // damaged lines skipped, torn tail cut
 
+  // The record of `entry`. Throws ResultsUsageError when its text is not a JSON
+  // object after all (a line whose CRC matches what a faulty writer wrote).
   nlohmann::json record(const Entry& entry) const;
 };
 

@@ -141,8 +141,12 @@ void ResultsFile::open_ledger(const SweepIdentity& sweep) {
     return;
   }
 
-  const nlohmann::json header = replay.record(replay.entries.front());
-  if (header.value("t", "") != "ledger" || header.value("format", "") != kJournalFormat)
+  nlohmann::json header;
+  try {
+    header = replay.record(replay.entries.front());
+  } catch (const ResultsUsageError&) {  // not a JSON object: no header, refused below
+  }
+  if (!header.is_object() || header.value("t", "") != "ledger" || header.value("format", "") != kJournalFormat)
     throw ResultsRefusedError(journal_path_, fmt::format("'{}' does not start with an ablate journal header; it is not "
                                                          "the journal of results file '{}': move it away or choose "
                                                          "another results path",

@@ -101,6 +101,22 @@ TEST_CASE("a torn last line is cut off with a warning, and appends continue on a
   CHECK(replay.record(replay.entries[3])["n"] == 5);
 }
 
+TEST_CASE("a line whose CRC matches text that is not JSON is refused when its record is read",
+          "[results][journal]") {
+  ScratchDir dir;
+  const std::string path = dir.file("j.journal");
+  append_raw(path, encode_journal_text(R"({"n":1})") + encode_journal_text("{not json}") +
+                       encode_journal_text(R"({"n":3})"));
+  Journal journal(path);
+  const auto replay = journal.replay();
+  CHECK(replay.warnings.empty());  // the scan checks CRCs only: the JSON is read with each record
+  REQUIRE(replay.entries.size() == 3);
+  CHECK(replay.record(replay.entries[0])["n"] == 1);
+  CHECK_THROWS_WITH(replay.record(replay.entries[1]),
+                    Catch::Contains("not one JSON object") && Catch::Contains("line 2 of '" + path + "'"));
+  CHECK(replay.record(replay.entries[2])["n"] == 3);
+}
+
 TEST_CASE("a damaged line between good ones is skipped with a warning naming it", "[results][journal]") {
   ScratchDir dir;
   const std::string path = dir.file("j.journal");
