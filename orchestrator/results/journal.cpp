@@ -175,7 +175,7 @@ JournalReplay Journal::replay() {
   size_t first_tail_line = 0;
   for (const auto& d : damaged) {
     if (d.begin < good_end) {
-      replay.warnings.push_back(fmt::format("results journal '{}': line {} is damaged (CRC or JSON mismatch) and "
+      replay.warnings.push_back(fmt::format("results journal '{}': line {} is damaged (its CRC does not match) and "
                                             "was skipped",
                                             path_, d.line));
     } else if (first_tail_line == 0) {
