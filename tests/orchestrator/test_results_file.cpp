@@ -755,6 +755,17 @@ print("ok")
   CHECK(rc == 0);
 }
 
+namespace {
+
+// Which file `path` names now: another inode after a rename over it.
+ino_t inode_of(const std::string& path) {
+  struct stat info {};
+  REQUIRE(::stat(path.c_str(), &info) == 0);
+  return info.st_ino;
+}
+
+}  // namespace
+
 TEST_CASE("the last write waits for a reader that lets go soon, and replaces the file if it stays",
           "[hdf5][results]") {
   ScratchDir dir;
@@ -765,12 +776,7 @@ TEST_CASE("the last write waits for a reader that lets go soon, and replaces the
   const auto points = test_points(2);
   results.plan(points);
   run_point(results, points[0], 0, 1);
-  auto inode = [&] {
-    struct stat info {};
-    REQUIRE(::stat(path.c_str(), &info) == 0);
-    return info.st_ino;
-  };
-  const auto before = inode();
+  const auto before = inode_of(path);
   // A reader's shared lock, as HDF5 takes it (flock), on a descriptor of its own.
   const int reader = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   REQUIRE(reader >= 0);
@@ -784,13 +790,13 @@ TEST_CASE("the last write waits for a reader that lets go soon, and replaces the
     });
     results.close();
     let_go.join();
-    CHECK(inode() == before);
+    CHECK(inode_of(path) == before);
   }
   SECTION("a reader that stays past the patience: the close replaces the file whole") {
     const auto begin = std::chrono::steady_clock::now();
     results.close();
     CHECK(std::chrono::steady_clock::now() - begin >= std::chrono::milliseconds(1900));
-    CHECK(inode() != before);
+    CHECK(inode_of(path) != before);
     ::close(reader);
   }
   RawFile fresh(path);
@@ -807,20 +813,15 @@ TEST_CASE("a reader holding the .h5 open: updates wait for it, then a new file r
   const auto points = test_points(2);
   results.plan(points);
   run_point(results, points[0], 0, 1);
-  auto inode = [&] {
-    struct stat info {};
-    REQUIRE(::stat(path.c_str(), &info) == 0);
-    return info.st_ino;
-  };
-  const auto updated_in_place = inode();
+  const auto updated_in_place = inode_of(path);
   {
     RawFile reader(path);  // holds HDF5's lock on the file while open
     CHECK(raw_point_status(reader.id, "p0001") == "pending");
     results.start_point("p0001", {"n", "cpu", "t"});  // the update waits for the reader
-    CHECK(inode() == updated_in_place);
+    CHECK(inode_of(path) == updated_in_place);
     ::usleep(350'000);
     results.record_epoch("p0001", test_epoch(1, 1));  // past the patience: a new file is renamed over it
-    CHECK(inode() != updated_in_place);
+    CHECK(inode_of(path) != updated_in_place);
     CHECK(raw_point_status(reader.id, "p0001") == "pending");  // the reader keeps the version it opened
   }
   RawFile fresh(path);
