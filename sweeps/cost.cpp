@@ -78,13 +78,14 @@ double estimate_point_cost(const json& config) { return point_cost(config, forwa
 double PointCostEstimator::operator()(const json& config) {
   // Comparing values in place is cheap where building a key (pack_key), or even
   // copying the values, costs as much as the size.
-  for (const Known& known : known_) {
+  auto same_shape = [&config](const Known& known) {
     size_t i = 0;
-    bool same = true;
     for (const ConfigKey& key : config_keys())
-      if (key.shape && !(same = config.at(key.name) == known.shape_values[i++])) break;
-    if (same) return point_cost(config, known.forward_macs);
-  }
+      if (key.shape && config.at(key.name) != known.shape_values[i++]) return false;
+    return true;
+  };
+  for (const Known& known : known_)
+    if (same_shape(known)) return point_cost(config, known.forward_macs);
   std::vector<json> shape_values;
   for (const ConfigKey& key : config_keys())
     if (key.shape) shape_values.push_back(config.at(key.name));

@@ -63,14 +63,18 @@ std::optional<std::string_view> checked_text(std::string_view line) {
   return text;
 }
 
+// The record a checked text holds: one JSON object, or nothing.
+std::optional<nlohmann::json> parsed_record(std::string_view text) {
+  auto record = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (record.is_discarded() || !record.is_object()) return std::nullopt;
+  return record;
+}
+
 }  // namespace
 
 std::optional<nlohmann::json> decode_journal_line(std::string_view line) {
   const auto text = checked_text(line);
-  if (!text) return std::nullopt;
-  auto record = nlohmann::json::parse(*text, nullptr, /*allow_exceptions=*/false);
-  if (record.is_discarded() || !record.is_object()) return std::nullopt;
-  return record;
+  return text ? parsed_record(*text) : std::nullopt;
 }
 
 bool journal_line_intact(std::string_view line) {
@@ -79,13 +83,12 @@ bool journal_line_intact(std::string_view line) {
 }
 
 nlohmann::json JournalReplay::record(const Entry& entry) const {
-  auto record = nlohmann::json::parse(std::string_view(content).substr(entry.begin, entry.size), nullptr,
-                                      /*allow_exceptions=*/false);
-  if (record.is_discarded() || !record.is_object())
+  auto record = parsed_record(std::string_view(content).substr(entry.begin, entry.size));
+  if (!record)
     throw ResultsUsageError(journal_path, fmt::format("the line is damaged: its CRC matches but its text is not "
                                                       "one JSON object (line {} of '{}')",
                                                       entry.line, journal_path));
-  return record;
+  return std::move(*record);
 }
 
 Journal::Journal(std::string path) : path_(std::move(path)) {
