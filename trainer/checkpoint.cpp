@@ -168,10 +168,10 @@ std::optional<StoredCheckpoint> read_checkpoint(const std::string& path, const C
     if (static_cast<int>(progress.curves.size()) != progress.epoch)
       return unusable("its curves have " + std::to_string(progress.curves.size()) + " rows for epoch " +
                       std::to_string(progress.epoch));
-    // Checked before anything is restored: a checkpoint with no epoch left to
-    // train (only a damaged or hand-made one: the last epoch is never saved)
-    // must not leave a half-restored state behind.
-    if (progress.epoch < 1 || progress.epoch >= key.epochs)
+    // Checked before anything is restored: a checkpoint past the run's last
+    // epoch (only a damaged or hand-made one) must not leave a half-restored
+    // state behind. One of the last epoch ends the run at once (train.cpp).
+    if (progress.epoch < 1 || progress.epoch > key.epochs)
       return unusable("it ends at epoch " + std::to_string(progress.epoch) + " of a run of " +
                       std::to_string(key.epochs) + " epochs: nothing to resume");
     archive.read("model", stored.model);

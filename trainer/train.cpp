@@ -215,11 +215,12 @@ TrainResult train(const TrainConfig& config, const FashionMnist& data, const Tra
     result.test_acc_at_best_val = progress->test_acc_at_best_val;
     // The replayed rows are judged like fresh ones: a point whose budget ends at
     // the checkpoint's epoch (rank 0 restarted before it heard the pause) ends
-    // here, without training an epoch past its budget.
+    // here, without training an epoch past its budget. So does a point whose
+    // checkpoint holds its last epoch (killed before its end reached rank 0).
     EpochVerdict verdict = EpochVerdict::go_on;
     if (on_epoch)
       for (const auto& row : result.curves) verdict = on_epoch(row);
-    if (verdict != EpochVerdict::go_on) {  // nothing to train: the run ends with the checkpoint's model
+    if (verdict != EpochVerdict::go_on || progress->epoch >= config.epochs) {  // nothing to train: the run ends with the checkpoint's model
       record_final_evaluation(result, evaluate(model, splits.val, reducer),
                               evaluate(model, splits.test, reducer, /*keep_predictions=*/true));
       first_epoch = config.epochs + 1;
@@ -301,7 +302,9 @@ TrainResult train(const TrainConfig& config, const FashionMnist& data, const Tra
     }
     // Saved before the row is reported: a stop requested from on_epoch
     // (Interrupted) keeps this epoch, and so does a pause (a promotion resumes from it).
-    if (!checkpoint_path.empty() && !last_epoch) {
+    // The last epoch too: a kill after its row reached the ledger but before the
+    // point's end did resumes at the end instead of training that epoch again.
+    if (!checkpoint_path.empty()) {
       const TrainingProgress progress{epoch,         step,
                                       earlier_seconds + seconds_since(run_start),
                                       result.curves, result.best_epoch,

@@ -158,6 +158,25 @@ TEST_CASE("a checkpoint after the second of three epochs resumes at the third", 
   for (size_t i = 0; i < whole.weights.size(); ++i) CHECK(torch::equal(resumed.weights[i], whole.weights[i]));
 }
 
+TEST_CASE("a run killed after its last epoch was reported ends from its checkpoint without training again",
+          "[train][checkpoint][slow]") {
+  // The window: the last epoch's row reached the ledger, the point's end did not.
+  Scratch scratch;
+  const auto config = small_mlp();
+  const std::string checkpoint = scratch.file("point.pt");
+  const Run whole = train(config, checkpoint);
+  REQUIRE(::access(checkpoint.c_str(), F_OK) == 0);  // the last epoch is in it
+  const Run again = train(config, checkpoint);
+  REQUIRE(again.reported.size() == 3);  // all three replayed
+  for (size_t e = 0; e < 3; ++e) CHECK(same_bits(again.reported[e].epoch_seconds, whole.reported[e].epoch_seconds));
+  CHECK(again.result.epochs_trained == 3);
+  require_same_curves(again.result.curves, whole.result.curves);
+  CHECK(again.result.final_test_acc == whole.result.final_test_acc);
+  CHECK(again.result.confusion_test == whole.result.confusion_test);
+  CHECK(again.result.test_predictions == whole.result.test_predictions);
+  for (size_t i = 0; i < whole.weights.size(); ++i) CHECK(torch::equal(again.weights[i], whole.weights[i]));
+}
+
 TEST_CASE("a paused point keeps its checkpoint and, promoted, ends bitwise like an unpaused run",
           "[train][checkpoint][early_stopping][slow]") {
   Scratch scratch;

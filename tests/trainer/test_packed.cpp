@@ -445,7 +445,23 @@ TEST_CASE("an interrupted pack resumes each member from its checkpoint, in the l
     CHECK(r.test_predictions == u.test_predictions);
   }
 
+  // A pack killed after its last epoch was reported (its members' ends not yet
+  // recorded) ends from the checkpoints: every row replayed with the time of
+  // the attempt that trained it, nothing trained again.
+  const PackRun ended_again = run_pack(configs, paths);
+  for (size_t k = 0; k < configs.size(); ++k) {
+    INFO("member " << k);
+    REQUIRE_FALSE(ended_again.outcomes[k].failed);
+    const auto& r = ended_again.outcomes[k].result;
+    REQUIRE(ended_again.rows[k].size() == 3);
+    for (size_t e = 0; e < 3; ++e) CHECK(ended_again.rows[k][e].epoch_seconds == resumed.rows[k][e].epoch_seconds);
+    CHECK(r.epochs_trained == 3);
+    CHECK(r.final_test_acc == resumed.outcomes[k].result.final_test_acc);
+    CHECK(r.test_predictions == resumed.outcomes[k].result.test_predictions);
+  }
+
   // A member's checkpoint is a lone point's: train_config goes on from it.
+  for (const auto& path : paths) ::unlink(path.c_str());
   CHECK_THROWS(run_pack(configs, paths, /*interrupt_after_epoch=*/2));
   ablate::DeviceRequest request;
   request.kind = "cpu";

@@ -166,7 +166,7 @@ void train_packed(const std::vector<PackMember>& requests, const FashionMnist& d
     EpochVerdict verdict = EpochVerdict::go_on;
     if (m.request->on_epoch)
       for (const auto& row : m.result.curves) verdict = m.request->on_epoch(row);
-    m.end_at_start = verdict != EpochVerdict::go_on;
+    m.end_at_start = verdict != EpochVerdict::go_on || m.epoch >= m.config.epochs;  // as in train()
   }
 
   // Members still in the pack, in the packed model's order.
@@ -276,7 +276,6 @@ void train_packed(const std::vector<PackMember>& requests, const FashionMnist& d
       if (m.ended) continue;
       const auto column = static_cast<int64_t>(k);
       m.epoch += 1;
-      const bool last_epoch = m.epoch == m.config.epochs;
       EpochMetrics row;
       row.epoch = m.epoch;
       row.train_loss = cell[0][column] / static_cast<double>(train_size);
@@ -294,8 +293,8 @@ void train_packed(const std::vector<PackMember>& requests, const FashionMnist& d
         r.best_val_acc = val[k].accuracy;
         r.test_acc_at_best_val = test[k].accuracy;
       }
-      // Saved before the row is reported, as train() does, in the lone run's format.
-      if (!m.checkpoint_path.empty() && !last_epoch) {
+      // Saved before the row is reported, as train() does (the last epoch too), in the lone run's format.
+      if (!m.checkpoint_path.empty()) {
         model->copy_member_to(column, *m.lone);
         optimizer->copy_member_to(column, *m.lone_optimizer, m.lone->parameters());
         const TrainingProgress progress{m.epoch, m.step, m.earlier_seconds + seconds_since(run_start), r.curves,
