@@ -14,7 +14,7 @@ struct CurveField {
 };
 
 // `epoch` (int32) comes first and is not in this table; these are the float64 columns.
-inline constexpr std::array<CurveField, 11> kCurveFields = {{
+inline constexpr std::array<CurveField, 12> kCurveFields = {{
     {"train_loss", &EpochMetrics::train_loss},
     {"train_acc", &EpochMetrics::train_acc},
     {"val_loss", &EpochMetrics::val_loss},
@@ -26,9 +26,11 @@ inline constexpr std::array<CurveField, 11> kCurveFields = {{
     {"images_per_second", &EpochMetrics::images_per_second},
     {"train_eval_loss", &EpochMetrics::train_eval_loss},
     {"train_eval_acc", &EpochMetrics::train_eval_acc},
+    {"pack_members", &EpochMetrics::pack_members},
 }};
-// The columns of a row written before train_eval_* existed (journal version 3
-// and older): a shorter row reads with the later columns NaN.
+// The shortest row a reader accepts: one written before train_eval_* existed
+// (journal version 3 and older). A shorter row than kCurveFields (also journal
+// version 4, before pack_members) reads with the later columns NaN.
 inline constexpr size_t kCurveFieldsBeforeTrainEval = 9;
 
 // Fails to compile when someone adds a field to EpochMetrics without adding it here.

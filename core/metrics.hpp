@@ -27,6 +27,10 @@ struct EpochMetrics {
   // running mean over the epoch's batches. Last, so that rows journaled before
   // they existed (ten numbers) still read: their train_eval_* are NaN.
   double train_eval_loss = 0, train_eval_acc = 0;
+  // Points trained together in this epoch (a pack, docs/packing.md; 1 alone):
+  // the epoch's time was shared by that many points, so a point's own cost is
+  // epoch_seconds / pack_members. NaN in rows journaled before it existed.
+  double pack_members = 1;
 };
 
 inline constexpr int kNumClasses = 10;

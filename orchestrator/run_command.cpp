@@ -45,6 +45,7 @@ struct Startup {
   std::optional<sweeps::Sweep> sweep;
   std::unique_ptr<ResultsFile> results;
   std::vector<int> worker_ranks;
+  int ranks_per_point = 1;  // the ranks of each worker group
   WorkPlacement placement;
   std::string device;
   std::map<std::string, std::vector<int>> ranks_by_host;  // rank 0's, from every rank's hello
@@ -168,7 +169,7 @@ std::vector<WorkerInfo> handshake(Communicator& comm, Startup& s, PointWork& wor
       const std::string threads = hello.threads == 1 ? "1 thread" : fmt::format("{} threads", hello.threads);
       if (std::find(s.worker_ranks.begin(), s.worker_ranks.end(), rank) != s.worker_ranks.end())
         infos.push_back({fmt::format("rank {}", rank), hello.host, hello.device, hello.software,
-                         fmt::format("{}, {}", hello.device, threads)});
+                         fmt::format("{}, {}", hello.device, threads), hello.threads, s.ranks_per_point});
     }
     if (s.error)
       verdict = fmt::format("{}\n{}", exit_code_for(s.error), message_of(s.error));
@@ -417,6 +418,7 @@ int run_sweep(const RunOptions& options, Communicator& comm, PointWork& work, st
   try {
     validate_run_options(options);
     s.worker_ranks = group_leaders(comm.size(), options.ranks_per_point);
+    s.ranks_per_point = options.ranks_per_point;
     // Rank 0 expands the sweep; a worker only reads and parses the spec: the
     // handshake's fingerprint (same build, same spec text) makes its expansion
     // rank 0's, and 10,000 points cost ~0.4 s of CPU that ranks sharing cores
@@ -446,7 +448,8 @@ int run_sweep(const RunOptions& options, Communicator& comm, PointWork& work, st
     if (s.error) std::rethrow_exception(s.error);
     const int threads = s.placement.threads;
     infos.push_back({"local", comm.host(), s.device, work.software_version(),
-                     fmt::format("{}, {}", s.device, threads == 1 ? "1 thread" : fmt::format("{} threads", threads))});
+                     fmt::format("{}, {}", s.device, threads == 1 ? "1 thread" : fmt::format("{} threads", threads)),
+                     threads, 1});
   } else {
     std::string verdict;
     infos = handshake(comm, s, work, verdict);

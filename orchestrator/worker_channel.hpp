@@ -19,6 +19,8 @@ struct WorkerInfo {
   std::string device;         // as PointWork::prepare() named it
   std::string software;       // training library version
   std::string device_detail;  // for people: "cpu, 2 threads"
+  int threads = 0;            // LibTorch threads per rank (0: not known, fake work)
+  int ranks = 1;              // ranks training one point together (--ranks-per-point)
 };
 
 // Something a worker reports about the point it was given.

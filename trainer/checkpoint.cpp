@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cmath>
 #include <cstring>
 #include <sstream>
 #include <stdexcept>
@@ -17,9 +18,12 @@ namespace {
 
 // Bumped whenever the archive's keys or meaning change: an old checkpoint is
 // then ignored rather than misread. 2: the writer's place in its group;
-// 3: the curves' train_eval_loss and train_eval_acc columns.
-constexpr int64_t kCheckpointFormat = 3;
+// 3: the curves' train_eval_loss and train_eval_acc columns; 4: their
+// pack_members column (a format-3 checkpoint still resumes: that column NaN).
+constexpr int64_t kCheckpointFormat = 4;
+constexpr int64_t kOldestReadableFormat = 3;
 constexpr int kCurveColumns = 1 + static_cast<int>(kCurveFields.size());  // epoch, then kCurveFields
+constexpr int kCurveColumnsOfFormat3 = kCurveColumns - 1;
 
 torch::Tensor curves_tensor(const std::vector<EpochMetrics>& curves) {
   auto table = torch::zeros({static_cast<int64_t>(curves.size()), kCurveColumns}, torch::kFloat64);
@@ -33,14 +37,17 @@ torch::Tensor curves_tensor(const std::vector<EpochMetrics>& curves) {
 }
 
 std::vector<EpochMetrics> curves_from(const torch::Tensor& table) {
-  if (table.dim() != 2 || table.size(1) != kCurveColumns || table.scalar_type() != torch::kFloat64)
+  if (table.dim() != 2 || (table.size(1) != kCurveColumns && table.size(1) != kCurveColumnsOfFormat3) ||
+      table.scalar_type() != torch::kFloat64)
     throw std::runtime_error("the curves table has the wrong shape");
   std::vector<EpochMetrics> curves;
   auto cell = table.accessor<double, 2>();
+  const auto columns = static_cast<size_t>(table.size(1));
   for (int64_t r = 0; r < table.size(0); ++r) {
     EpochMetrics m;
     m.epoch = static_cast<int>(cell[r][0]);
-    for (size_t c = 0; c < kCurveFields.size(); ++c) m.*kCurveFields[c].member = cell[r][1 + c];
+    for (size_t c = 0; c < kCurveFields.size(); ++c)  // a column the writer did not have: not measured
+      m.*kCurveFields[c].member = 1 + c < columns ? cell[r][static_cast<int64_t>(1 + c)] : std::nan("");
     curves.push_back(m);
   }
   return curves;
@@ -127,9 +134,9 @@ std::optional<StoredCheckpoint> read_checkpoint(const std::string& path, const C
     archive.load_from(path, device);
     torch::Tensor format;
     archive.read("format", format);
-    if (format.item<int64_t>() != kCheckpointFormat)
-      return unusable("it has format " + std::to_string(format.item<int64_t>()) + ", this ablate writes " +
-                      std::to_string(kCheckpointFormat));
+    if (format.item<int64_t>() < kOldestReadableFormat || format.item<int64_t>() > kCheckpointFormat)
+      return unusable("it has format " + std::to_string(format.item<int64_t>()) + ", this ablate reads " +
+                      std::to_string(kOldestReadableFormat) + " to " + std::to_string(kCheckpointFormat));
     c10::IValue stored_config;
     archive.read("config", stored_config);
     if (stored_config.toStringRef() != key.config_text) return unusable("it belongs to another configuration");

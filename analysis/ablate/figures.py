@@ -207,7 +207,7 @@ def accuracy_vs_time(settings: list[tuple[str, Setting]], metric: str, title: st
         return False
     fig, ax = plt.subplots(figsize=(7.5, 5))
     for (label, setting), color in zip(drawn, _colors(len(drawn))):
-        time, accuracy = setting_summary(setting, "train_seconds"), setting_summary(setting, metric)
+        time, accuracy = setting_summary(setting, "point_seconds"), setting_summary(setting, metric)
         ax.errorbar(time.mean, accuracy.mean, xerr=_std(time), yerr=_std(accuracy), fmt="o", color=color, capsize=3,
                     markersize=7, label=f"{label} (n={accuracy.n})")
     ax.set_xlabel("training time per run (s, evaluation included)")

@@ -9,7 +9,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 
-kCosts = (("train_seconds", "training time (s)"), ("parameter_count", "parameters"))
+# point_seconds: train_seconds, or a packed point's share of its pack's (ablate.results._with_point_seconds).
+kCosts = (("point_seconds", "training time (s)"), ("parameter_count", "parameters"))
 
 
 def front(table: pd.DataFrame, cost: str, metric: str = "best_val_acc") -> pd.DataFrame:

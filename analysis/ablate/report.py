@@ -296,7 +296,7 @@ class _Writer:
         for cost, label in pareto.kCosts:
             edge = pareto.front(self.table, cost)
             body = [[f"`{row['id']}`", row["case"] or "", f"{100 * row['best_val_acc']:.2f}",
-                     f"{row[cost]:.1f}" if cost == "train_seconds" else f"{int(row[cost])}"]
+                     f"{row[cost]:.1f}" if cost == "point_seconds" else f"{int(row[cost])}"]
                     for _, row in edge.iterrows()]
             self.add(f"Against {label}:", "", markdown_table(["point", "case", "best val acc (%)", label], body), "")
         self.embed(name, path, "Every point trained to the end (grey) and the Pareto fronts (red) against training "
@@ -382,7 +382,7 @@ class _Writer:
         for comparison in groups:
             body = []
             for label, setting in self.labelled(comparison):
-                seconds = setting_summary(setting, "train_seconds")
+                seconds = setting_summary(setting, "point_seconds")
                 body.append([label, seed_counts(setting), _pct(setting_summary(setting, kReportedMetric)),
                              format_summary(seconds, 1.0, digits=seconds_digits(seconds.mean))])
             self.add(f"**{comparison.title}**", "",

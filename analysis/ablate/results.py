@@ -28,9 +28,10 @@ kStatuses = ("pending", "running", "done", "failed")  # the statuses every ablat
 kResultStatuses = ("done", "stopped")
 # Statuses of a point that may still change: a sweep writing the file has not finished it.
 kUnfinishedStatuses = ("pending", "running", "paused")
-# train_eval_loss and train_eval_acc (the clean train accuracy) are missing from files written before them.
+# train_eval_loss and train_eval_acc (the clean train accuracy) are missing from files written before them,
+# pack_members (the points trained together in the epoch, 1 alone) from files before journal version 5.
 kCurveColumns = ("epoch", "train_loss", "train_acc", "val_loss", "val_acc", "test_loss", "test_acc",
-                 "lr", "epoch_seconds", "images_per_second", "train_eval_loss", "train_eval_acc")
+                 "lr", "epoch_seconds", "images_per_second", "train_eval_loss", "train_eval_acc", "pack_members")
 # Columns of /index that describe a point rather than a hyperparameter.
 kIndexColumns = ("id", "case", "status", "seed", "trial", "suggested_by", "best_val_acc", "final_test_acc", "test_acc_at_best_val",
                  "train_seconds", "parameter_count", "best_epoch", "epochs_done")
@@ -41,6 +42,19 @@ kPointAttributes = ("error", "attempts", "host", "device", "started", "finished"
 def has_result(status: str) -> bool:
     """Whether a point with this status has curves and best-on-validation numbers (see kResultStatuses)."""
     return status in kResultStatuses
+
+
+def _with_point_seconds(table: pd.DataFrame) -> pd.DataFrame:
+    """point_seconds: a point's own training time. A packed point (docs/packing.md) trained with others, and its
+    train_seconds is its pack's wall time: its own is that over pack_members (the /index column: the points its
+    epochs were shared with, on average). Alone, or in a file that does not say (pack_members NaN or missing),
+    point_seconds is train_seconds."""
+    if "pack_members" not in table.columns:
+        table["pack_members"] = np.nan
+    if "train_seconds" in table.columns:
+        shared = table["pack_members"].where(table["pack_members"] > 0, 1.0)
+        table["point_seconds"] = table["train_seconds"] / shared
+    return table
 
 
 class ResultsFormatError(ValueError):
@@ -139,7 +153,7 @@ class ResultsFile:
             if table[column].dtype == object:
                 table[column] = [_text(v) for v in table[column]]
         if self._tables:
-            return self._table_index(table)
+            return _with_point_seconds(self._table_index(table))
         config_keys: list[str] = []
         rows = []
         points = self._file.get("points")
@@ -175,7 +189,7 @@ class ResultsFile:
                 table[column] = np.nan
         table.attrs["config_keys"] = sorted(config_keys)
         table.attrs["path"] = self.path
-        return table
+        return _with_point_seconds(table)
 
     def _index(self) -> np.ndarray:
         if self._index_raw is None:

@@ -16,7 +16,7 @@ kMetrics = (
     ("test_acc_at_best_val", "test acc at best-val epoch (%)", 100.0),
     ("best_val_acc", "best val acc (%)", 100.0),
     ("train_test_gap", "train − test gap (pp)", 100.0),
-    ("train_seconds", "train time (s)", 1.0),
+    ("point_seconds", "train time (s)", 1.0),  # a packed point's share of its pack's
     ("parameter_count", "parameters", 1.0),
 )
 # Columns listed one by one in a comparison table; more varying keys than this go into one column.
@@ -109,7 +109,7 @@ def format_metric(table_row, metric: str, scale: float) -> str:
                       table_row[f"{metric}.ci_low"], table_row[f"{metric}.ci_high"])
     if metric == "parameter_count":
         return format_summary(summary, scale, integer=True)
-    if metric == "train_seconds":
+    if metric == "point_seconds":
         return format_summary(summary, scale, digits=seconds_digits(summary.mean))
     return format_summary(summary, scale)
 

@@ -67,6 +67,8 @@ std::string start_record(const std::string& id, const PointRunInfo& info, const 
     fmt::format_to(std::back_inserter(text), ",\"{}\":", name);
     append_json_string(text, value);
   }
+  if (info.threads > 0) fmt::format_to(std::back_inserter(text), ",\"threads\":{}", info.threads);
+  if (info.ranks > 0) fmt::format_to(std::back_inserter(text), ",\"ranks\":{}", info.ranks);
   if (until > 0) fmt::format_to(std::back_inserter(text), ",\"until\":{}", until);
   return text + '}';
 }

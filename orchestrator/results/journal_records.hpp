@@ -17,7 +17,9 @@ inline constexpr const char* kJournalFormat = "ablate-journal";
 // 3: model-based search (search records; plan's "trial" and "suggested_by").
 // 4: epoch rows end with train_eval_loss and train_eval_acc (12 numbers; this
 //    ablate still reads the 10 of older rows).
-inline constexpr int kJournalVersion = 4;
+// 5: epoch rows end with pack_members (13 numbers; older rows read it NaN);
+//    start records carry the worker's "threads" and "ranks" (absent: 0, unknown).
+inline constexpr int kJournalVersion = 5;
 
 // Current time, ISO 8601 UTC to the second: "2024-05-01T12:34:56Z".
 std::string iso8601_utc_now();

@@ -236,7 +236,7 @@ void LedgerState::apply_checked(const nlohmann::json& record, const std::string&
       p.status = PointStatus::pending;
     start(record.at("id").get<std::string>(),
           {record.at("host").get<std::string>(), record.at("device").get<std::string>(),
-           record.at("torch").get<std::string>()},
+           record.at("torch").get<std::string>(), record.value("threads", 0), record.value("ranks", 0)},
           record.at("at").get<std::string>(), record.value("until", 0), path);
   } else if (type == "epoch") {
     add_epoch(record.at("id").get<std::string>(), epoch_from_json(record.at("m")), path);

@@ -37,6 +37,11 @@ struct PointRunInfo {
   std::string host;
   std::string device;
   std::string torch_version;
+  // What the attempt's time was measured with: LibTorch threads per rank, and
+  // the ranks training the point together (--ranks-per-point). 0: not recorded
+  // (journals before version 5).
+  int threads = 0;
+  int ranks = 0;
 };
 
 // paused: early stopping ended it at a rung; its checkpoint is kept and a

@@ -44,9 +44,16 @@ ParetoFronts read_fronts(const std::string& path, ParetoFronts fronts) {
   const auto cases = reader.column_strings(index, "case");
   const auto statuses = reader.column_strings(index, "status");
   const auto best_val = reader.column_float64(index, "best_val_acc");
-  const auto seconds = reader.column_float64(index, "train_seconds");
+  auto seconds = reader.column_float64(index, "train_seconds");
   const auto parameters = reader.column_int64(index, "parameter_count");
   const auto names = reader.column_names(index);
+  // A packed point's time is its share of its pack's: the pack's wall time over
+  // the points that trained in it (files before pack_members: as recorded).
+  if (std::find(names.begin(), names.end(), "pack_members") != names.end()) {
+    const auto members = reader.column_float64(index, "pack_members");
+    for (size_t i = 0; i < seconds.size(); ++i)
+      if (std::isfinite(members[i]) && members[i] > 0) seconds[i] /= members[i];
+  }
   std::vector<int64_t> trials(ids.size(), -1);
   if (std::find(names.begin(), names.end(), "trial") != names.end()) trials = reader.column_int64(index, "trial");
 
@@ -76,7 +83,9 @@ std::string format_pareto_fronts(const ParetoFronts& f) {
       out += fmt::format("  {:<16}  {:>7.4f}  {:>10.1f}  {:>10}  {}{}\n", p.id, p.best_val_acc, p.train_seconds,
                          p.parameter_count, p.case_name, p.trial >= 0 ? fmt::format("trial {}", p.trial) : "");
   };
-  table("best validation accuracy vs training time (each point: no faster point is as accurate)", f.by_time);
+  table("best validation accuracy vs training time (each point: no faster point is as accurate; a packed "
+        "point's time is its share of its pack's)",
+        f.by_time);
   table("best validation accuracy vs parameter count (each point: no smaller point is as accurate)", f.by_size);
   return out;
 }

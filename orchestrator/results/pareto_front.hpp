@@ -12,7 +12,7 @@ namespace ablate {
 struct ParetoPoint {
   std::string id, case_name;
   int trial = -1;  // a search's trial, -1 otherwise
-  double best_val_acc = 0, train_seconds = 0;
+  double best_val_acc = 0, train_seconds = 0;  // a packed point: its share of its pack's time
   int64_t parameter_count = 0;
 };
 

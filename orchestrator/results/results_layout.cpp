@@ -92,6 +92,9 @@ std::vector<H5Column> index_schema(const SweptColumns& swept) {
            {"host", H5Column::Kind::string},
            {"device", H5Column::Kind::string},
            {"torch_version", H5Column::Kind::string},
+           {"threads", H5Column::Kind::int32},
+           {"ranks", H5Column::Kind::int32},
+           {"pack_members", H5Column::Kind::float64},
            {"started", H5Column::Kind::fixed_string},
            {"finished", H5Column::Kind::fixed_string},
            {"until", H5Column::Kind::int32},
@@ -147,6 +150,15 @@ void push_hyperparameter(H5Column& column, const LedgerPoint& point, const std::
   }
 }
 
+// The points a point shared its epochs' time with, on average over its curve
+// (1: alone); NaN without a curve or where the rows do not say (older journals).
+double mean_pack_members(const std::vector<EpochMetrics>& curves) {
+  if (curves.empty()) return std::nan("");
+  double sum = 0;
+  for (const auto& row : curves) sum += row.pack_members;
+  return sum / static_cast<double>(curves.size());
+}
+
 // One /index row, in index_schema's order.
 void push_index_row(std::vector<H5Column>& columns, const SweptColumns& swept, const LedgerPoint& p,
                     int64_t predictions_start, int64_t predictions_count) {
@@ -175,6 +187,9 @@ void push_index_row(std::vector<H5Column>& columns, const SweptColumns& swept, c
   push(columns[c++], p.run.host);
   push(columns[c++], p.run.device);
   push(columns[c++], p.run.torch_version);
+  push(columns[c++], p.run.threads);
+  push(columns[c++], p.run.ranks);
+  push(columns[c++], mean_pack_members(p.curves));
   push(columns[c++], p.started);
   push(columns[c++], p.finished);
   push(columns[c++], p.until);

@@ -34,9 +34,9 @@ def ablate_bin() -> str:
     return path
 
 
-def _run_sweep(ablate: str, sweep: str, out_dir: Path, results_name: str = "") -> Path:
+def _run_sweep(ablate: str, sweep: str, out_dir: Path, results_name: str = "", extra: tuple = ()) -> Path:
     results = out_dir / (results_name or Path(sweep).stem + ".h5")
-    command = [ablate, "run", str(kSweeps / sweep), "-o", str(results), "--threads", "1"]
+    command = [ablate, "run", str(kSweeps / sweep), "-o", str(results), "--threads", "1", *extra]
     process = subprocess.run(command, capture_output=True, text=True, timeout=kRunTimeoutSeconds)
     if not results.is_file():
         pytest.fail(f"`{' '.join(command)}` wrote no results file (exit code {process.returncode}).\n"
@@ -69,6 +69,12 @@ def cases_h5(ablate_bin, sweeps_dir) -> Path:
 def grid_h5(ablate_bin, sweeps_dir) -> Path:
     """normalize [none, standard] x lr [0.01, 0.1] x 2 seeds."""
     return _run_sweep(ablate_bin, "tiny_grid.toml", sweeps_dir)
+
+
+@pytest.fixture(scope="session")
+def packed_grid_h5(ablate_bin, sweeps_dir) -> Path:
+    """tiny_grid.toml with --pack 4: its 8 points of one shape train as packs of up to 4."""
+    return _run_sweep(ablate_bin, "tiny_grid.toml", sweeps_dir, "packed_grid.h5", ("--pack", "4"))
 
 
 @pytest.fixture(scope="session")

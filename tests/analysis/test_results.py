@@ -157,3 +157,23 @@ def test_a_point_never_started_has_a_row_and_its_config_but_nothing_else(interru
         with ResultsFile(interrupted_h5) as results:
             assert results.curves(point_id).empty and results.confusion(point_id) is None
             assert results.test_predictions(point_id) is None
+
+
+def test_a_points_own_time_is_its_share_of_its_packs(packed_grid_h5, grid_h5):
+    """pack_members: per epoch in /curves, its mean per point in /index; point_seconds = train_seconds over it."""
+    for path, packed in ((packed_grid_h5, True), (grid_h5, False)):
+        table = ablate.load(path)
+        raw = raw_index(path)
+        done = table[table["status"] == "done"]
+        assert len(done) >= 4
+        for _, point in done.iterrows():
+            members = raw_curve(path, point["id"])["pack_members"]
+            assert np.all((members >= 1) & (members <= 4)) and (packed or np.all(members == 1))
+            assert point["pack_members"] == pytest.approx(members.mean())
+            assert point["point_seconds"] == pytest.approx(point["train_seconds"] / members.mean())
+            assert point["threads"] == 1 and point["ranks"] == 1  # --threads 1, local mode
+        if packed:  # the first pack starts full: its members' first epoch was shared by 4
+            assert (done["pack_members"] > 1).any()
+            assert (done["point_seconds"] < done["train_seconds"]).any()
+        else:
+            assert list(done["point_seconds"]) == list(done["train_seconds"])

@@ -44,8 +44,11 @@ def test_regularization_table_numbers(cases_h5):
     for _, row in table.iterrows():
         raw = raw_rows(cases_h5, row["setting"])
         assert len(raw) == 2
-        for metric in ("final_test_acc", "best_val_acc", "test_acc_at_best_val", "train_seconds"):
-            mean, std, low, high = by_hand(raw[metric])
+        # Trained alone: every epoch's pack_members is 1, and a point's time is its train_seconds.
+        assert list(raw["pack_members"]) == [1.0, 1.0]
+        for metric in ("final_test_acc", "best_val_acc", "test_acc_at_best_val", "point_seconds"):
+            values = raw["train_seconds"] / raw["pack_members"] if metric == "point_seconds" else raw[metric]
+            mean, std, low, high = by_hand(values)
             assert row[f"{metric}.n"] == 2
             assert row[f"{metric}.mean"] == pytest.approx(mean, abs=1e-12)
             assert row[f"{metric}.std"] == pytest.approx(std, abs=1e-12)

@@ -1,4 +1,4 @@
-// Tests of core/result_codec: curve rows through JSON, old rows without train_eval_*.
+// Tests of core/result_codec: curve rows through JSON, old rows without train_eval_* or pack_members.
 #include <catch2/catch.hpp>
 
 #include <cmath>
@@ -23,12 +23,13 @@ ablate::EpochMetrics sample_row() {
 }
 }  // namespace
 
-TEST_CASE("a curve row round-trips through JSON bitwise, train_eval_* last", "[codec]") {
+TEST_CASE("a curve row round-trips through JSON bitwise, train_eval_* then pack_members last", "[codec]") {
   const auto row = sample_row();
   const json encoded = ablate::epoch_to_json(row);
-  REQUIRE(encoded.size() == 12);
+  REQUIRE(encoded.size() == 13);
   CHECK(encoded[10].get<double>() == row.train_eval_loss);
   CHECK(encoded[11] == "nan");
+  CHECK(encoded[12].get<double>() == row.pack_members);
   const auto back = ablate::epoch_from_json(json::parse(encoded.dump()));
   CHECK(back.epoch == 7);
   for (const auto& field : ablate::kCurveFields) {
@@ -37,6 +38,16 @@ TEST_CASE("a curve row round-trips through JSON bitwise, train_eval_* last", "[c
   }
   CHECK(std::string(ablate::kCurveFields[9].name) == "train_eval_loss");
   CHECK(std::string(ablate::kCurveFields[10].name) == "train_eval_acc");
+  CHECK(std::string(ablate::kCurveFields[11].name) == "pack_members");
+  CHECK(ablate::EpochMetrics{}.pack_members == 1);  // a lone run's rows, unless a pack says otherwise
+}
+
+TEST_CASE("a row journaled before pack_members existed reads with it NaN", "[codec]") {
+  // Journal version 4: epoch and eleven numbers.
+  const json old_row = json::parse("[3, 0.5, 0.8, 0.6, 0.78, 0.61, 0.77, 0.05, 1.5, 40000, 0.4, 0.85]");
+  const auto back = ablate::epoch_from_json(old_row);
+  CHECK(back.train_eval_acc == 0.85);
+  CHECK(std::isnan(back.pack_members));
 }
 
 TEST_CASE("a row journaled before train_eval_* existed reads with them NaN", "[codec]") {
@@ -57,13 +68,13 @@ TEST_CASE("a row journaled before train_eval_* existed reads with them NaN", "[c
 }
 
 TEST_CASE("a curve row of the wrong length is refused with both lengths named", "[codec]") {
-  for (const char* text : {"[1, 2, 3]", "[1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1]", "{\"epoch\": 1}"}) {
+  for (const char* text : {"[1, 2, 3]", "[1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1]", "{\"epoch\": 1}"}) {
     INFO(text);
     try {
       ablate::epoch_from_json(json::parse(text));
       FAIL("expected std::invalid_argument");
     } catch (const std::invalid_argument& e) {
-      CHECK(std::string(e.what()).find("an epoch row must be an array of 12 numbers (10 before train_eval_*)") == 0);
+      CHECK(std::string(e.what()).find("an epoch row must be an array of 13 numbers (10 before train_eval_*)") == 0);
     }
   }
 }

@@ -55,5 +55,5 @@ fi
 if [ -e "$work/stopped.h5.checkpoints" ]; then
   echo "the checkpoint directory outlived the finished sweep:"; ls -la "$work/stopped.h5.checkpoints"; exit 1
 fi
-"$python" "$checker" "$work/whole.h5" "$work/at_stop.h5" "$work/stopped.h5"
+"$python" "$checker" "$work/whole.h5" "$work/at_stop.h5" "$work/stopped.h5" "$(( group > 0 ? group : 1 ))"
 echo "checkpoint resume end to end (group of $group; 0 = local mode): ok"

@@ -6,6 +6,8 @@
 
 #include <sys/stat.h>
 
+#include <cmath>
+
 using namespace ablate;
 using namespace ablate::test;
 
@@ -184,4 +186,52 @@ TEST_CASE("a journal that is not an ablate journal is refused", "[hdf5][results]
   CHECK_THROWS_WITH(ResultsFile(path, test_sweep(), quiet_options()),
                     Catch::Contains("does not start with an ablate journal header"));
   CHECK_FALSE(file_exists(path));
+}
+
+TEST_CASE("a version-4 journal reopens: its rows without pack_members read NaN, its starts without threads 0",
+          "[hdf5][results][journal]") {
+  ScratchDir dir;
+  const std::string path = dir.file("results.h5");
+  const auto points = test_points(2);
+  {
+    ResultsFile results(path, test_sweep(), quiet_options());
+    results.plan(points);
+    run_point(results, points[0], 0, 2);
+    results.start_point(points[1].id, {"node01", "cpu", "2.3.0", 2, 1});
+    results.record_epoch(points[1].id, test_epoch(1, 1));
+  }
+  // The same events as version 4 wrote them: 12-number rows, starts without threads and ranks.
+  std::stringstream lines(read_text(path + ".journal"));
+  std::string line, old_journal;
+  while (std::getline(lines, line)) {
+    auto record = decode_journal_line(line);
+    REQUIRE(record);
+    if (record->at("t") == "ledger") (*record)["version"] = 4;
+    record->erase("threads");
+    record->erase("ranks");
+    if (record->contains("m")) record->at("m").erase(12);
+    if (record->contains("curves"))
+      for (auto& row : record->at("curves")) row.erase(12);
+    old_journal += encode_journal_line(*record);
+  }
+  std::filesystem::remove(path);
+  std::ofstream(path + ".journal", std::ios::binary | std::ios::trunc) << old_journal;
+
+  std::vector<std::string> warnings;
+  ResultsFile results(path, test_sweep(), quiet_options(&warnings));
+  CHECK(results.status(points[0].id) == PointStatus::done);
+  CHECK(results.status(points[1].id) == PointStatus::pending);
+  results.start_point(points[1].id, {"node02", "cpu", "2.3.0", 1, 2});  // appended as version 5 writes it
+  results.record_epoch(points[1].id, test_epoch(1, 1));
+  results.close();
+  RawFile file(path);
+  const auto curve = raw_curves(file.id, points[0].id);
+  REQUIRE(curve.size() == 2);
+  CHECK(curve[1].test_acc == test_epoch(0, 2).test_acc);
+  CHECK(std::isnan(curve[0].pack_members));
+  CHECK(std::isnan(raw_index_value<double>(file.id, points[0].id, "pack_members", H5T_NATIVE_DOUBLE)));
+  CHECK(raw_index_value<int64_t>(file.id, points[0].id, "threads", H5T_NATIVE_INT64) == 0);
+  CHECK(raw_index_value<int64_t>(file.id, points[1].id, "threads", H5T_NATIVE_INT64) == 1);
+  CHECK(raw_index_value<int64_t>(file.id, points[1].id, "ranks", H5T_NATIVE_INT64) == 2);
+  CHECK(raw_index_value<double>(file.id, points[1].id, "pack_members", H5T_NATIVE_DOUBLE) == 4);
 }

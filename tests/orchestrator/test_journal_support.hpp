@@ -75,6 +75,7 @@ inline EpochMetrics test_epoch(int k, int e) {
   m.lr = 0.1 / e;
   m.epoch_seconds = 3.5 + e;
   m.images_per_second = 1000.0 * e + k;
+  m.pack_members = e % 2 == 1 ? 4 : 1;  // packed, then alone (a pack that shrank), ...
   return m;
 }
 
@@ -100,7 +101,7 @@ inline TrainResult test_result(int k, int epochs) {
 
 // Trains point k "for real" as far as the ledger can tell.
 inline void run_point(ResultsFile& results, const PlannedPoint& point, int k, int epochs) {
-  results.start_point(point.id, {"node01", "cpu", "2.3.0"});
+  results.start_point(point.id, {"node01", "cpu", "2.3.0", /*threads=*/2, /*ranks=*/1});
   for (int e = 1; e <= epochs; ++e) results.record_epoch(point.id, test_epoch(k, e));
   results.finish_point(point.id, test_result(k, epochs));
 }
@@ -316,6 +317,9 @@ inline std::vector<EpochMetrics> raw_curves(hid_t file, const std::string& id) {
   H5Tinsert(memory, "lr", HOFFSET(Row, m.lr), H5T_NATIVE_DOUBLE);
   H5Tinsert(memory, "epoch_seconds", HOFFSET(Row, m.epoch_seconds), H5T_NATIVE_DOUBLE);
   H5Tinsert(memory, "images_per_second", HOFFSET(Row, m.images_per_second), H5T_NATIVE_DOUBLE);
+  H5Tinsert(memory, "train_eval_loss", HOFFSET(Row, m.train_eval_loss), H5T_NATIVE_DOUBLE);
+  H5Tinsert(memory, "train_eval_acc", HOFFSET(Row, m.train_eval_acc), H5T_NATIVE_DOUBLE);
+  H5Tinsert(memory, "pack_members", HOFFSET(Row, m.pack_members), H5T_NATIVE_DOUBLE);
   std::vector<Row> rows(raw_rows(dataset));
   if (!rows.empty()) REQUIRE(H5Dread(dataset, memory, H5S_ALL, H5S_ALL, H5P_DEFAULT, rows.data()) >= 0);
   H5Tclose(memory);

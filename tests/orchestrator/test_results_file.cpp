@@ -87,6 +87,9 @@ TEST_CASE("results file round trip: root, point attributes, curves, confusion, i
     CHECK(text("host") == "node01");
     CHECK(text("device") == "cuda:0");  // the trainer's report wins over the planned device
     CHECK(text("torch_version") == "2.3.0");
+    CHECK(integer("threads") == 2);
+    CHECK(integer("ranks") == 1);
+    CHECK(number("pack_members") == 3);  // the mean of its epochs' 4, 1 and 4
     CHECK(!text("started").empty());
     CHECK(!text("finished").empty());
     CHECK(integer("has_result") == 1);
@@ -155,8 +158,9 @@ TEST_CASE("results file round trip: root, point attributes, curves, confusion, i
         "suggested_by", "hp.activation",
         "hp.batchnorm", "hp.hidden",      "hp.lr",          "hp.seed",       "best_val_acc",  "final_test_acc",
         "test_acc_at_best_val", "train_seconds", "parameter_count", "best_epoch", "epochs_trained", "epochs_done",
-        "error",        "attempts",       "host",           "device",        "torch_version", "started",
-        "finished",     "until",          "has_result",     "predictions_start", "predictions_count"};
+        "error",        "attempts",       "host",           "device",        "torch_version", "threads",
+        "ranks",        "pack_members",   "started",        "finished",      "until",         "has_result",
+        "predictions_start", "predictions_count"};
     CHECK(raw_member_names(index) == expected_columns);  // hp.epochs is 3 everywhere: not swept
     CHECK(raw_string_column(index, "id") == std::vector<std::string>{"p0000", "p0001", "p0002"});
     CHECK(raw_string_column(index, "case") == std::vector<std::string>{"even", "odd", "even"});
@@ -428,8 +432,12 @@ TEST_CASE("a deleted or damaged .h5 is rebuilt from the journal", "[hdf5][result
   hid_t index = H5Dopen2(file.id, "/index", H5P_DEFAULT);
   CHECK(raw_rows(index) == 3);
   H5Dclose(index);
-  // The result came back from the journal alone, test predictions included.
+  // The result came back from the journal alone, test predictions included,
+  // and what its time was measured with (0: a start that did not say).
   CHECK(raw_predictions(file.id, "p0000") == test_result(0, 3).test_predictions);
+  CHECK(raw_index_value<int64_t>(file.id, "p0000", "threads", H5T_NATIVE_INT64) == 2);
+  CHECK(raw_index_value<int64_t>(file.id, "p0000", "ranks", H5T_NATIVE_INT64) == 1);
+  CHECK(raw_index_value<int64_t>(file.id, "p0001", "threads", H5T_NATIVE_INT64) == 0);
 }
 
 TEST_CASE("refusals: a foreign file, a results file without journal, another sweep, a locked ledger",

@@ -286,6 +286,7 @@ void train_packed(const std::vector<PackMember>& requests, const FashionMnist& d
       row.epoch_seconds = epoch_seconds;
       row.images_per_second = static_cast<double>(train_size) / epoch_seconds;
       row.train_eval_loss = train_clean[k].loss, row.train_eval_acc = train_clean[k].accuracy;
+      row.pack_members = static_cast<double>(packed);  // the epoch's time was theirs together
       TrainResult& r = m.result;
       r.curves.push_back(row);
       if (data_of_members.size(Split::val) > 0 ? val[k].accuracy > r.best_val_acc || r.best_epoch == 0 : true) {
