@@ -5,6 +5,8 @@
 #include "orchestrator/results/results_error.hpp"
 #include "core/config.hpp"
 
+#include <ablate/version.hpp>
+
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -211,9 +213,14 @@ void LedgerState::apply_checked(const nlohmann::json& record, const std::string&
 
   if (type == "ledger") {
     if (has_header()) throw std::invalid_argument("a second ledger header");
-    if (record.at("format") != kJournalFormat || record.at("version").get<int>() > kJournalVersion)
-      throw std::invalid_argument(fmt::format("unsupported journal format {} version {}",
-                                              record.at("format").dump(), record.at("version").dump()));
+    if (record.at("format") != kJournalFormat)
+      throw std::invalid_argument(fmt::format("unsupported journal format {}", record.at("format").dump()));
+    if (const int version = record.at("version").get<int>(); version > kJournalVersion)
+      throw ResultsRefusedError(path, fmt::format("results journal '{}' is journal version {}, written by a newer "
+                                                  "ablate ({}); this ablate {} reads versions up to {}: run the "
+                                                  "newer ablate on it (the journal is left as it was)",
+                                                  path, version, record.value("ablate_version", "version unknown"),
+                                                  kVersion, kJournalVersion));
     ledger_id_ = record.at("ledger_id").get<std::string>();
     created_ = record.at("created").get<std::string>();
     sweeps_.push_back(sweep_from_json(record.at("sweep")));

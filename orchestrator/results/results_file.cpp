@@ -17,6 +17,7 @@
 #include <cerrno>
 #include <cstring>
 #include <iostream>
+#include <iterator>
 #include <random>
 #include <thread>
 
@@ -151,14 +152,17 @@ void ResultsFile::open_ledger(const SweepIdentity& sweep) {
                                                          "the journal of results file '{}': move it away or choose "
                                                          "another results path",
                                                          journal_path_, path_));
-  for (const auto& entry : replay.entries) {
+  try {  // the header, parsed once above
+    state_.apply(header, journal_path_);
+  } catch (const ResultsUsageError& e) {
+    throw ResultsRefusedError(journal_path_, fmt::format("cannot read the header of results journal '{}': {}",
+                                                         journal_path_, e.what()));
+  }
+  for (auto entry = std::next(replay.entries.begin()); entry != replay.entries.end(); ++entry) {
     try {
-      state_.apply(replay.record(entry), journal_path_);
+      state_.apply(replay.record(*entry), journal_path_);
     } catch (const ResultsUsageError& e) {
-      if (&entry == &replay.entries.front())
-        throw ResultsRefusedError(journal_path_, fmt::format("cannot read the header of results journal '{}': {}",
-                                                             journal_path_, e.what()));
-      warn(fmt::format("results journal '{}' line {}: {} (record ignored)", journal_path_, entry.line, e.what()));
+      warn(fmt::format("results journal '{}' line {}: {} (record ignored)", journal_path_, entry->line, e.what()));
     }
   }
   const size_t interrupted = state_.end_session();

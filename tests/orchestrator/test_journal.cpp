@@ -1,6 +1,7 @@
 // Tests of the results journal (orchestrator/results/journal): CRC framing,
 // group commit, torn and damaged lines, the writer lock, and replay by the ledger.
 #include "orchestrator/results/journal.hpp"
+#include "orchestrator/results/journal_records.hpp"
 #include "orchestrator/results/results_error.hpp"
 #include "test_journal_support.hpp"
 
@@ -234,4 +235,30 @@ TEST_CASE("a version-4 journal reopens: its rows without pack_members read NaN, 
   CHECK(raw_index_value<int64_t>(file.id, points[1].id, "threads", H5T_NATIVE_INT64) == 1);
   CHECK(raw_index_value<int64_t>(file.id, points[1].id, "ranks", H5T_NATIVE_INT64) == 2);
   CHECK(raw_index_value<double>(file.id, points[1].id, "pack_members", H5T_NATIVE_DOUBLE) == 4);
+}
+
+TEST_CASE("a journal from a newer ablate is refused, named, and left as it was", "[hdf5][results][journal]") {
+  ScratchDir dir;
+  const std::string path = dir.file("results.h5");
+  {
+    ResultsFile results(path, test_sweep(), quiet_options());
+    results.plan(test_points(1));
+  }
+  std::stringstream lines(read_text(path + ".journal"));
+  std::string line, newer;
+  while (std::getline(lines, line)) {
+    auto record = decode_journal_line(line);
+    REQUIRE(record);
+    if (record->at("t") == "ledger") (*record)["version"] = kJournalVersion + 1, (*record)["ablate_version"] = "9.0.0";
+    newer += encode_journal_line(*record);
+  }
+  std::ofstream(path + ".journal", std::ios::binary | std::ios::trunc) << newer;
+  std::filesystem::remove(path);
+  CHECK_THROWS_WITH(ResultsFile(path, test_sweep(), quiet_options()),
+                    Catch::Contains(path + ".journal") &&
+                        Catch::Contains(fmt::format("journal version {}, written by a newer ablate (9.0.0)",
+                                                    kJournalVersion + 1)) &&
+                        Catch::Contains("run the newer ablate on it"));
+  CHECK(read_text(path + ".journal") == newer);
+  CHECK_FALSE(file_exists(path));
 }
