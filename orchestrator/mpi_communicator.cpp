@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 #include <sys/prctl.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
@@ -70,7 +71,10 @@ void MpiCommunicator::send(int dest, int tag, std::string_view payload) {
   if (payload.size() > static_cast<size_t>(std::numeric_limits<int>::max()))
     throw std::length_error(
         fmt::format("message of {} bytes to rank {} is too large for one MPI send", payload.size(), dest));
-  if (sends_in_flight_.size() >= kSendsBeforeReaping) reap_completed_sends();
+  if (sends_in_flight_.size() >= reap_at_) {
+    reap_completed_sends();
+    reap_at_ = std::max(kSendsBeforeReaping, 2 * sends_in_flight_.size());
+  }
   auto send = std::make_unique<SendInFlight>();
   send->payload.assign(payload);
   ABLATE_MPI_CHECK(MPI_Isend(send->payload.data(), static_cast<int>(send->payload.size()), MPI_CHAR, dest, tag, comm_,

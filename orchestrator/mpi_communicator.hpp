@@ -74,6 +74,9 @@ class MpiCommunicator : public Communicator {
   };
   std::vector<std::unique_ptr<SendInFlight>> sends_in_flight_;
   static constexpr size_t kSendsBeforeReaping = 64;
+  // The next reap: twice what the last one left pending (at least 64), so sends
+  // a slow receiver holds up are tested once per doubling, not at every send.
+  size_t reap_at_ = kSendsBeforeReaping;
   void reap_completed_sends();
 };
 
