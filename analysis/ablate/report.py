@@ -129,8 +129,35 @@ class _Writer:
                  " *Test acc at best-val epoch* is the test accuracy of the epoch "
                  "with the highest validation accuracy: the number to report, since the epoch is chosen without "
                  "looking at the test set.", "")
+        timing = self.timing_text()
+        if timing:
+            self.add(timing, "")
         if self.clean_train_points() < self.result_points():
             self.note(self.train_accuracy_fallback())
+
+    def timing_text(self) -> str:
+        """What the times were measured with, from the file: devices, LibTorch threads and ranks per point (files
+        before journal version 5 do not say), and which points shared a pack (their time is their share)."""
+        with_result = self.table[self.table["status"].isin(kResultStatuses)]
+        if not len(with_result):
+            return ""
+
+        def values(column: str) -> str:
+            known = sorted({v for v in with_result[column] if v not in ("", 0)}) if column in with_result else []
+            return ", ".join(str(v) for v in known)
+
+        parts = [f"device {values('device') or 'not recorded'}"]
+        if values("threads"):
+            parts.append(f"LibTorch threads per rank {values('threads')}")
+            parts.append(f"ranks per point {values('ranks')}")
+        text = ("Times are wall time per point, evaluation included (" + "; ".join(parts) + "); other work on the "
+                "machine at the time is not recorded.")
+        packed = with_result[with_result["pack_members"] > 1]
+        if len(packed):
+            text += (f" {len(packed)} of {len(with_result)} points trained in packs (`--pack`; "
+                     f"{packed['pack_members'].mean():.1f} points per epoch on average): a packed point's time is its "
+                     "share of its pack's wall time, `train_seconds / pack_members`.")
+        return text
 
     def result_points(self) -> int:
         return int(self.table["status"].isin(kResultStatuses).sum())

@@ -333,3 +333,16 @@ def test_a_file_without_the_clean_train_accuracy_falls_back_to_the_running_one(c
         assert cells[2] == "—"  # no clean train accuracy to show
         assert cells[3].startswith(f"{100 * seeds['final_train_acc'].mean():.2f} ± "), cells
         assert cells[5].startswith(f"{100 * seeds['train_test_gap'].mean():.2f} ± "), cells
+
+
+def test_the_header_says_what_the_times_were_measured_with(cases_h5, packed_grid_h5, report_of):
+    alone = read_report(report_of(cases_h5)).split("\n## ", 1)[0]
+    assert "Times are wall time per point, evaluation included (device cpu; LibTorch threads per rank 1; " \
+           "ranks per point 1)" in alone
+    assert "trained in packs" not in alone
+    packed = read_report(report_of(packed_grid_h5)).split("\n## ", 1)[0]
+    table = ablate.load(packed_grid_h5)
+    shared = table[(table["status"] == "done") & (table["pack_members"] > 1)]
+    assert len(shared) > 0
+    assert f"{len(shared)} of {int((table['status'] == 'done').sum())} points trained in packs" in packed
+    assert "share of its pack's wall time" in packed
