@@ -3,8 +3,10 @@
 The checks of pack_kill9.sh, from the results file and its journal:
   - every point of the reference is done in RESULTS, with one done record each;
   - every epoch recorded more than once (replayed from a member's checkpoint
-    after a kill) carries the epoch time of the attempt that trained it, and
-    at least one was replayed;
+    after a kill) carries the epoch time of the attempt that trained it (and
+    every other number of that row), and at least one was replayed;
+  - every epoch says how many members trained together in it (pack_members,
+    1 to 4), and some epochs were shared;
   - every point's curve has the reference's epochs, and its accuracies are
     within --tolerance of the reference's (an unpacked, uninterrupted run: the
     packed model follows each member's own curve, to rounding).
@@ -47,23 +49,32 @@ def main():
     args = parser.parse_args()
     problems = []
 
-    done, first_time = {}, {}
-    replayed = 0
+    done, first_row = {}, {}
+    replayed, shared = 0, 0
     for r in records(args.results + ".journal"):
         pid = r.get("id")
         if r.get("t") == "done":
             done[pid] = done.get(pid, 0) + 1
         elif r.get("t") == "epoch":
-            key, seconds = (pid, r["m"][0]), r["m"][8]
-            if key in first_time:
+            key, row = (pid, r["m"][0]), r["m"]
+            members = row[12]
+            if not 1 <= members <= 4:
+                problems.append(f"point {pid}: epoch {key[1]} says {members} members trained together (--pack 4)")
+            shared += members > 1
+            if key in first_row:
                 replayed += 1
-                if first_time[key] != seconds:
+                if first_row[key][8] != row[8]:
                     problems.append(f"point {pid}: epoch {key[1]} recorded again with another epoch time "
-                                    f"({seconds} vs {first_time[key]}): it was trained again, not replayed")
+                                    f"({row[8]} vs {first_row[key][8]}): it was trained again, not replayed")
+                elif first_row[key] != row:
+                    problems.append(f"point {pid}: epoch {key[1]} replayed with other numbers: {row} vs "
+                                    f"{first_row[key]}")
             else:
-                first_time[key] = seconds
+                first_row[key] = row
     if replayed == 0:
         problems.append("no epoch was replayed: no member resumed from its checkpoint")
+    if shared == 0:
+        problems.append("no epoch was shared by two or more members: nothing trained as a pack")
 
     ref, got = points(args.reference), points(args.results)
     if set(ref) != set(got):
@@ -86,7 +97,7 @@ def main():
     for problem in problems:
         print("packing kill -9:", problem, file=sys.stderr)
     print(f"check=pack_kill9 points={len(got)} done={sum(p['status'] == 'done' for p in got.values())} "
-          f"replayed_epochs={replayed} problems={len(problems)} ok={int(not problems)}")
+          f"replayed_epochs={replayed} shared_epochs={shared} problems={len(problems)} ok={int(not problems)}")
     return 0 if not problems else 1
 
 
