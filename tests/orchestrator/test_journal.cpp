@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 
 #include <cmath>
+#include <functional>
 
 using namespace ablate;
 using namespace ablate::test;
@@ -18,6 +19,21 @@ uint64_t file_size(const std::string& path) { return std::filesystem::file_size(
 
 void append_raw(const std::string& path, const std::string& bytes) {
   std::ofstream(path, std::ios::binary | std::ios::app) << bytes;
+}
+
+// Rewrites every record of a journal with `change` (as another ablate version
+// would have written it) and returns the new journal's text.
+std::string rewrite_journal(const std::string& journal_path, const std::function<void(nlohmann::json&)>& change) {
+  std::stringstream lines(read_text(journal_path));
+  std::string line, rewritten;
+  while (std::getline(lines, line)) {
+    auto record = decode_journal_line(line);
+    REQUIRE(record);
+    change(*record);
+    rewritten += encode_journal_line(*record);
+  }
+  std::ofstream(journal_path, std::ios::binary | std::ios::trunc) << rewritten;
+  return rewritten;
 }
 
 }  // namespace
@@ -202,21 +218,15 @@ TEST_CASE("a version-4 journal reopens: its rows without pack_members read NaN, 
     results.record_epoch(points[1].id, test_epoch(1, 1));
   }
   // The same events as version 4 wrote them: 12-number rows, starts without threads and ranks.
-  std::stringstream lines(read_text(path + ".journal"));
-  std::string line, old_journal;
-  while (std::getline(lines, line)) {
-    auto record = decode_journal_line(line);
-    REQUIRE(record);
-    if (record->at("t") == "ledger") (*record)["version"] = 4;
-    record->erase("threads");
-    record->erase("ranks");
-    if (record->contains("m")) record->at("m").erase(12);
-    if (record->contains("curves"))
-      for (auto& row : record->at("curves")) row.erase(12);
-    old_journal += encode_journal_line(*record);
-  }
+  rewrite_journal(path + ".journal", [](nlohmann::json& record) {
+    if (record.at("t") == "ledger") record["version"] = 4;
+    record.erase("threads");
+    record.erase("ranks");
+    if (record.contains("m")) record.at("m").erase(12);
+    if (record.contains("curves"))
+      for (auto& row : record.at("curves")) row.erase(12);
+  });
   std::filesystem::remove(path);
-  std::ofstream(path + ".journal", std::ios::binary | std::ios::trunc) << old_journal;
 
   std::vector<std::string> warnings;
   ResultsFile results(path, test_sweep(), quiet_options(&warnings));
@@ -244,15 +254,9 @@ TEST_CASE("a journal from a newer ablate is refused, named, and left as it was",
     ResultsFile results(path, test_sweep(), quiet_options());
     results.plan(test_points(1));
   }
-  std::stringstream lines(read_text(path + ".journal"));
-  std::string line, newer;
-  while (std::getline(lines, line)) {
-    auto record = decode_journal_line(line);
-    REQUIRE(record);
-    if (record->at("t") == "ledger") (*record)["version"] = kJournalVersion + 1, (*record)["ablate_version"] = "9.0.0";
-    newer += encode_journal_line(*record);
-  }
-  std::ofstream(path + ".journal", std::ios::binary | std::ios::trunc) << newer;
+  const std::string newer = rewrite_journal(path + ".journal", [](nlohmann::json& record) {
+    if (record.at("t") == "ledger") record["version"] = kJournalVersion + 1, record["ablate_version"] = "9.0.0";
+  });
   std::filesystem::remove(path);
   CHECK_THROWS_WITH(ResultsFile(path, test_sweep(), quiet_options()),
                     Catch::Contains(path + ".journal") &&
