@@ -51,6 +51,13 @@ struct Startup {
   std::map<std::string, std::vector<int>> ranks_by_host;  // rank 0's, from every rank's hello
 };
 
+// A worker as the scheduler records it; device_detail, for people, from its device and threads.
+WorkerInfo worker_info(std::string name, std::string host, std::string device, std::string software, int threads,
+                       int ranks) {
+  std::string detail = fmt::format("{}, {}", device, threads == 1 ? "1 thread" : fmt::format("{} threads", threads));
+  return {std::move(name), std::move(host), std::move(device), std::move(software), std::move(detail), threads, ranks};
+}
+
 int exit_code_for(const std::exception_ptr& error) {
   try {
     std::rethrow_exception(error);
@@ -166,10 +173,9 @@ std::vector<WorkerInfo> handshake(Communicator& comm, Startup& s, PointWork& wor
             rank, hello.host, hello.fingerprint, comm.host(), s.fingerprint);
         problem_code = kExitError;
       }
-      const std::string threads = hello.threads == 1 ? "1 thread" : fmt::format("{} threads", hello.threads);
       if (std::find(s.worker_ranks.begin(), s.worker_ranks.end(), rank) != s.worker_ranks.end())
-        infos.push_back({fmt::format("rank {}", rank), hello.host, hello.device, hello.software,
-                         fmt::format("{}, {}", hello.device, threads), hello.threads, s.ranks_per_point});
+        infos.push_back(worker_info(fmt::format("rank {}", rank), hello.host, hello.device, hello.software,
+                                    hello.threads, s.ranks_per_point));
     }
     if (s.error)
       verdict = fmt::format("{}\n{}", exit_code_for(s.error), message_of(s.error));
@@ -446,10 +452,7 @@ int run_sweep(const RunOptions& options, Communicator& comm, PointWork& work, st
   std::vector<WorkerInfo> infos;
   if (comm.size() == 1) {
     if (s.error) std::rethrow_exception(s.error);
-    const int threads = s.placement.threads;
-    infos.push_back({"local", comm.host(), s.device, work.software_version(),
-                     fmt::format("{}, {}", s.device, threads == 1 ? "1 thread" : fmt::format("{} threads", threads)),
-                     threads, 1});
+    infos.push_back(worker_info("local", comm.host(), s.device, work.software_version(), s.placement.threads, 1));
   } else {
     std::string verdict;
     infos = handshake(comm, s, work, verdict);

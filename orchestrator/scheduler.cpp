@@ -262,7 +262,8 @@ Scheduler::Member Scheduler::start_member(WorkerChannel& channel, int index, con
   member.item = it->second.item;
   member.item.until = assignment.until;
   member.item.verdict_each_epoch = assignment.verdict_each_epoch;
-  results_.start_point(member.item.id, PointRunInfo{info.host, info.device, info.software, info.threads, info.ranks}, assignment.until);
+  results_.start_point(member.item.id, PointRunInfo{info.host, info.device, info.software, info.threads, info.ranks},
+                       assignment.until);
   return member;
 }
 

@@ -220,7 +220,7 @@ TrainResult train(const TrainConfig& config, const FashionMnist& data, const Tra
     EpochVerdict verdict = EpochVerdict::go_on;
     if (on_epoch)
       for (const auto& row : result.curves) verdict = on_epoch(row);
-    if (verdict != EpochVerdict::go_on || progress->epoch >= config.epochs) {  // nothing to train: the run ends with the checkpoint's model
+    if (verdict != EpochVerdict::go_on || progress->epoch >= config.epochs) {  // ends with the checkpoint's model
       record_final_evaluation(result, evaluate(model, splits.val, reducer),
                               evaluate(model, splits.test, reducer, /*keep_predictions=*/true));
       first_epoch = config.epochs + 1;
