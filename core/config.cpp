@@ -63,6 +63,10 @@ const std::vector<ConfigKey> kConfigKeys = {
     {"augment_erase", &TrainConfig::augment_erase, "random erasing probability", 0, 1},
     {"augment_erase_max_area", &TrainConfig::augment_erase_max_area, "largest erased fraction of the image",
      0.02, 1},
+    // Evaluation
+    {"eval_flip", &TrainConfig::eval_flip,
+     "test-time augmentation: every evaluation (validation, test, clean train accuracy) averages the class "
+     "probabilities of each image and of its horizontal mirror; training is unchanged"},
     // Arithmetic and speed
     shape_key({"precision", &TrainConfig::precision,
      "arithmetic of training: fp32; tf32 (TF32 tensor-core matmuls and convolutions on CUDA, fp32 on the CPU); "

@@ -67,6 +67,9 @@ struct TrainConfig {
   double augment_erase = 0.0;                // random erasing probability per image
   double augment_erase_max_area = 0.25;      // erased rectangle covers 2%..this fraction of the image
 
+  // Evaluation
+  bool eval_flip = false;                    // average each image's and its mirror's class probabilities
+
   // Arithmetic and speed
   std::string precision = "fp32";            // fp32 | tf32 (TF32 tensor cores on CUDA) | bf16 (autocast)
   bool cuda_graphs = true;                   // replay the training step as a CUDA graph (CUDA, one replica)

@@ -3,6 +3,7 @@
 
 #include "core/config.hpp"
 #include "core/families/families.hpp"
+#include "core/metrics.hpp"
 #include "sweeps/sweep.hpp"
 
 namespace ablate::sweeps {
@@ -61,14 +62,17 @@ ModelSize forward_size(const json& canonical) {
 
 // Training FLOPs of a point whose model does `forward_macs` per image: FLOPs = 2 x
 // MACs per forward pass; training costs about 3 forward passes per image (forward +
-// backward), and every epoch also evaluates the validation and test images once.
+// backward), and every epoch also evaluates the validation and test images and the
+// clean-train subset once, or twice with eval_flip (each image and its mirror).
 double point_cost(const json& config, double forward_macs) {
   const double val = config.at("val_size").get<int>();
   const double limit = config.at("train_limit").get<int>();
   double train = std::max(0.0, kTrainImages - val);
   if (limit > 0) train = std::min(train, limit);
+  const double train_eval = std::min(train, static_cast<double>(kTrainEvalImages));
+  const double evaluations = config.at("eval_flip").get<bool>() ? 2 : 1;
   const double epochs = config.at("epochs").get<int>();
-  return 2 * forward_macs * epochs * (3 * train + val + kTestImages);
+  return 2 * forward_macs * epochs * (3 * train + evaluations * (val + kTestImages + train_eval));
 }
 
 }  // namespace

@@ -13,6 +13,7 @@
 #include "trainer/optim.hpp"
 #include "trainer/precision.hpp"
 #include "trainer/step_graph.hpp"
+#include "trainer/test_time_flip.hpp"
 #include "trainer/train_eval_subset.hpp"
 
 namespace ablate {
@@ -59,8 +60,9 @@ struct Evaluation {
 // Loss, accuracy and confusion matrix of `split`, each rank taking its shard and
 // the counts summed over the group; one device-to-host copy at the end. With
 // `keep_predictions`, also every image's predicted class: each rank writes its
-// shard into a zeroed vector and the sum over ranks assembles the whole.
-Evaluation evaluate(torch::nn::Sequential& model, const TensorSplit& split, GradientReducer& reducer,
+// shard into a zeroed vector and the sum over ranks assembles the whole. With
+// `flip` (eval_flip), each image's and its mirror's probabilities are averaged.
+Evaluation evaluate(torch::nn::Sequential& model, const TensorSplit& split, GradientReducer& reducer, bool flip,
                     bool keep_predictions = false) {
   torch::NoGradGuard no_grad;
   model->eval();
@@ -76,10 +78,19 @@ Evaluation evaluate(torch::nn::Sequential& model, const TensorSplit& split, Grad
     auto images = split.images.slice(0, first, last);
     auto labels = split.labels.slice(0, first, last);
     auto logits = model->forward(images);
-    loss_sum += torch::nn::functional::cross_entropy(
-                    logits, labels, torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum))
-                    .to(torch::kFloat64);
-    auto predicted = logits.argmax(1);
+    torch::Tensor predicted;
+    if (flip) {
+      const auto log_probability = flip_averaged_log_probabilities(logits, model->forward(mirrored(images)));
+      loss_sum += torch::nn::functional::nll_loss(
+                      log_probability, labels, torch::nn::functional::NLLLossFuncOptions().reduction(torch::kSum))
+                      .to(torch::kFloat64);
+      predicted = log_probability.argmax(1);
+    } else {
+      loss_sum += torch::nn::functional::cross_entropy(
+                      logits, labels, torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum))
+                      .to(torch::kFloat64);
+      predicted = logits.argmax(1);
+    }
     confusion += torch::bincount(labels * kNumClasses + predicted, /*weights=*/{}, kNumClasses * kNumClasses)
                      .to(torch::kFloat64);
     if (keep_predictions) predictions.slice(0, first, last).copy_(predicted);
@@ -162,6 +173,9 @@ TrainResult train(const TrainConfig& config, const FashionMnist& data, const Tra
   // The clean train accuracy's images: the same seeded subset every epoch.
   const TensorSplit train_eval =
       select_rows(splits.train, train_eval_subset(static_cast<uint64_t>(config.seed), train_size));
+  auto evaluate_split = [&](const TensorSplit& split, bool keep_predictions = false) {
+    return evaluate(model, split, reducer, config.eval_flip, keep_predictions);
+  };
 
   // One step's forward, loss and backward. The loss is scaled so that the mean
   // over replicas of their gradients is the gradient of the global batch's mean
@@ -221,8 +235,8 @@ TrainResult train(const TrainConfig& config, const FashionMnist& data, const Tra
     if (on_epoch)
       for (const auto& row : result.curves) verdict = on_epoch(row);
     if (verdict != EpochVerdict::go_on || progress->epoch >= config.epochs) {  // ends with the checkpoint's model
-      record_final_evaluation(result, evaluate(model, splits.val, reducer),
-                              evaluate(model, splits.test, reducer, /*keep_predictions=*/true));
+      record_final_evaluation(result, evaluate_split(splits.val),
+                              evaluate_split(splits.test, /*keep_predictions=*/true));
       first_epoch = config.epochs + 1;
     }
   } else if (!why_unusable.empty() && context.on_warning) {
@@ -279,9 +293,9 @@ TrainResult train(const TrainConfig& config, const FashionMnist& data, const Tra
     if (clean < steps_per_epoch) throw DivergedError(epoch, clean + 1);
 
     // Predictions every epoch (10,000 bytes): early stopping may end the run at any epoch.
-    const Evaluation val = evaluate(model, splits.val, reducer);
-    const Evaluation test = evaluate(model, splits.test, reducer, /*keep_predictions=*/true);
-    const Evaluation train_clean = evaluate(model, train_eval, reducer);  // eval mode, no augmentation
+    const Evaluation val = evaluate_split(splits.val);
+    const Evaluation test = evaluate_split(splits.test, /*keep_predictions=*/true);
+    const Evaluation train_clean = evaluate_split(train_eval);  // eval mode, no augmentation
     const bool last_epoch = epoch == config.epochs;
 
     EpochMetrics row;

@@ -4,11 +4,9 @@
 #include <cstdint>
 #include <vector>
 
-namespace ablate {
+#include "core/metrics.hpp"  // kTrainEvalImages
 
-// Images in the clean-train-accuracy subset: enough for a ±0.3-point standard
-// error, one extra evaluation pass a tenth the size of a 55k-image epoch.
-inline constexpr int64_t kTrainEvalImages = 10000;
+namespace ablate {
 
 // Positions in the training split (0 .. train_size - 1) of the images that
 // train_eval_loss / train_eval_acc are measured on after every epoch:

@@ -16,7 +16,7 @@ kFactorFamilies = {
     "architecture": ("model", "hidden", "channels", "fc_width", "resnet_width", "resnet_blocks"),
     "activation": ("activation", "leaky_slope"),
     "regularization": ("l1", "l2", "weight_decay", "dropout", "label_smoothing"),
-    "augmentation": ("augment_shift", "augment_flip", "augment_erase", "augment_erase_max_area"),
+    "augmentation": ("augment_shift", "augment_flip", "augment_erase", "augment_erase_max_area", "eval_flip"),
     "optimizer": ("optimizer", "momentum", "nesterov"),
     "lr schedule": ("schedule", "step_epochs", "step_gamma", "warmup_epochs"),
     "data size": ("val_size", "train_limit"),

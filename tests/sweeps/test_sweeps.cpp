@@ -729,8 +729,9 @@ TEST_CASE("load_sweep reads files and names missing ones", "[sweeps]") {
 
 TEST_CASE("estimate_point_cost counts FLOPs by hand-computed formulas", "[sweeps]") {
   auto cost = [](json partial) { return estimate_point_cost(ablate::canonicalize_config(partial)); };
-  // Images per epoch with the defaults: 3 x 55000 training + 5000 validation + 10000 test.
-  const double images = 3 * 55000 + 5000 + 10000;
+  // Images per epoch with the defaults: 3 x 55000 training + 5000 validation + 10000 test
+  // + 10000 for the clean train accuracy.
+  const double images = 3 * 55000 + 5000 + 10000 + 10000;
   CHECK(cost({{"model", "linear"}, {"epochs", 10}}) == 2.0 * 784 * 10 * 10 * images);
   CHECK(cost({{"model", "mlp"}, {"hidden", json::array()}, {"epochs", 10}}) == 2.0 * 7840 * 10 * images);
   // 784*256 + 256*256 + 256*10 = 268800 multiply-adds
@@ -745,9 +746,13 @@ TEST_CASE("estimate_point_cost counts FLOPs by hand-computed formulas", "[sweeps
   CHECK(cost({{"model", "resnet"}, {"resnet_width", 16}, {"resnet_blocks", {1, 1, 1}}, {"epochs", 1}}) ==
         2.0 * (112896 + 3612672 + 2809856 + 2809856 + 640) * images);
   // train_limit caps the training images; one larger than the split changes nothing.
-  CHECK(cost({{"model", "linear"}, {"epochs", 1}, {"train_limit", 20000}}) == 2.0 * 7840 * (60000 + 15000));
+  CHECK(cost({{"model", "linear"}, {"epochs", 1}, {"train_limit", 20000}}) == 2.0 * 7840 * (60000 + 25000));
   CHECK(cost({{"model", "linear"}, {"epochs", 1}, {"train_limit", 100000}}) == 2.0 * 7840 * images);
-  CHECK(cost({{"model", "linear"}, {"epochs", 1}, {"val_size", 0}}) == 2.0 * 7840 * (3 * 60000 + 10000));
+  CHECK(cost({{"model", "linear"}, {"epochs", 1}, {"val_size", 0}}) == 2.0 * 7840 * (3 * 60000 + 20000));
+  // The clean-train subset is never larger than the training split.
+  CHECK(cost({{"model", "linear"}, {"epochs", 1}, {"train_limit", 4000}}) == 2.0 * 7840 * (12000 + 15000 + 4000));
+  // eval_flip evaluates every image and its mirror: the evaluation passes cost twice.
+  CHECK(cost({{"model", "linear"}, {"epochs", 1}, {"eval_flip", true}}) == 2.0 * 7840 * (3 * 55000 + 2 * 25000));
 }
 
 TEST_CASE("estimate_model_size reads every family's layer plan", "[sweeps]") {
@@ -795,8 +800,8 @@ lr = [0.01, 0.1]
 )",
                                   "tiny.toml");
   // First ID: FNV-1a of {"epochs":2,"hidden":[],"lr":0.01}. Cost: linear 2*7840 FLOP/image, wide
-  // 2*(784*512 + 5120) = 813056, times 2 epochs x 180000 images x 4 points each: 22.6 + 1170.8 GFLOP;
-  // 1193 GFLOP / 20 GFLOP/s = 60 s.
+  // 2*(784*512 + 5120) = 813056, times 2 epochs x 190000 images x 4 points each: 23.8 + 1235.9 GFLOP;
+  // 1260 GFLOP / 20 GFLOP/s = 63 s.
   CHECK(format_plan(sweep) == R"(Sweep 'tiny' (tiny.toml)
 Tiny plan test
 
@@ -811,7 +816,7 @@ c5c999424339406b  linear  hidden=[] lr=0.1         1
 daac4077a676ff5a  wide    hidden=[512] lr=0.1      1
 
 8 points: 4 configurations x 2 seeds.
-Estimated compute: 1193 GFLOP, about 60 s at an assumed 20 GFLOP/s (a few CPU cores; a GPU is much faster). Rough: matrix products only, training plus per-epoch evaluation.
+Estimated compute: 1260 GFLOP, about 63 s at an assumed 20 GFLOP/s (a few CPU cores; a GPU is much faster). Rough: matrix products only, training plus per-epoch evaluation.
 )");
 }
 

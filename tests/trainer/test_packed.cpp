@@ -19,10 +19,12 @@
 #include "trainer/optim.hpp"
 #include "trainer/packed/fused_sgd.hpp"
 #include "trainer/packed/pack_data.hpp"
+#include "trainer/packed/packed_evaluation.hpp"
 #include "trainer/packed/packed_loss.hpp"
 #include "trainer/packed/packed_model.hpp"
 #include "trainer/packed/packed_optimizer.hpp"
 #include "trainer/train.hpp"
+#include "trainer/test_time_flip.hpp"
 #include "trainer/train_eval_subset.hpp"
 #include "trainer/trainer.hpp"
 
@@ -54,7 +56,7 @@ std::vector<ablate::TrainConfig> mixed_members(const std::string& model) {
   members[0].seed = 0;
   members[1].seed = 1, members[1].lr = base.lr / 2, members[1].dropout = 0.3, members[1].label_smoothing = 0.1;
   members[2].seed = 2, members[2].weight_decay = 5e-4, members[2].augment_shift = 2, members[2].augment_flip = true,
-  members[2].l2 = 1e-5;
+  members[2].l2 = 1e-5, members[2].eval_flip = true;
   members[3].seed = 3, members[3].lr = base.lr * 0.6, members[3].momentum = 0.5, members[3].augment_erase = 0.5,
   members[3].dropout = 0.1, members[3].l1 = 1e-6, members[3].schedule = "constant";
   return members;
@@ -276,6 +278,50 @@ TEST_CASE("a pack's data gives each member the images and labels of its lone spl
   const auto kept = data.eval_batch(Split::val, 0, 10);
   CHECK(torch::equal(kept.images[1], lone[3].val.images.slice(0, 0, 10)));
   CHECK(data.background(0) == lone[1].background);
+}
+
+TEST_CASE("a packed evaluation is each member's lone evaluation, with eval_flip or without", "[packed]") {
+  ablate::set_torch_threads(2);
+  auto configs = mixed_members("cnn");  // BatchNorm: each member's running statistics, in eval mode
+  configs[0].eval_flip = configs[2].eval_flip = true;
+  std::vector<torch::nn::Sequential> lones;
+  std::vector<torch::Generator> generators;
+  std::vector<double> dropout;
+  std::vector<bool> flip;
+  for (const auto& config : configs) {
+    ablate::seed_everything(static_cast<uint64_t>(config.seed));
+    lones.push_back(ablate::build_model(config));
+    generators.push_back(at::detail::createCPUGenerator());
+    dropout.push_back(config.dropout);
+    flip.push_back(config.eval_flip);
+  }
+  ablate::PackedModel packed(lones, lones[1], dropout, generators, torch::kCPU);
+  const ablate::PackData data(real_data(), configs, torch::kCPU);
+  const auto evaluations =
+      ablate::evaluate_members(packed, data, ablate::PackData::Split::val, flip, /*keep_predictions=*/true);
+
+  torch::NoGradGuard no_grad;
+  for (size_t k = 0; k < configs.size(); ++k) {
+    INFO("member " << k << (flip[k] ? ", eval_flip" : ""));
+    const auto val = ablate::make_splits(real_data(), configs[k], torch::kCPU).val;
+    auto& lone = lones[k];
+    lone->eval();
+    const auto logits = lone->forward(val.images);
+    const auto plain = torch::log_softmax(logits, 1);
+    const auto averaged = ablate::flip_averaged_log_probabilities(logits, lone->forward(ablate::mirrored(val.images)));
+    const auto& log_probability = flip[k] ? averaged : plain;
+    const auto predicted = log_probability.argmax(1);
+    const auto& e = evaluations[k];
+    CHECK(e.loss == Approx(torch::nll_loss(log_probability, val.labels).item<double>()).epsilon(1e-5));
+    CHECK(e.accuracy == Approx((predicted == val.labels).to(torch::kFloat64).mean().item<double>()).margin(2e-3));
+    REQUIRE(e.predictions.size() == 1000);
+    int64_t same = 0;
+    for (int64_t i = 0; i < 1000; ++i) same += e.predictions[static_cast<size_t>(i)] == predicted[i].item<int64_t>();
+    CHECK(same >= 998);  // a near-tie may round the other way in a grouped convolution
+    // The mirror's probabilities count: averaging them moves the loss.
+    CHECK(std::abs(torch::nll_loss(averaged, val.labels).item<double>() -
+                   torch::nll_loss(plain, val.labels).item<double>()) > 1e-4);
+  }
 }
 
 TEST_CASE("a packed step computes each member's lone loss, gradients and update", "[packed]") {

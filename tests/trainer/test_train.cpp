@@ -239,3 +239,52 @@ TEST_CASE("train_eval_acc is the trained model's accuracy on the seeded subset, 
   CHECK(row.train_eval_acc > row.train_acc + 0.02);
   CHECK(row.train_eval_acc < 1.0);
 }
+
+TEST_CASE("eval_flip averages each image's and its mirror's probabilities, and training is unchanged", "[train][slow]") {
+  auto config = small("cnn");
+  config.epochs = 1;
+  config.augment_flip = true;  // a model that has seen mirrored images
+  config.seed = 3;
+  ablate::set_torch_threads(2);
+  auto train_with = [&](bool eval_flip, torch::nn::Sequential& model) {
+    auto c = config;
+    c.eval_flip = eval_flip;
+    ablate::TrainContext context;
+    context.trained_model = &model;
+    return ablate::train(c, real_data(), context);
+  };
+  torch::nn::Sequential plain_model, flip_model;
+  const auto plain = train_with(false, plain_model);
+  const auto flipped = train_with(true, flip_model);
+  REQUIRE(plain.curves.size() == 1);
+  REQUIRE(flipped.curves.size() == 1);
+
+  // The same training, bit for bit: eval_flip touches no generator and no weight.
+  CHECK(flipped.curves[0].train_loss == plain.curves[0].train_loss);
+  CHECK(flipped.curves[0].train_acc == plain.curves[0].train_acc);
+  const auto plain_parameters = plain_model->parameters(), flip_parameters = flip_model->parameters();
+  for (size_t i = 0; i < plain_parameters.size(); ++i) CHECK(torch::equal(plain_parameters[i], flip_parameters[i]));
+
+  // By hand: the test set's class probabilities averaged with its mirror's.
+  const auto splits = ablate::make_splits(real_data(), config, torch::kCPU);
+  torch::NoGradGuard no_grad;
+  flip_model->eval();
+  const auto& test = splits.test;
+  const auto logits = flip_model->forward(test.images);
+  const auto mirrored_logits = flip_model->forward(test.images.flip({3}));
+  const auto probability = (torch::softmax(logits, 1) + torch::softmax(mirrored_logits, 1)) / 2;
+  const auto predicted = probability.argmax(1);
+  const double accuracy = (predicted == test.labels).to(torch::kFloat64).mean().item<double>();
+  const double loss = -probability.gather(1, test.labels.unsqueeze(1)).log().mean().item<double>();
+  CHECK(flipped.curves[0].test_acc == Approx(accuracy).margin(2e-4));  // a tie or two may round otherwise
+  CHECK(flipped.curves[0].test_loss == Approx(loss).epsilon(1e-5));
+  REQUIRE(flipped.test_predictions.size() == 10000);
+  int64_t same = 0;
+  for (int64_t i = 0; i < 10000; ++i)
+    same += flipped.test_predictions[static_cast<size_t>(i)] == predicted[i].item<int64_t>();
+  CHECK(same >= 9998);
+  // The average is not the plain evaluation: the mirror's votes change some answers.
+  INFO("plain test acc " << plain.curves[0].test_acc << ", with its mirror " << flipped.curves[0].test_acc);
+  CHECK(flipped.curves[0].test_loss != plain.curves[0].test_loss);
+  CHECK(flipped.test_predictions != plain.test_predictions);
+}

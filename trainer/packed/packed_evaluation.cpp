@@ -5,6 +5,7 @@
 
 #include "core/metrics.hpp"
 #include "trainer/eval_batch.hpp"
+#include "trainer/test_time_flip.hpp"
 
 namespace ablate {
 namespace {
@@ -14,7 +15,7 @@ constexpr int64_t kCells = kNumClasses * kNumClasses;
 }  // namespace
 
 std::vector<MemberEvaluation> evaluate_members(PackedModel& model, const PackData& data, PackData::Split split,
-                                               bool keep_predictions) {
+                                               const std::vector<bool>& flip, bool keep_predictions) {
   torch::NoGradGuard no_grad;
   const bool was_training = model.is_training();
   model.train(false);
@@ -29,6 +30,14 @@ std::vector<MemberEvaluation> evaluate_members(PackedModel& model, const PackDat
   auto member_offset = torch::arange(members, torch::TensorOptions().dtype(torch::kInt64).device(device))
                            .mul_(kCells)
                            .unsqueeze(1);
+  TORCH_CHECK(static_cast<int64_t>(flip.size()) == members, "evaluate_members: ", flip.size(), " eval_flip flags for ",
+              members, " members");
+  const bool any_flip = std::find(flip.begin(), flip.end(), true) != flip.end();
+  // [K, 1, 1]: which members' log-probabilities come from the flip average.
+  auto flips = torch::tensor(std::vector<int64_t>(flip.begin(), flip.end()), torch::kInt64)
+                   .to(torch::kBool)
+                   .to(device)
+                   .view({members, 1, 1});
   const int64_t eval_batch = eval_batch_images(members, model.convolutional() && device.is_cpu());
   for (int64_t first = 0; first < size; first += eval_batch) {
     const int64_t last = std::min(first + eval_batch, size);
@@ -36,8 +45,13 @@ std::vector<MemberEvaluation> evaluate_members(PackedModel& model, const PackDat
     const auto& label = batch.labels;                 // [K, b]
     auto logits = model.forward(batch.images);        // [K, b, 10]
     auto log_probability = torch::log_softmax(logits.to(torch::kFloat32), 2);
-    loss_sum -= log_probability.gather(2, label.unsqueeze(2)).squeeze(2).sum(1).to(torch::kFloat64);
     auto predicted = logits.argmax(2);
+    if (any_flip) {
+      const auto averaged = flip_averaged_log_probabilities(logits, model.forward(mirrored(batch.images)));
+      log_probability = torch::where(flips, averaged, log_probability);
+      predicted = torch::where(flips.squeeze(2), averaged.argmax(2), predicted);
+    }
+    loss_sum -= log_probability.gather(2, label.unsqueeze(2)).squeeze(2).sum(1).to(torch::kFloat64);
     auto cell = (label * kNumClasses + predicted + member_offset).reshape({-1});
     confusion += torch::bincount(cell, /*weights=*/{}, members * kCells).to(torch::kFloat64);
     if (keep_predictions) predictions.slice(1, first, last).copy_(predicted);

@@ -21,8 +21,10 @@ struct MemberEvaluation {
 
 // Evaluates every member on its own `split` of `data` (the images differ by
 // member in normalisation and, but for test, choice) in eval mode, up to 1,000
-// images a batch, with one device-to-host copy at the end.
+// images a batch, with one device-to-host copy at the end. `flip[k]` is member
+// k's eval_flip: its images' and their mirrors' probabilities are averaged (the
+// mirrored forward pass runs once for the pack when any member flips).
 std::vector<MemberEvaluation> evaluate_members(PackedModel& model, const PackData& data, PackData::Split split,
-                                               bool keep_predictions);
+                                               const std::vector<bool>& flip, bool keep_predictions);
 
 }  // namespace ablate

@@ -173,7 +173,9 @@ void train_packed(const std::vector<PackMember>& requests, const FashionMnist& d
   std::vector<Member*> active;
   for (auto& m : members) active.push_back(&m);
   auto evaluate_active = [&](PackData::Split split, bool keep_predictions) {
-    return evaluate_members(*model, data_of_members, split, keep_predictions);
+    std::vector<bool> flip;
+    for (const Member* m : active) flip.push_back(m->config.eval_flip);
+    return evaluate_members(*model, data_of_members, split, flip, keep_predictions);
   };
   using Split = PackData::Split;
   // Drops the members that ended from the pack: every stack keeps the others.
