@@ -11,6 +11,7 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "core/config.hpp"
 #include "core/curve_fields.hpp"
 
 namespace ablate {
@@ -34,6 +35,20 @@ torch::Tensor curves_tensor(const std::vector<EpochMetrics>& curves) {
     for (size_t c = 0; c < kCurveFields.size(); ++c) cell[static_cast<int64_t>(r)][1 + c] = m.*kCurveFields[c].member;
   }
   return table;
+}
+
+// Whether a checkpoint's config is this run's. A checkpoint written by an older
+// ablate lacks the keys added since; canonicalised here they take their defaults,
+// so a sweep resumed after an upgrade keeps its running points' epochs (as point
+// IDs survive new keys). A key this ablate does not know (a newer ablate's) or
+// any other difference makes it another configuration.
+bool same_configuration(const std::string& stored_text, const std::string& config_text) {
+  if (stored_text == config_text) return true;
+  try {
+    return canonical_text(canonicalize_config(nlohmann::json::parse(stored_text))) == config_text;
+  } catch (const std::exception&) {
+    return false;
+  }
 }
 
 std::vector<EpochMetrics> curves_from(const torch::Tensor& table) {
@@ -139,7 +154,8 @@ std::optional<StoredCheckpoint> read_checkpoint(const std::string& path, const C
                       std::to_string(kOldestReadableFormat) + " to " + std::to_string(kCheckpointFormat));
     c10::IValue stored_config;
     archive.read("config", stored_config);
-    if (stored_config.toStringRef() != key.config_text) return unusable("it belongs to another configuration");
+    if (!same_configuration(stored_config.toStringRef(), key.config_text))
+      return unusable("it belongs to another configuration");
     torch::Tensor group;
     archive.read("group", group);
     group = group.to(torch::kCPU);

@@ -37,7 +37,7 @@ struct TrainingProgress {
 // the data-parallel group of the rank that wrote it (each rank of a group keeps
 // its own file: its augmentation and dropout generators are its own).
 struct CheckpointKey {
-  std::string config_text;  // canonical config text
+  std::string config_text;  // canonical config text (one without keys added since still matches)
   int epochs = 0;           // the run's last epoch: a checkpoint must come before it
   int group_size = 1;
   int group_rank = 0;

@@ -9,7 +9,11 @@
 #include <cstdlib>
 #include <fstream>
 
+#include "core/config.hpp"
+#include "trainer/checkpoint.hpp"
 #include "trainer/device.hpp"
+#include "trainer/models.hpp"
+#include "trainer/optim.hpp"
 #include "trainer/train.hpp"
 
 namespace {
@@ -236,4 +240,47 @@ TEST_CASE("unusable checkpoints are ignored with a reason and the point starts a
     CHECK_THAT(run.warnings[0], Catch::Contains("another configuration"));
     require_same_curves(run.result.curves, whole.result.curves);
   }
+}
+
+TEST_CASE("a checkpoint written before a key existed still resumes after an upgrade", "[checkpoint]") {
+  Scratch scratch;
+  const std::string path = scratch.file("point.pt");
+  const auto config = small_mlp();
+  torch::nn::Sequential model = ablate::build_model(config);
+  auto optimizer = ablate::make_optimizer(model->parameters(), config);
+  ablate::TrainingState state{*model, *optimizer, {}};
+  ablate::TrainingProgress progress;
+  progress.epoch = 1;
+  progress.curves.resize(1);
+  progress.curves[0].epoch = 1;
+  auto save_for = [&](const nlohmann::json& stored_config) {
+    ablate::save_checkpoint(path, {ablate::canonical_text(stored_config), config.epochs, 1, 0}, state, progress);
+  };
+  auto why_unusable_now = [&](const ablate::TrainConfig& now) {
+    std::string why;
+    const ablate::CheckpointKey key{ablate::canonical_text(ablate::config_to_json(now)), now.epochs, 1, 0};
+    const bool usable = ablate::read_checkpoint(path, key, state, &why).has_value();
+    CHECK(usable == why.empty());
+    return why;
+  };
+
+  // Written by an ablate before eval_flip: every key but that one.
+  auto older = ablate::config_to_json(config);
+  REQUIRE(older.erase("eval_flip") == 1);
+  save_for(older);
+  CHECK(why_unusable_now(config).empty());
+  // That key set away from its default is another configuration.
+  auto flipped = config;
+  flipped.eval_flip = true;
+  CHECK_THAT(why_unusable_now(flipped), Catch::Contains("another configuration"));
+  // So is one written by a newer ablate, with a key this one does not know.
+  auto newer = ablate::config_to_json(config);
+  newer["a_key_from_the_future"] = 1;
+  save_for(newer);
+  CHECK_THAT(why_unusable_now(config), Catch::Contains("another configuration"));
+  // And one that differs in a known key's value.
+  auto other = ablate::config_to_json(config);
+  other["lr"] = 0.01;
+  save_for(other);
+  CHECK_THAT(why_unusable_now(config), Catch::Contains("another configuration"));
 }
