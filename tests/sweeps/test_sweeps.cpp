@@ -850,7 +850,8 @@ TEST_CASE("every shipped study parses and expands", "[sweeps]") {
   // Expected point counts: a change here should be a deliberate change of a study.
   const std::map<std::string, size_t> expected = {
       {"activations", 15}, {"anchors", 12},       {"anchor_cnn_tuning", 4}, {"augmentation", 15},  {"cnn_vs_mlp", 6}, {"depth", 12},          {"hparam_search", 36}, {"hparam_search_tpe", 0}, {"hparam_search_asha", 81},
-      {"modern", 15},      {"normalization", 36}, {"quickstart", 3}, {"regularization", 21}, {"seed_study", 81}};
+      {"modern", 15},      {"normalization", 36}, {"quickstart", 3}, {"regularization", 21}, {"seed_study", 81},
+      {"test_time_flip", 6}};
   std::map<std::string, Sweep> studies;
   for (const auto& entry : std::filesystem::directory_iterator(dir)) {
     if (entry.path().extension() != ".toml") continue;
